@@ -1,0 +1,71 @@
+#!/bin/sh
+# deps.sh — make sure the Debian packages the project needs are installed.
+#
+# Quiet when everything is present. As root, installs what is missing with
+# apt-get (running `apt-get update` first when the package lists look empty,
+# or again when an install fails). As another user, prints the exact command
+# to run and exits 1.
+set -eu
+
+PACKAGES="
+build-essential
+apache2
+apache2-dev
+libapr1-dev
+libaprutil1-dev
+libmaxminddb-dev
+mmdb-bin
+libsqlite3-dev
+sqlite3
+libcurl4-openssl-dev
+libssl-dev
+openssl
+libapache2-mod-perl2
+libmaxmind-db-writer-perl
+libmaxmind-db-reader-perl
+libnet-works-perl
+libjson-perl
+libio-socket-ssl-perl
+perl
+curl
+rsync
+aria2
+wrk
+libxml2-utils
+wget
+"
+
+missing=""
+for pkg in $PACKAGES; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+    if [ "$status" != "installed" ]; then
+        missing="$missing $pkg"
+    fi
+done
+
+[ -z "$missing" ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps.sh: missing Debian packages:$missing" >&2
+    echo "deps.sh: run as root: DEBIAN_FRONTEND=noninteractive $cmd" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "deps.sh: installing:$missing"
+
+# Empty package lists (a fresh container) make every install fail: update first.
+lists_empty() {
+    ! ls /var/lib/apt/lists/ 2>/dev/null | grep -q '_Packages'
+}
+if lists_empty; then
+    apt-get update -q
+fi
+# shellcheck disable=SC2086
+if ! apt-get install -y -q --no-install-recommends $missing; then
+    echo "deps.sh: install failed; updating the package lists and retrying" >&2
+    apt-get update -q
+    # shellcheck disable=SC2086
+    apt-get install -y -q --no-install-recommends $missing
+fi

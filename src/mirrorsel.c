@@ -1,0 +1,123 @@
+/* mirrorsel.c — the `mirrorsel` tool: global options and the command table.
+ * Each command family lives in its own ms_cmd_*.c. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+
+#include "ms_cmd.h"
+
+static int cmd_not_yet(ms_cmd_ctx_t *ctx, int argc, char **argv)
+{
+    return ms_cmd_fail(MS_EXIT_FAIL, "%s: not implemented in this version", argv[0]);
+}
+
+static const struct {
+    const char *name;
+    ms_cmd_fn *fn;
+} commands[] = {
+    { "init",    ms_cmd_init },
+    { "mirror",  ms_cmd_mirror },
+    { "index",   ms_cmd_index },
+    { "scan",    cmd_not_yet },
+    { "probe",   cmd_not_yet },
+    { "explain", ms_cmd_explain },
+};
+
+static void usage(FILE *out)
+{
+    fputs(
+"usage: mirrorsel [--db PATH] [--geoip PATH] [--asn-db PATH] COMMAND ...\n"
+"   (env MIRRORSEL_DB, MIRRORSEL_GEOIP, MIRRORSEL_ASNDB; default db " MS_DEFAULT_DB ")\n"
+"\n"
+"commands:\n"
+" init                          create the database, or migrate it to the current schema\n"
+" mirror add NAME --url URL ... register a mirror (see `mirrorsel mirror --help`)\n"
+" mirror edit NAME [options]    change a mirror's given fields\n"
+" mirror enable|disable|remove NAME\n"
+" mirror list [--json]          all mirrors\n"
+" mirror show NAME [--json]     one mirror with its prefixes and health\n"
+" index ROOT                    index the origin tree (incremental: unchanged files\n"
+"                               are not rehashed)\n"
+" scan [NAME...] [--jobs N]     list mirrors' trees (not in this version)\n"
+" probe [NAME...] [--jobs N]    health-check mirrors (not in this version)\n"
+" explain PATH [--ip ADDR] [--country CC] [--https] [--spread F K] [--json]\n"
+"                               rank mirrors for that client exactly as the module\n"
+"                               would, with every excluded mirror and the reason\n"
+"\n"
+"global options (also accepted after the command):\n"
+" --db PATH       the SQLite database\n"
+" --geoip PATH    City or Country mmdb (locates mirrors and clients)\n"
+" --asn-db PATH   ASN mmdb\n"
+" --help, --version\n"
+"\n"
+"exit codes: 0 success, 1 operational failure, 2 usage error\n", out);
+}
+
+static void ctx_defaults(ms_cmd_ctx_t *ctx)
+{
+    const char *v;
+
+    ctx->db_path = ((v = getenv("MIRRORSEL_DB")) && *v) ? v : MS_DEFAULT_DB;
+    ctx->geoip_path = ((v = getenv("MIRRORSEL_GEOIP")) && *v) ? v : NULL;
+    ctx->asn_path = ((v = getenv("MIRRORSEL_ASNDB")) && *v) ? v : NULL;
+}
+
+static int dispatch(ms_cmd_ctx_t *ctx, int argc, char **argv)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (!strcmp(argv[0], commands[i].name)) {
+            optind = 0;        /* glibc: restart getopt for the command's own options */
+            return commands[i].fn(ctx, argc, argv);
+        }
+    }
+    return ms_cmd_fail(MS_EXIT_USAGE, "unknown command '%s' (see mirrorsel --help)", argv[0]);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        MS_GLOBAL_LONGOPTS,
+        { "help",    no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 }
+    };
+    ms_cmd_ctx_t ctx;
+    int c, rc;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx_defaults(&ctx);
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
+        if (ms_cmd_global_opt(&ctx, c, optarg))
+            continue;
+        switch (c) {
+        case 'h':
+            usage(stdout);
+            return MS_EXIT_OK;
+        case 'V':
+            printf("mirrorsel %s (schema %d)\n", MS_VERSION, ms_db_schema_current());
+            return MS_EXIT_OK;
+        default:
+            return ms_cmd_bad_opt("mirrorsel", c, argv);
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return MS_EXIT_USAGE;
+    }
+    if (apr_initialize() != APR_SUCCESS
+        || apr_pool_create(&ctx.pool, NULL) != APR_SUCCESS)
+        return ms_cmd_fail(MS_EXIT_FAIL, "cannot initialise APR");
+    rc = dispatch(&ctx, argc - optind, argv + optind);
+    fflush(stdout);
+    apr_pool_destroy(ctx.pool);
+    apr_terminate();
+    if (ferror(stdout))
+        return ms_cmd_fail(MS_EXIT_FAIL, "writing the output failed");
+    return rc;
+}

@@ -1,0 +1,895 @@
+/* ms_db.c — every query of mod_mirrorsel, as prepared statements.
+ *
+ * Statements are prepared on first use and kept for the life of the handle
+ * (SQLITE_PREPARE_PERSISTENT), so the module's request path only binds, steps
+ * and resets. Rows are mapped to structs by one function per entity, reading
+ * columns by the names of an enum that mirrors the SELECT list. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+#include <apr_strings.h>
+
+#include "ms_db.h"
+
+extern const char *const ms_schema_migrations[];
+extern const int ms_schema_count;
+
+/* --- statements --- */
+
+#define MIRROR_COLS "id, name, http_url, https_url, scan_url, country, continent, " \
+                    "lat, lon, asn, weight, max_size, scope, other_countries, "     \
+                    "fallback, enabled"
+enum { MC_ID, MC_NAME, MC_HTTP, MC_HTTPS, MC_SCAN, MC_COUNTRY, MC_CONTINENT,
+       MC_LAT, MC_LON, MC_ASN, MC_WEIGHT, MC_MAX_SIZE, MC_SCOPE, MC_OTHER,
+       MC_FALLBACK, MC_ENABLED };
+
+#define HEALTH_COLS "mirror_id, scheme, family, up, checked, latency_ms, failures, " \
+                    "status, error"
+enum { HC_MIRROR, HC_SCHEME, HC_FAMILY, HC_UP, HC_CHECKED, HC_LATENCY,
+       HC_FAILURES, HC_STATUS, HC_ERROR };
+
+#define FILE_COLS "id, path, size, mtime, sha256"
+enum { FC_ID, FC_PATH, FC_SIZE, FC_MTIME, FC_SHA256 };
+
+#define COPY_COLS "mirror_id, size, mtime, precision, seen"
+enum { CC_MIRROR, CC_SIZE, CC_MTIME, CC_PRECISION, CC_SEEN };
+
+typedef enum {
+    ST_GENERATION,
+    ST_MIRRORS_ALL, ST_PREFIXES_ALL, ST_HEALTH_ALL,
+    ST_MIRROR_BY_NAME, ST_PREFIXES_OF, ST_HEALTH_OF,
+    ST_MIRROR_INSERT, ST_MIRROR_UPDATE, ST_MIRROR_DELETE,
+    ST_PREFIX_INSERT, ST_PREFIXES_DELETE,
+    ST_FILE_BY_PATH, ST_FILE_UPSERT, ST_FILE_DELETE, ST_FILES_ALL, ST_FILE_COUNT,
+    ST_COPIES_OF, ST_COPY_UPSERT, ST_COPY_DELETE,
+    ST_HEALTH_UPSERT,
+    ST_COUNT
+} stmt_id;
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_GENERATION]     = "SELECT value FROM generation WHERE id = 1",
+    [ST_MIRRORS_ALL]    = "SELECT " MIRROR_COLS " FROM mirrors ORDER BY id",
+    [ST_PREFIXES_ALL]   = "SELECT mirror_id, prefix FROM mirror_prefixes ORDER BY mirror_id, prefix",
+    [ST_HEALTH_ALL]     = "SELECT " HEALTH_COLS " FROM mirror_health",
+    [ST_MIRROR_BY_NAME] = "SELECT " MIRROR_COLS " FROM mirrors WHERE name = ?1",
+    [ST_PREFIXES_OF]    = "SELECT mirror_id, prefix FROM mirror_prefixes WHERE mirror_id = ?1 "
+                          "ORDER BY prefix",
+    [ST_HEALTH_OF]      = "SELECT " HEALTH_COLS " FROM mirror_health WHERE mirror_id = ?1",
+    [ST_MIRROR_INSERT]  = "INSERT INTO mirrors (name, http_url, https_url, scan_url, country, "
+                          "continent, lat, lon, asn, weight, max_size, scope, other_countries, "
+                          "fallback, enabled) VALUES "
+                          "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+                          "RETURNING id",
+    [ST_MIRROR_UPDATE]  = "UPDATE mirrors SET name = ?1, http_url = ?2, https_url = ?3, "
+                          "scan_url = ?4, country = ?5, continent = ?6, lat = ?7, lon = ?8, "
+                          "asn = ?9, weight = ?10, max_size = ?11, scope = ?12, "
+                          "other_countries = ?13, fallback = ?14, enabled = ?15 WHERE id = ?16",
+    [ST_MIRROR_DELETE]  = "DELETE FROM mirrors WHERE id = ?1",
+    [ST_PREFIX_INSERT]  = "INSERT INTO mirror_prefixes (mirror_id, prefix, family) "
+                          "VALUES (?1, ?2, ?3)",
+    [ST_PREFIXES_DELETE] = "DELETE FROM mirror_prefixes WHERE mirror_id = ?1",
+    [ST_FILE_BY_PATH]   = "SELECT " FILE_COLS " FROM files WHERE path = ?1",
+    [ST_FILE_UPSERT]    = "INSERT INTO files (path, size, mtime, sha256, indexed) "
+                          "VALUES (?1, ?2, ?3, ?4, strftime('%s', 'now')) "
+                          "ON CONFLICT (path) DO UPDATE SET size = excluded.size, "
+                          "mtime = excluded.mtime, sha256 = excluded.sha256, "
+                          "indexed = excluded.indexed RETURNING id",
+    [ST_FILE_DELETE]    = "DELETE FROM files WHERE id = ?1",
+    [ST_FILES_ALL]      = "SELECT " FILE_COLS " FROM files ORDER BY path",
+    [ST_FILE_COUNT]     = "SELECT count(*) FROM files",
+    [ST_COPIES_OF]      = "SELECT " COPY_COLS " FROM mirror_files WHERE file_id = ?1 "
+                          "ORDER BY mirror_id",
+    [ST_COPY_UPSERT]    = "INSERT INTO mirror_files (file_id, mirror_id, size, mtime, "
+                          "precision, seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                          "ON CONFLICT (file_id, mirror_id) DO UPDATE SET "
+                          "size = excluded.size, mtime = excluded.mtime, "
+                          "precision = excluded.precision, seen = excluded.seen",
+    [ST_COPY_DELETE]    = "DELETE FROM mirror_files WHERE mirror_id = ?1 AND file_id = ?2",
+    [ST_HEALTH_UPSERT]  = "INSERT INTO mirror_health (mirror_id, scheme, family, up, checked, "
+                          "latency_ms, failures, status, error) VALUES "
+                          "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                          "ON CONFLICT (mirror_id, scheme, family) DO UPDATE SET "
+                          "up = excluded.up, checked = excluded.checked, "
+                          "latency_ms = excluded.latency_ms, failures = excluded.failures, "
+                          "status = excluded.status, error = excluded.error",
+};
+
+struct ms_db {
+    apr_pool_t *pool;
+    sqlite3 *sql;
+    const char *path;
+    int mode;
+    int have_ident;
+    dev_t dev;
+    ino_t ino;
+    sqlite3_stmt *stmt[ST_COUNT];
+    apr_pool_t *mirrors_pool;     /* owns the cached snapshot */
+    ms_mirrors_t *mirrors;
+    char errmsg[512];
+};
+
+static void set_error(ms_db_t *db, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void set_error(ms_db_t *db, const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    if (db->sql && sqlite3_errcode(db->sql) != SQLITE_OK)
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s: %s", db->path, what,
+                 sqlite3_errmsg(db->sql));
+    else
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", db->path, what);
+}
+
+const char *ms_db_errmsg(const ms_db_t *db) { return db->errmsg; }
+const char *ms_db_path(const ms_db_t *db) { return db->path; }
+int ms_db_schema_current(void) { return ms_schema_count; }
+
+/* A statement ready for binding: prepared on first use, reset after. */
+static sqlite3_stmt *stmt(ms_db_t *db, stmt_id id)
+{
+    if (!db->stmt[id]) {
+        if (sqlite3_prepare_v3(db->sql, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                               &db->stmt[id], NULL) != SQLITE_OK) {
+            set_error(db, "preparing a query");
+            return NULL;
+        }
+    }
+    return db->stmt[id];
+}
+
+static void done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Bind a string, or NULL for a NULL or absent one. */
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i, apr_pool_t *p)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+    return s ? apr_pstrdup(p, (const char *)s) : NULL;
+}
+
+static void col_code(char out[3], sqlite3_stmt *st, int i)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+    out[0] = out[1] = out[2] = '\0';
+    if (s && s[0] && s[1] && !s[2]) {
+        out[0] = (char)s[0];
+        out[1] = (char)s[1];
+    }
+}
+
+/* Run a statement that returns no rows (or whose rows do not matter). */
+static int step_done(ms_db_t *db, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        set_error(db, "%s", what);
+        done(st);
+        return MS_ERR;
+    }
+    done(st);
+    return MS_OK;
+}
+
+static int exec(ms_db_t *db, const char *sql, const char *what)
+{
+    if (sqlite3_exec(db->sql, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        set_error(db, "%s", what);
+        return MS_ERR;
+    }
+    return MS_OK;
+}
+
+/* --- open and close --- */
+
+static apr_status_t db_cleanup(void *data)
+{
+    ms_db_t *db = data;
+    int i;
+
+    for (i = 0; i < ST_COUNT; i++) {
+        if (db->stmt[i])
+            sqlite3_finalize(db->stmt[i]);
+        db->stmt[i] = NULL;
+    }
+    if (db->sql)
+        sqlite3_close_v2(db->sql);
+    db->sql = NULL;
+    return APR_SUCCESS;
+}
+
+void ms_db_close(ms_db_t *db)
+{
+    apr_pool_destroy(db->pool);
+}
+
+static int read_user_version(ms_db_t *db, int *version)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (sqlite3_prepare_v2(db->sql, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
+        set_error(db, "reading the schema version");
+        return MS_ERR;
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
+    else
+        set_error(db, "reading the schema version");
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? MS_OK : MS_ERR;
+}
+
+static int check_schema(ms_db_t *db)
+{
+    int version = 0;
+
+    if (read_user_version(db, &version) != MS_OK)
+        return MS_ERR;
+    if (version == ms_schema_count)
+        return MS_OK;
+    if (version == 0)
+        snprintf(db->errmsg, sizeof(db->errmsg),
+                 "%s: not a mirrorsel database (schema version 0); run 'mirrorsel init'",
+                 db->path);
+    else if (version > ms_schema_count)
+        snprintf(db->errmsg, sizeof(db->errmsg),
+                 "%s: schema version %d is newer than this program's %d; upgrade mirrorsel",
+                 db->path, version, ms_schema_count);
+    else
+        snprintf(db->errmsg, sizeof(db->errmsg),
+                 "%s: schema version %d is older than %d; run 'mirrorsel init' to migrate",
+                 db->path, version, ms_schema_count);
+    return MS_ERR;
+}
+
+int ms_db_open(ms_db_t **out, const char *path, int mode, apr_pool_t *p,
+               const char **err)
+{
+    apr_pool_t *pool;
+    ms_db_t *db;
+    struct stat sb;
+    int flags;
+
+    *out = NULL;
+    apr_pool_create(&pool, p);
+    db = apr_pcalloc(pool, sizeof(*db));
+    db->pool = pool;
+    db->path = apr_pstrdup(pool, path);
+    db->mode = mode;
+    apr_pool_cleanup_register(pool, db, db_cleanup, apr_pool_cleanup_null);
+
+    if (mode != MS_DB_CREATE && stat(path, &sb) != 0) {
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    flags = SQLITE_OPEN_NOMUTEX;
+    flags |= mode == MS_DB_READONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+    if (mode == MS_DB_CREATE)
+        flags |= SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &db->sql, flags, NULL) != SQLITE_OK) {
+        set_error(db, "opening");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(db->sql, 1);
+    /* Readers never wait on the tool long: WAL lets them read while it
+     * writes; the timeout only covers checkpoints and recovery. */
+    sqlite3_busy_timeout(db->sql, mode == MS_DB_READONLY ? 500 : 10000);
+    if (stat(path, &sb) == 0) {
+        db->dev = sb.st_dev;
+        db->ino = sb.st_ino;
+        db->have_ident = 1;
+    }
+    if (mode != MS_DB_READONLY
+        && exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL",
+                "setting pragmas") != MS_OK)
+        goto fail;
+    if (mode != MS_DB_CREATE && check_schema(db) != MS_OK)
+        goto fail;
+    *out = db;
+    return MS_OK;
+
+fail:
+    if (err)
+        *err = apr_pstrdup(p, db->errmsg);
+    apr_pool_destroy(pool);
+    return MS_ERR;
+}
+
+int ms_db_replaced(const ms_db_t *db)
+{
+    struct stat sb;
+
+    if (stat(db->path, &sb) != 0)
+        return 1;
+    return !db->have_ident || sb.st_dev != db->dev || sb.st_ino != db->ino;
+}
+
+int ms_db_migrate(ms_db_t *db, int *from, int *to)
+{
+    int version = 0, v;
+    char setver[64];
+
+    if (read_user_version(db, &version) != MS_OK)
+        return MS_ERR;
+    *from = *to = version;
+    if (version > ms_schema_count) {
+        snprintf(db->errmsg, sizeof(db->errmsg),
+                 "%s: schema version %d is newer than this program's %d; upgrade mirrorsel",
+                 db->path, version, ms_schema_count);
+        return MS_ERR;
+    }
+    /* WAL lets the module read while the tool writes. It is a property of
+     * the file, so setting it once at creation is enough. */
+    if (exec(db, "PRAGMA journal_mode = WAL", "switching to WAL") != MS_OK)
+        return MS_ERR;
+    for (v = version; v < ms_schema_count; v++) {
+        if (exec(db, "BEGIN IMMEDIATE", "starting a migration") != MS_OK)
+            return MS_ERR;
+        snprintf(setver, sizeof(setver), "PRAGMA user_version = %d", v + 1);
+        if (exec(db, ms_schema_migrations[v], "applying a migration") != MS_OK
+            || exec(db, setver, "recording the schema version") != MS_OK) {
+            char keep[sizeof(db->errmsg)];
+            memcpy(keep, db->errmsg, sizeof(keep));
+            sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+            snprintf(db->errmsg, sizeof(db->errmsg), "migration %d: %s", v + 1, keep);
+            return MS_ERR;
+        }
+        if (exec(db, "COMMIT", "committing a migration") != MS_OK)
+            return MS_ERR;
+        *to = v + 1;
+    }
+    return MS_OK;
+}
+
+int ms_db_begin(ms_db_t *db)
+{
+    return exec(db, db->mode == MS_DB_READONLY ? "BEGIN" : "BEGIN IMMEDIATE",
+                "starting a transaction");
+}
+
+int ms_db_commit(ms_db_t *db)
+{
+    return exec(db, "COMMIT", "committing");
+}
+
+void ms_db_rollback(ms_db_t *db)
+{
+    if (!sqlite3_get_autocommit(db->sql))
+        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* --- mirrors --- */
+
+static const char *const scope_names[] = {
+    [MS_SCOPE_PREFIX] = "prefix", [MS_SCOPE_ASN] = "asn",
+    [MS_SCOPE_COUNTRY] = "country", [MS_SCOPE_CONTINENT] = "continent",
+    [MS_SCOPE_WORLD] = "world",
+};
+
+const char *ms_scope_name(int scope)
+{
+    if (scope < 1 || scope > MS_SCOPE_WORLD || !scope_names[scope])
+        return "world";
+    return scope_names[scope];
+}
+
+int ms_scope_parse(const char *s)
+{
+    int i;
+    for (i = 1; i <= MS_SCOPE_WORLD; i++)
+        if (scope_names[i] && s && strcmp(s, scope_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static void mirror_from_row(ms_mirror_t *m, sqlite3_stmt *st, apr_pool_t *p)
+{
+    int scope;
+
+    memset(m, 0, sizeof(*m));
+    m->id = sqlite3_column_int64(st, MC_ID);
+    m->name = col_text(st, MC_NAME, p);
+    m->http_url = col_text(st, MC_HTTP, p);
+    m->https_url = col_text(st, MC_HTTPS, p);
+    m->scan_url = col_text(st, MC_SCAN, p);
+    col_code(m->country, st, MC_COUNTRY);
+    col_code(m->continent, st, MC_CONTINENT);
+    m->has_coords = sqlite3_column_type(st, MC_LAT) != SQLITE_NULL
+                    && sqlite3_column_type(st, MC_LON) != SQLITE_NULL;
+    m->lat = sqlite3_column_double(st, MC_LAT);
+    m->lon = sqlite3_column_double(st, MC_LON);
+    m->asn = (uint32_t)sqlite3_column_int64(st, MC_ASN);
+    m->weight = sqlite3_column_int(st, MC_WEIGHT);
+    m->max_size = sqlite3_column_int64(st, MC_MAX_SIZE);
+    scope = ms_scope_parse((const char *)sqlite3_column_text(st, MC_SCOPE));
+    m->scope = scope < 0 ? MS_SCOPE_WORLD : scope;
+    m->other_countries = col_text(st, MC_OTHER, p);
+    if (!m->other_countries)
+        m->other_countries = "";
+    m->fallback = sqlite3_column_int(st, MC_FALLBACK) != 0;
+    m->enabled = sqlite3_column_int(st, MC_ENABLED) != 0;
+    m->prefixes = apr_array_make(p, 0, sizeof(ms_cidr_t));
+}
+
+/* Bind the mirror's fields as ?1..?15, in the order of ST_MIRROR_INSERT. */
+static void mirror_bind(sqlite3_stmt *st, const ms_mirror_t *m)
+{
+    sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
+    bind_text(st, 2, m->http_url);
+    bind_text(st, 3, m->https_url);
+    bind_text(st, 4, m->scan_url);
+    sqlite3_bind_text(st, 5, m->country, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, m->continent, -1, SQLITE_STATIC);
+    if (m->has_coords) {
+        sqlite3_bind_double(st, 7, m->lat);
+        sqlite3_bind_double(st, 8, m->lon);
+    }
+    else {
+        sqlite3_bind_null(st, 7);
+        sqlite3_bind_null(st, 8);
+    }
+    sqlite3_bind_int64(st, 9, m->asn);
+    sqlite3_bind_int(st, 10, m->weight);
+    sqlite3_bind_int64(st, 11, m->max_size);
+    sqlite3_bind_text(st, 12, ms_scope_name(m->scope), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 13, m->other_countries ? m->other_countries : "", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int(st, 14, m->fallback ? 1 : 0);
+    sqlite3_bind_int(st, 15, m->enabled ? 1 : 0);
+}
+
+static void health_from_row(ms_health_t *h, sqlite3_stmt *st, apr_pool_t *p)
+{
+    h->known = 1;
+    h->up = sqlite3_column_int(st, HC_UP) != 0;
+    h->checked = sqlite3_column_int64(st, HC_CHECKED);
+    h->latency_ms = sqlite3_column_int(st, HC_LATENCY);
+    h->failures = sqlite3_column_int(st, HC_FAILURES);
+    h->status = sqlite3_column_int(st, HC_STATUS);
+    h->error = col_text(st, HC_ERROR, p);
+    if (!h->error)
+        h->error = "";
+}
+
+/* The health slot of a row: scheme and family as stored. */
+static ms_health_t *health_slot(ms_mirror_t *m, sqlite3_stmt *st)
+{
+    const char *scheme = (const char *)sqlite3_column_text(st, HC_SCHEME);
+    int family = sqlite3_column_int(st, HC_FAMILY);
+    int s = scheme && strcmp(scheme, "https") == 0 ? MS_HTTPS : MS_HTTP;
+    return &m->health[s][MS_FAM(family)];
+}
+
+static void add_prefix(ms_mirror_t *m, sqlite3_stmt *st, int col)
+{
+    ms_cidr_t c;
+    const char *text = (const char *)sqlite3_column_text(st, col);
+    if (text && ms_cidr_parse(&c, text) == 0)
+        *(ms_cidr_t *)apr_array_push(m->prefixes) = c;
+}
+
+/* Find a mirror of a snapshot by id (the array is ordered by id). */
+static ms_mirror_t *mirror_by_id(ms_mirrors_t *ms, int64_t id)
+{
+    int lo = 0, hi = ms->count - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (ms->mirror[mid]->id == id)
+            return ms->mirror[mid];
+        if (ms->mirror[mid]->id < id)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return NULL;
+}
+
+static int read_generation(ms_db_t *db, int64_t *gen)
+{
+    sqlite3_stmt *st = stmt(db, ST_GENERATION);
+    int rc;
+
+    if (!st)
+        return MS_ERR;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *gen = sqlite3_column_int64(st, 0);
+    else
+        set_error(db, "reading the generation");
+    done(st);
+    return rc == SQLITE_ROW ? MS_OK : MS_ERR;
+}
+
+static int load_mirrors(ms_mirrors_t *ms, ms_db_t *db)
+{
+    apr_array_header_t *list = apr_array_make(ms->pool, 16, sizeof(ms_mirror_t *));
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!(st = stmt(db, ST_MIRRORS_ALL)))
+        return MS_ERR;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ms_mirror_t *m = apr_palloc(ms->pool, sizeof(*m));
+        mirror_from_row(m, st, ms->pool);
+        *(ms_mirror_t **)apr_array_push(list) = m;
+    }
+    done(st);
+    if (rc != SQLITE_DONE) {
+        set_error(db, "reading mirrors");
+        return MS_ERR;
+    }
+    ms->count = list->nelts;
+    ms->mirror = (ms_mirror_t **)list->elts;
+
+    if (!(st = stmt(db, ST_PREFIXES_ALL)))
+        return MS_ERR;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ms_mirror_t *m = mirror_by_id(ms, sqlite3_column_int64(st, 0));
+        if (m)
+            add_prefix(m, st, 1);
+    }
+    done(st);
+    if (rc != SQLITE_DONE) {
+        set_error(db, "reading mirror prefixes");
+        return MS_ERR;
+    }
+
+    if (!(st = stmt(db, ST_HEALTH_ALL)))
+        return MS_ERR;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ms_mirror_t *m = mirror_by_id(ms, sqlite3_column_int64(st, HC_MIRROR));
+        if (m)
+            health_from_row(health_slot(m, st), st, ms->pool);
+    }
+    done(st);
+    if (rc != SQLITE_DONE) {
+        set_error(db, "reading mirror health");
+        return MS_ERR;
+    }
+    return MS_OK;
+}
+
+int ms_db_mirrors(const ms_mirrors_t **out, ms_db_t *db)
+{
+    int64_t gen;
+    apr_pool_t *pool;
+    ms_mirrors_t *ms;
+
+    if (read_generation(db, &gen) != MS_OK)
+        return MS_ERR;
+    if (db->mirrors && db->mirrors->generation == gen) {
+        *out = db->mirrors;
+        return MS_OK;
+    }
+    apr_pool_create(&pool, db->pool);
+    ms = apr_pcalloc(pool, sizeof(*ms));
+    ms->pool = pool;
+    ms->generation = gen;
+    if (load_mirrors(ms, db) != MS_OK) {
+        apr_pool_destroy(pool);
+        return MS_ERR;
+    }
+    if (db->mirrors_pool)
+        apr_pool_destroy(db->mirrors_pool);
+    db->mirrors_pool = pool;
+    db->mirrors = ms;
+    *out = ms;
+    return MS_OK;
+}
+
+int ms_db_mirror_get(ms_mirror_t **out, ms_db_t *db, const char *name, apr_pool_t *p)
+{
+    sqlite3_stmt *st;
+    ms_mirror_t *m;
+    int rc;
+
+    *out = NULL;
+    if (!(st = stmt(db, ST_MIRROR_BY_NAME)))
+        return MS_ERR;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        done(st);
+        if (rc == SQLITE_DONE)
+            return MS_NOTFOUND;
+        set_error(db, "reading mirror %s", name);
+        return MS_ERR;
+    }
+    m = apr_palloc(p, sizeof(*m));
+    mirror_from_row(m, st, p);
+    done(st);
+
+    if (!(st = stmt(db, ST_PREFIXES_OF)))
+        return MS_ERR;
+    sqlite3_bind_int64(st, 1, m->id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        add_prefix(m, st, 1);
+    done(st);
+    if (rc != SQLITE_DONE) {
+        set_error(db, "reading prefixes of %s", name);
+        return MS_ERR;
+    }
+
+    if (!(st = stmt(db, ST_HEALTH_OF)))
+        return MS_ERR;
+    sqlite3_bind_int64(st, 1, m->id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        health_from_row(health_slot(m, st), st, p);
+    done(st);
+    if (rc != SQLITE_DONE) {
+        set_error(db, "reading health of %s", name);
+        return MS_ERR;
+    }
+    *out = m;
+    return MS_OK;
+}
+
+static int put_prefixes(ms_db_t *db, const ms_mirror_t *m)
+{
+    sqlite3_stmt *st;
+    int i;
+
+    if (!(st = stmt(db, ST_PREFIXES_DELETE)))
+        return MS_ERR;
+    sqlite3_bind_int64(st, 1, m->id);
+    if (step_done(db, st, "clearing prefixes") != MS_OK)
+        return MS_ERR;
+    for (i = 0; m->prefixes && i < m->prefixes->nelts; i++) {
+        const ms_cidr_t *c = &APR_ARRAY_IDX(m->prefixes, i, ms_cidr_t);
+        char text[64];
+        if (!(st = stmt(db, ST_PREFIX_INSERT)))
+            return MS_ERR;
+        ms_cidr_format(c, text, sizeof(text));
+        sqlite3_bind_int64(st, 1, m->id);
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 3, c->net.family);
+        if (step_done(db, st, "storing a prefix") != MS_OK)
+            return MS_ERR;
+    }
+    return MS_OK;
+}
+
+int ms_db_mirror_insert(ms_db_t *db, ms_mirror_t *m)
+{
+    sqlite3_stmt *st = stmt(db, ST_MIRROR_INSERT);
+    int rc;
+
+    if (!st)
+        return MS_ERR;
+    mirror_bind(st, m);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        set_error(db, "adding mirror %s", m->name);
+        done(st);
+        return MS_ERR;
+    }
+    m->id = sqlite3_column_int64(st, 0);
+    done(st);
+    return put_prefixes(db, m);
+}
+
+int ms_db_mirror_update(ms_db_t *db, const ms_mirror_t *m)
+{
+    sqlite3_stmt *st = stmt(db, ST_MIRROR_UPDATE);
+
+    if (!st)
+        return MS_ERR;
+    mirror_bind(st, m);
+    sqlite3_bind_int64(st, 16, m->id);
+    if (step_done(db, st, "updating a mirror") != MS_OK)
+        return MS_ERR;
+    return put_prefixes(db, m);
+}
+
+int ms_db_mirror_remove(ms_db_t *db, int64_t id)
+{
+    sqlite3_stmt *st = stmt(db, ST_MIRROR_DELETE);
+
+    if (!st)
+        return MS_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    return step_done(db, st, "removing a mirror");
+}
+
+/* --- files --- */
+
+static void file_from_row(ms_file_t *f, sqlite3_stmt *st, apr_pool_t *p)
+{
+    const unsigned char *sha = sqlite3_column_text(st, FC_SHA256);
+
+    f->id = sqlite3_column_int64(st, FC_ID);
+    f->path = p ? col_text(st, FC_PATH, p) : (const char *)sqlite3_column_text(st, FC_PATH);
+    f->size = sqlite3_column_int64(st, FC_SIZE);
+    f->mtime = sqlite3_column_int64(st, FC_MTIME);
+    if (!sha || strlen((const char *)sha) != 64)
+        f->sha256 = NULL;
+    else
+        f->sha256 = p ? apr_pstrdup(p, (const char *)sha) : (const char *)sha;
+}
+
+int ms_db_file_get(ms_file_t **out, ms_db_t *db, const char *path, apr_pool_t *p)
+{
+    sqlite3_stmt *st = stmt(db, ST_FILE_BY_PATH);
+    int rc;
+
+    *out = NULL;
+    if (!st)
+        return MS_ERR;
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = apr_palloc(p, sizeof(ms_file_t));
+        file_from_row(*out, st, p);
+    }
+    else if (rc != SQLITE_DONE)
+        set_error(db, "looking up a file");
+    done(st);
+    return rc == SQLITE_ROW ? MS_OK : rc == SQLITE_DONE ? MS_NOTFOUND : MS_ERR;
+}
+
+int ms_db_file_put(ms_db_t *db, ms_file_t *f)
+{
+    sqlite3_stmt *st = stmt(db, ST_FILE_UPSERT);
+    int rc;
+
+    if (!st)
+        return MS_ERR;
+    sqlite3_bind_text(st, 1, f->path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, f->size);
+    sqlite3_bind_int64(st, 3, f->mtime);
+    bind_text(st, 4, f->sha256);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        f->id = sqlite3_column_int64(st, 0);
+    else
+        set_error(db, "storing file %s", f->path);
+    done(st);
+    return rc == SQLITE_ROW ? MS_OK : MS_ERR;
+}
+
+int ms_db_file_remove(ms_db_t *db, int64_t id)
+{
+    sqlite3_stmt *st = stmt(db, ST_FILE_DELETE);
+
+    if (!st)
+        return MS_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    return step_done(db, st, "removing a file");
+}
+
+int ms_db_files_each(ms_db_t *db, int (*fn)(void *baton, const ms_file_t *f),
+                     void *baton)
+{
+    sqlite3_stmt *st = stmt(db, ST_FILES_ALL);
+    ms_file_t f;
+    int rc, stop = 0;
+
+    if (!st)
+        return MS_ERR;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        file_from_row(&f, st, NULL);
+        if ((stop = fn(baton, &f)) != 0)
+            break;
+    }
+    if (!stop && rc != SQLITE_DONE) {
+        set_error(db, "listing files");
+        stop = MS_ERR;
+    }
+    done(st);
+    return stop;
+}
+
+int ms_db_file_count(ms_db_t *db, int64_t *count)
+{
+    sqlite3_stmt *st = stmt(db, ST_FILE_COUNT);
+    int rc;
+
+    if (!st)
+        return MS_ERR;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *count = sqlite3_column_int64(st, 0);
+    else
+        set_error(db, "counting files");
+    done(st);
+    return rc == SQLITE_ROW ? MS_OK : MS_ERR;
+}
+
+/* --- copies --- */
+
+int ms_db_copies(apr_array_header_t **out, ms_db_t *db, int64_t file_id, apr_pool_t *p)
+{
+    sqlite3_stmt *st = stmt(db, ST_COPIES_OF);
+    apr_array_header_t *list;
+    int rc;
+
+    *out = NULL;
+    if (!st)
+        return MS_ERR;
+    list = apr_array_make(p, 16, sizeof(ms_copy_t));
+    sqlite3_bind_int64(st, 1, file_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ms_copy_t *c = apr_array_push(list);
+        c->mirror_id = sqlite3_column_int64(st, CC_MIRROR);
+        c->size = sqlite3_column_int64(st, CC_SIZE);
+        c->mtime = sqlite3_column_int64(st, CC_MTIME);
+        c->precision = sqlite3_column_int(st, CC_PRECISION);
+        c->seen = sqlite3_column_int64(st, CC_SEEN);
+    }
+    done(st);
+    if (rc != SQLITE_DONE) {
+        set_error(db, "reading copies of a file");
+        return MS_ERR;
+    }
+    *out = list;
+    return MS_OK;
+}
+
+int ms_db_copy_put(ms_db_t *db, int64_t file_id, const ms_copy_t *c)
+{
+    sqlite3_stmt *st = stmt(db, ST_COPY_UPSERT);
+
+    if (!st)
+        return MS_ERR;
+    sqlite3_bind_int64(st, 1, file_id);
+    sqlite3_bind_int64(st, 2, c->mirror_id);
+    sqlite3_bind_int64(st, 3, c->size);
+    sqlite3_bind_int64(st, 4, c->mtime);
+    sqlite3_bind_int(st, 5, c->precision > 0 ? c->precision : 1);
+    sqlite3_bind_int64(st, 6, c->seen);
+    return step_done(db, st, "storing a mirror's copy");
+}
+
+int ms_db_copy_remove(ms_db_t *db, int64_t mirror_id, int64_t file_id)
+{
+    sqlite3_stmt *st = stmt(db, ST_COPY_DELETE);
+
+    if (!st)
+        return MS_ERR;
+    sqlite3_bind_int64(st, 1, mirror_id);
+    sqlite3_bind_int64(st, 2, file_id);
+    return step_done(db, st, "removing a mirror's copy");
+}
+
+/* --- health --- */
+
+int ms_db_health_put(ms_db_t *db, int64_t mirror_id, int scheme, int family,
+                     const ms_health_t *h)
+{
+    sqlite3_stmt *st = stmt(db, ST_HEALTH_UPSERT);
+
+    if (!st)
+        return MS_ERR;
+    sqlite3_bind_int64(st, 1, mirror_id);
+    sqlite3_bind_text(st, 2, scheme == MS_HTTPS ? "https" : "http", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, family == 6 ? 6 : 4);
+    sqlite3_bind_int(st, 4, h->up ? 1 : 0);
+    sqlite3_bind_int64(st, 5, h->checked);
+    sqlite3_bind_int(st, 6, h->latency_ms);
+    sqlite3_bind_int(st, 7, h->failures);
+    sqlite3_bind_int(st, 8, h->status);
+    sqlite3_bind_text(st, 9, h->error ? h->error : "", -1, SQLITE_STATIC);
+    return step_done(db, st, "storing health");
+}

@@ -1,0 +1,164 @@
+/* ms_db.h — the SQLite database: schema migrations, mirrors, origin files,
+ * mirrors' copies of files, health, scan runs.
+ *
+ * Every query of the project lives in ms_db.c, as a prepared statement with
+ * bound parameters. A handle is used by one thread at a time; the module keeps
+ * one handle per concurrently running request (a resource list), never shares
+ * one across threads, and never writes. */
+#ifndef MS_DB_H
+#define MS_DB_H
+
+#include <stdint.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include "ms_net.h"
+
+#define MS_OK        0
+#define MS_ERR     (-1)
+#define MS_NOTFOUND  1
+
+typedef struct ms_db ms_db_t;
+
+enum {
+    MS_DB_READONLY  = 0,       /* the module: read-only, schema must be current */
+    MS_DB_READWRITE = 1,       /* the tool: schema must be current */
+    MS_DB_CREATE    = 2,       /* mirrorsel init: create or migrate */
+};
+
+/* Scopes, numbered as the tiers they allow at most (see ms_select.h). */
+enum {
+    MS_SCOPE_PREFIX    = 1,
+    MS_SCOPE_ASN       = 2,
+    MS_SCOPE_COUNTRY   = 3,
+    MS_SCOPE_CONTINENT = 5,
+    MS_SCOPE_WORLD     = 6,
+};
+const char *ms_scope_name(int scope);
+int ms_scope_parse(const char *s);          /* -1 when unknown */
+
+/* Health of one mirror for one scheme and address family. */
+typedef struct ms_health {
+    int known;                 /* 0: never probed (so not up) */
+    int up;
+    int64_t checked;           /* unix time of the latest probe */
+    int latency_ms;
+    int failures;              /* consecutive failed probes */
+    int status;                /* HTTP status of the latest probe, 0 if none */
+    const char *error;         /* "" when none */
+} ms_health_t;
+
+#define MS_HTTP   0
+#define MS_HTTPS  1
+#define MS_FAM(f) ((f) == 6 ? 1 : 0)   /* index of address family 4 / 6 */
+
+typedef struct ms_mirror {
+    int64_t id;
+    const char *name;
+    const char *http_url;      /* NULL when the mirror has none */
+    const char *https_url;     /* NULL when the mirror has none */
+    const char *scan_url;
+    char country[3];           /* "" unknown */
+    char continent[3];         /* "" unknown */
+    int has_coords;
+    double lat, lon;
+    uint32_t asn;              /* 0 unknown */
+    apr_array_header_t *prefixes;   /* ms_cidr_t */
+    int weight;
+    int64_t max_size;          /* 0: no limit */
+    int scope;                 /* MS_SCOPE_* */
+    const char *other_countries;    /* "" or upper-case "AT,CH" */
+    int fallback;
+    int enabled;
+    ms_health_t health[2][2];  /* [MS_HTTP|MS_HTTPS][MS_FAM(4|6)] */
+} ms_mirror_t;
+
+/* All mirrors, with prefixes and health, as of one database generation. */
+typedef struct ms_mirrors {
+    apr_pool_t *pool;
+    int64_t generation;
+    int count;
+    ms_mirror_t **mirror;      /* ordered by id */
+} ms_mirrors_t;
+
+typedef struct ms_file {
+    int64_t id;
+    const char *path;          /* normalised, origin-relative */
+    int64_t size;
+    int64_t mtime;             /* unix seconds */
+    const char *sha256;        /* 64 lower-case hex digits, or NULL */
+} ms_file_t;
+
+/* What a scan saw of one file on one mirror. */
+typedef struct ms_copy {
+    int64_t mirror_id;
+    int64_t size;
+    int64_t mtime;
+    int precision;             /* seconds: 1, 60 or 86400 */
+    int64_t seen;              /* unix time of the scan that saw it */
+} ms_copy_t;
+
+/* --- handles --- */
+
+/* Open a database. Errors name the path and the reason; they are kept in
+ * *err (allocated from p). A read-only or read-write open of a database whose
+ * schema is older or newer than this program's is an error. */
+int ms_db_open(ms_db_t **out, const char *path, int mode, apr_pool_t *p,
+               const char **err);
+void ms_db_close(ms_db_t *db);   /* also done by a cleanup on the open pool */
+
+/* The message of the handle's latest failure ("path: what failed: why"). */
+const char *ms_db_errmsg(const ms_db_t *db);
+const char *ms_db_path(const ms_db_t *db);
+
+/* 1 when the file at the handle's path is no longer the file it opened
+ * (replaced by rename, or removed): the caller should open it anew. */
+int ms_db_replaced(const ms_db_t *db);
+
+int ms_db_schema_current(void);  /* the schema version this program writes */
+/* Create or migrate (MS_DB_CREATE handles only). Sets *from and *to. */
+int ms_db_migrate(ms_db_t *db, int *from, int *to);
+
+int ms_db_begin(ms_db_t *db);    /* BEGIN IMMEDIATE on writers, BEGIN on readers */
+int ms_db_commit(ms_db_t *db);
+void ms_db_rollback(ms_db_t *db);
+
+/* --- mirrors --- */
+
+/* The handle's snapshot of all mirrors, loaded anew when the database's
+ * generation (bumped by triggers on any change to mirrors, prefixes or
+ * health) moved since the last call. Valid until the next call on db. */
+int ms_db_mirrors(const ms_mirrors_t **out, ms_db_t *db);
+
+/* One mirror by name, allocated from p; MS_NOTFOUND when there is none. */
+int ms_db_mirror_get(ms_mirror_t **out, ms_db_t *db, const char *name, apr_pool_t *p);
+/* Insert m (m->id is set) or update the mirror with m->id, prefixes included. */
+int ms_db_mirror_insert(ms_db_t *db, ms_mirror_t *m);
+int ms_db_mirror_update(ms_db_t *db, const ms_mirror_t *m);
+int ms_db_mirror_remove(ms_db_t *db, int64_t id);
+
+/* --- origin files --- */
+
+int ms_db_file_get(ms_file_t **out, ms_db_t *db, const char *path, apr_pool_t *p);
+/* Insert or update by path; sets f->id. A changed size or mtime leaves the
+ * mirrors' copies as they are: they are judged against the new version. */
+int ms_db_file_put(ms_db_t *db, ms_file_t *f);
+int ms_db_file_remove(ms_db_t *db, int64_t id);
+/* Call fn for every indexed file, in path order; fn returning non-zero stops
+ * the walk and is returned. The ms_file_t passed is valid during the call. */
+int ms_db_files_each(ms_db_t *db, int (*fn)(void *baton, const ms_file_t *f),
+                     void *baton);
+int ms_db_file_count(ms_db_t *db, int64_t *count);
+
+/* --- mirrors' copies of files --- */
+
+/* Every recorded copy of a file, as an array of ms_copy_t ordered by mirror id. */
+int ms_db_copies(apr_array_header_t **out, ms_db_t *db, int64_t file_id, apr_pool_t *p);
+int ms_db_copy_put(ms_db_t *db, int64_t file_id, const ms_copy_t *c);
+int ms_db_copy_remove(ms_db_t *db, int64_t mirror_id, int64_t file_id);
+
+/* --- health --- */
+
+int ms_db_health_put(ms_db_t *db, int64_t mirror_id, int scheme, int family,
+                     const ms_health_t *h);
+
+#endif

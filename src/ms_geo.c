@@ -1,0 +1,167 @@
+/* ms_geo.c — client and mirror locations from MaxMind databases.
+ *
+ * A City database gives country, continent and coordinates; a Country
+ * database only the first two, and that is fine: ranking then ignores
+ * distance. The ASN database is optional. libmaxminddb lookups on an opened
+ * MMDB_s are read-only and safe to share between threads. */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <maxminddb.h>
+#include <apr_strings.h>
+
+#include "ms_geo.h"
+
+struct ms_geo {
+    MMDB_s city;
+    MMDB_s asn;
+    int have_city;
+    int have_asn;
+};
+
+static apr_status_t geo_cleanup(void *data)
+{
+    ms_geo_t *geo = data;
+
+    if (geo->have_city)
+        MMDB_close(&geo->city);
+    if (geo->have_asn)
+        MMDB_close(&geo->asn);
+    geo->have_city = geo->have_asn = 0;
+    return APR_SUCCESS;
+}
+
+static int open_one(MMDB_s *mmdb, const char *path, apr_pool_t *p, const char **err)
+{
+    int rc = MMDB_open(path, MMDB_MODE_MMAP, mmdb);
+
+    if (rc == MMDB_SUCCESS)
+        return 0;
+    if (rc == MMDB_IO_ERROR)
+        *err = apr_psprintf(p, "%s: %s (%s)", path, MMDB_strerror(rc), strerror(errno));
+    else
+        *err = apr_psprintf(p, "%s: %s", path, MMDB_strerror(rc));
+    return -1;
+}
+
+int ms_geo_open(ms_geo_t **out, const char *city_path, const char *asn_path,
+                apr_pool_t *p, const char **err)
+{
+    ms_geo_t *geo = apr_pcalloc(p, sizeof(*geo));
+
+    *out = NULL;
+    apr_pool_cleanup_register(p, geo, geo_cleanup, apr_pool_cleanup_null);
+    if (city_path && *city_path) {
+        if (open_one(&geo->city, city_path, p, err) != 0)
+            return -1;
+        geo->have_city = 1;
+    }
+    if (asn_path && *asn_path) {
+        if (open_one(&geo->asn, asn_path, p, err) != 0)
+            return -1;
+        geo->have_asn = 1;
+    }
+    *out = geo;
+    return 0;
+}
+
+/* The address as the sockaddr libmaxminddb wants. An IPv4 address goes in
+ * as AF_INET, so databases with or without IPv4 aliases both answer. */
+static socklen_t to_sockaddr(struct sockaddr_storage *ss, const ms_addr_t *addr)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (addr->family == 4) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        sin->sin_family = AF_INET;
+        memcpy(&sin->sin_addr, addr->b + 12, 4);
+        return sizeof(*sin);
+    }
+    else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+        sin6->sin6_family = AF_INET6;
+        memcpy(&sin6->sin6_addr, addr->b, 16);
+        return sizeof(*sin6);
+    }
+}
+
+static void get_code(char out[3], MMDB_entry_s *entry, const char *a, const char *b)
+{
+    MMDB_entry_data_s data;
+
+    if (MMDB_get_value(entry, &data, a, b, NULL) == MMDB_SUCCESS && data.has_data
+        && data.type == MMDB_DATA_TYPE_UTF8_STRING && data.data_size == 2) {
+        out[0] = data.utf8_string[0];
+        out[1] = data.utf8_string[1];
+        out[2] = '\0';
+        if (out[0] >= 'a' && out[0] <= 'z')
+            out[0] = (char)(out[0] - 'a' + 'A');
+        if (out[1] >= 'a' && out[1] <= 'z')
+            out[1] = (char)(out[1] - 'a' + 'A');
+    }
+}
+
+static int get_double(double *out, MMDB_entry_s *entry, const char *a, const char *b)
+{
+    MMDB_entry_data_s data;
+
+    if (MMDB_get_value(entry, &data, a, b, NULL) != MMDB_SUCCESS || !data.has_data)
+        return 0;
+    if (data.type == MMDB_DATA_TYPE_DOUBLE)
+        *out = data.double_value;
+    else if (data.type == MMDB_DATA_TYPE_FLOAT)
+        *out = data.float_value;
+    else
+        return 0;
+    return 1;
+}
+
+static void lookup_city(ms_location_t *out, const MMDB_s *mmdb, const struct sockaddr *sa)
+{
+    int mmdb_error = 0;
+    MMDB_lookup_result_s res = MMDB_lookup_sockaddr(mmdb, sa, &mmdb_error);
+    double lat, lon;
+
+    if (mmdb_error != MMDB_SUCCESS || !res.found_entry)
+        return;
+    get_code(out->country, &res.entry, "country", "iso_code");
+    if (!out->country[0])   /* e.g. satellite providers: registered country */
+        get_code(out->country, &res.entry, "registered_country", "iso_code");
+    get_code(out->continent, &res.entry, "continent", "code");
+    if (get_double(&lat, &res.entry, "location", "latitude")
+        && get_double(&lon, &res.entry, "location", "longitude")
+        && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180) {
+        out->has_coords = 1;
+        out->lat = lat;
+        out->lon = lon;
+    }
+}
+
+static void lookup_asn(ms_location_t *out, const MMDB_s *mmdb, const struct sockaddr *sa)
+{
+    int mmdb_error = 0;
+    MMDB_lookup_result_s res = MMDB_lookup_sockaddr(mmdb, sa, &mmdb_error);
+    MMDB_entry_data_s data;
+
+    if (mmdb_error != MMDB_SUCCESS || !res.found_entry)
+        return;
+    if (MMDB_get_value(&res.entry, &data, "autonomous_system_number", NULL) == MMDB_SUCCESS
+        && data.has_data && data.type == MMDB_DATA_TYPE_UINT32)
+        out->asn = data.uint32;
+}
+
+int ms_geo_lookup(ms_location_t *out, const ms_geo_t *geo, const ms_addr_t *addr)
+{
+    struct sockaddr_storage ss;
+
+    memset(out, 0, sizeof(*out));
+    if (!geo || (addr->family != 4 && addr->family != 6))
+        return 0;
+    to_sockaddr(&ss, addr);
+    if (geo->have_city)
+        lookup_city(out, &geo->city, (const struct sockaddr *)&ss);
+    if (geo->have_asn)
+        lookup_asn(out, &geo->asn, (const struct sockaddr *)&ss);
+    return 0;
+}

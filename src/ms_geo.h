@@ -1,0 +1,32 @@
+/* ms_geo.h — where a client or a mirror is: country, continent, coordinates
+ * and AS number, from a City or Country mmdb and an optional ASN mmdb. */
+#ifndef MS_GEO_H
+#define MS_GEO_H
+
+#include <stdint.h>
+#include <apr_pools.h>
+#include "ms_net.h"
+
+typedef struct ms_geo ms_geo_t;
+
+typedef struct ms_location {
+    char country[3];           /* ISO 3166-1 alpha-2, upper case; "" unknown */
+    char continent[3];         /* AF AN AS EU NA OC SA; "" unknown */
+    int has_coords;
+    double lat, lon;           /* degrees, valid when has_coords */
+    uint32_t asn;              /* 0 unknown */
+} ms_location_t;
+
+/* Open the geo databases. city_path may name a City or a Country mmdb;
+ * asn_path may be NULL. Either path may be NULL, in which case lookups
+ * simply find nothing for that part. The databases are closed by a cleanup
+ * on pool p. On error returns non-zero and sets *err (allocated from p),
+ * naming the file and the reason. */
+int ms_geo_open(ms_geo_t **out, const char *city_path, const char *asn_path,
+                apr_pool_t *p, const char **err);
+
+/* Look an address up. Fills *out (zeroed first); an address found in
+ * neither database is not an error: *out stays empty. Thread-safe. */
+int ms_geo_lookup(ms_location_t *out, const ms_geo_t *geo, const ms_addr_t *addr);
+
+#endif

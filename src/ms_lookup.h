@@ -1,0 +1,56 @@
+/* ms_lookup.h — one request decided: locate the client, find the file and
+ * its copies, rank the mirrors. The module and `mirrorsel explain` both call
+ * ms_lookup, so they give the same answer for the same input. */
+#ifndef MS_LOOKUP_H
+#define MS_LOOKUP_H
+
+#include "ms_db.h"
+#include "ms_geo.h"
+#include "ms_select.h"
+
+enum {
+    MS_RESULT_REDIRECT = 1,    /* ranked mirrors exist */
+    MS_RESULT_LOCAL,           /* served by the origin itself */
+    MS_RESULT_NOMIRROR,        /* no mirror qualifies and no fallback */
+    MS_RESULT_EXCLUDED,        /* an exclusion rule matched */
+    MS_RESULT_ERROR,           /* database or geo data unusable */
+};
+const char *ms_result_name(int result);   /* "redirect", "local", … */
+
+typedef struct ms_request {
+    const char *path;          /* normalised, origin-relative */
+    const char *client_ip;     /* textual address */
+    const char *country;       /* override (?country=CC), or NULL */
+    int https;
+    int have_stat;             /* the caller stat()ed the origin file: */
+    int64_t size, mtime;       /*   its real size and mtime win over the index */
+    ms_spread_t spread;
+    int explain;
+} ms_request_t;
+
+typedef struct ms_answer {
+    int result;                /* MS_RESULT_* */
+    ms_client_t client;
+    ms_file_t *file;           /* NULL when not in the index */
+    ms_choice_t *choice;       /* NULL unless the file was found */
+    const char *error;         /* with MS_RESULT_ERROR */
+} ms_answer_t;
+
+/* geo may be NULL (no location known). Never fails for a request the caller
+ * could serve locally: problems come back as MS_RESULT_ERROR with error set.
+ *
+ * LIFETIME: the answer's mirrors (choice->ranked[i].mirror, .base_url) point
+ * into db's cached mirror snapshot, which the next ms_lookup or ms_db_mirrors
+ * call on the same handle may replace. Keep the handle to yourself (do not
+ * give it back to a resource list) until you are done with the answer, e.g.
+ * until the response headers and body are built. */
+void ms_lookup(ms_answer_t **out, ms_db_t *db, const ms_geo_t *geo,
+               const ms_request_t *req, apr_pool_t *p);
+
+/* Fill a client from its address and an optional country override: location
+ * from geo; an override replaces country and continent and drops coordinates.
+ * Returns -1 when the address does not parse or the country is unknown. */
+int ms_client_locate(ms_client_t *out, const ms_geo_t *geo, const char *ip,
+                     const char *country, int https);
+
+#endif

@@ -1,0 +1,154 @@
+/* ms_path.c — origin-relative paths: normalisation and percent-encoding.
+ *
+ * A path reaches us percent-decoded by httpd (or typed by an operator), and
+ * leaves us inside a Location header pointing at someone else's server. So
+ * normalisation refuses rather than repairs anything that could change which
+ * file is meant or smuggle bytes into a header: ".." segments, control bytes
+ * (CR/LF above all), backslashes (a separator on some mirrors' servers) and
+ * malformed UTF-8 (overlong forms and surrogates have been used to hide "/"
+ * and ".." from filters). Harmless noise — repeated slashes and "." — is
+ * dropped, so the same file always has the same spelling, which is also what
+ * the index and the seeded draw key on. */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "ms_path.h"
+
+/* Length of the UTF-8 sequence starting at s (1–4), or 0 when it is not a
+ * well-formed sequence in the sense of RFC 3629: no overlong forms, no
+ * surrogates (U+D800–U+DFFF), nothing above U+10FFFF, no stray continuation
+ * bytes. The bounds on the second byte follow the RFC's table. */
+static size_t utf8_sequence_len(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t n, i;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4;
+    else
+        return 0;               /* continuation byte, C0/C1 overlongs, F5–FF */
+
+    if (c == 0xe0)
+        lo = 0xa0;              /* overlong 3-byte form */
+    else if (c == 0xed)
+        hi = 0x9f;              /* surrogates */
+    else if (c == 0xf0)
+        lo = 0x90;              /* overlong 4-byte form */
+    else if (c == 0xf4)
+        hi = 0x8f;              /* above U+10FFFF */
+
+    if (s[1] < lo || s[1] > hi)
+        return 0;               /* also stops at the terminating NUL */
+    for (i = 2; i < n; i++) {
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    }
+    return n;
+}
+
+/* 0 when every byte of s may appear in a path, -1 otherwise. */
+static int path_bytes_valid(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    while (*u) {
+        size_t n;
+
+        if (*u < 0x20 || *u == 0x7f || *u == '\\')
+            return -1;
+        n = utf8_sequence_len(u);
+        if (n == 0)
+            return -1;
+        u += n;
+    }
+    return 0;
+}
+
+int ms_path_normalise(const char **out, const char *path, apr_pool_t *p)
+{
+    char *buf, *w;
+    const char *seg;
+
+    *out = NULL;
+    if (path == NULL || path_bytes_valid(path) != 0)
+        return -1;
+
+    /* The result is never longer than the input. */
+    buf = apr_palloc(p, strlen(path) + 1);
+    w = buf;
+    seg = path;
+    while (*seg) {
+        size_t len = strcspn(seg, "/");
+
+        if (len == 2 && seg[0] == '.' && seg[1] == '.')
+            return -1;
+        if (len > 0 && !(len == 1 && seg[0] == '.')) {
+            if (w != buf)
+                *w++ = '/';
+            memcpy(w, seg, len);
+            w += len;
+        }
+        seg += len;
+        if (*seg == '/')
+            seg++;
+    }
+    *w = '\0';
+    *out = buf;
+    return 0;
+}
+
+/* RFC 3986 section 2.3. Written out rather than with isalnum(), whose answer
+ * depends on the locale. */
+static int is_unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+        || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+const char *ms_path_escape(const char *rel, apr_pool_t *p)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *u;
+    char *buf, *w;
+
+    if (rel == NULL)
+        return NULL;
+    buf = apr_palloc(p, strlen(rel) * 3 + 1);
+    w = buf;
+    for (u = (const unsigned char *)rel; *u; u++) {
+        if (is_unreserved(*u) || *u == '/') {
+            *w++ = (char)*u;
+        }
+        else {
+            *w++ = '%';
+            *w++ = hex[*u >> 4];
+            *w++ = hex[*u & 0x0f];
+        }
+    }
+    *w = '\0';
+    return buf;
+}
+
+const char *ms_url_join(const char *base, const char *escaped_rel, apr_pool_t *p)
+{
+    size_t blen;
+
+    if (base == NULL)
+        return NULL;
+    if (escaped_rel == NULL)
+        escaped_rel = "";
+    blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
+    while (*escaped_rel == '/')
+        escaped_rel++;
+    return apr_pstrcat(p, apr_pstrmemdup(p, base, blen), "/", escaped_rel, NULL);
+}

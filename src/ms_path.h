@@ -1,0 +1,21 @@
+/* ms_path.h — origin-relative paths: normalisation and percent-encoding. */
+#ifndef MS_PATH_H
+#define MS_PATH_H
+
+#include <apr_pools.h>
+
+/* Normalise an already percent-decoded path relative to the origin root:
+ * leading and repeated slashes and "." segments are dropped; a ".." segment,
+ * a NUL, any control byte (< 0x20, 0x7f), a backslash or invalid UTF-8 is
+ * refused. Returns 0 and sets *out ("dir/file.iso", never with a leading
+ * slash; "" for the root itself), or -1. */
+int ms_path_normalise(const char **out, const char *path, apr_pool_t *p);
+
+/* Percent-encode a normalised relative path for use in a URL: every byte
+ * outside RFC 3986 unreserved characters and "/" is encoded. */
+const char *ms_path_escape(const char *rel, apr_pool_t *p);
+
+/* Join a mirror base URL and an escaped relative path with exactly one "/". */
+const char *ms_url_join(const char *base, const char *escaped_rel, apr_pool_t *p);
+
+#endif

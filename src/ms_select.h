@@ -1,0 +1,82 @@
+/* ms_select.h — which mirrors may serve a file to a client, in which order.
+ * The ranking itself is explained in ms_select.c. */
+#ifndef MS_SELECT_H
+#define MS_SELECT_H
+
+#include <stdint.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include "ms_db.h"
+#include "ms_geo.h"
+
+enum {
+    MS_TIER_PREFIX        = 1,
+    MS_TIER_ASN           = 2,
+    MS_TIER_COUNTRY       = 3,
+    MS_TIER_OTHER_COUNTRY = 4,
+    MS_TIER_CONTINENT     = 5,
+    MS_TIER_WORLD         = 6,
+};
+const char *ms_tier_name(int tier);          /* "prefix" … "world" */
+
+/* Why a mirror cannot serve this request. */
+enum {
+    MS_EXCL_DISABLED = 1,      /* mirror disabled */
+    MS_EXCL_NOT_HELD,          /* no scan saw the file there */
+    MS_EXCL_STALE,             /* the copy seen differs from the origin's */
+    MS_EXCL_NO_URL,            /* no base URL for the request's scheme */
+    MS_EXCL_DOWN,              /* not up for the scheme and address family */
+    MS_EXCL_MAX_SIZE,          /* file larger than the mirror's max-size */
+    MS_EXCL_SCOPE,             /* the mirror's scope does not admit the client */
+};
+const char *ms_excl_name(int reason);        /* "disabled", "not-held", … */
+
+typedef struct ms_client {
+    ms_addr_t addr;            /* family 4 or 6 */
+    const char *addr_text;     /* as given; seeds the draw */
+    ms_location_t loc;
+    int https;                 /* the request came over https */
+} ms_client_t;
+
+typedef struct ms_spread {
+    double factor;             /* F of MirrorSelSpread, default 1.5 */
+    double km;                 /* K of MirrorSelSpread, default 250 */
+} ms_spread_t;
+
+typedef struct ms_ranked {
+    const ms_mirror_t *mirror;
+    int tier;                  /* MS_TIER_* */
+    double distance_km;        /* < 0 when unknown */
+    const char *base_url;      /* the base URL this client is sent to */
+    int https;                 /* base_url is the https one */
+    const ms_copy_t *copy;     /* what the scan saw; NULL for a fallback mirror */
+} ms_ranked_t;
+
+typedef struct ms_excluded {
+    const ms_mirror_t *mirror;
+    int reason;                /* MS_EXCL_* */
+    const char *detail;        /* human detail, e.g. "size 10 != 12" */
+} ms_excluded_t;
+
+typedef struct ms_choice {
+    apr_array_header_t *ranked;    /* ms_ranked_t; element 0 is the chosen one */
+    apr_array_header_t *excluded;  /* ms_excluded_t; only when explain was asked */
+    int fallback;                  /* 1 when ranked holds fallback mirrors */
+    int band;                      /* how many mirrors shared the draw */
+} ms_choice_t;
+
+/* Rank the mirrors for one request. copies: ms_copy_t of the file, ordered by
+ * mirror id (as ms_db_copies gives them). When no mirror qualifies, the
+ * fallback mirrors are ranked instead; when none of those either, ranked is
+ * empty. With explain, every mirror left out is listed with its reason. */
+int ms_select(ms_choice_t **out, const ms_mirrors_t *mirrors, const ms_file_t *file,
+              const apr_array_header_t *copies, const ms_client_t *client,
+              const ms_spread_t *spread, int explain, apr_pool_t *p);
+
+/* Building blocks, exposed for the tests. */
+double ms_distance_km(double lat1, double lon1, double lat2, double lon2);
+uint64_t ms_seed(const char *client, const char *path);
+/* 1 if the copy matches the origin file: same size, |mtime diff| < precision. */
+int ms_copy_fresh(const ms_file_t *f, const ms_copy_t *c);
+
+#endif
