@@ -1,0 +1,218 @@
+/* test_db.c — the database layer: migrations, schema checks, mirrors with
+ * prefixes and health, the generation-driven snapshot, files and copies,
+ * replacement by rename, and bad files (missing, corrupt, newer schema). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <sqlite3.h>
+
+#include "tap.h"
+#include "ms_db.h"
+
+static char dir[] = "/tmp/ms-test-db-XXXXXX";
+
+static ms_mirror_t *new_mirror(apr_pool_t *p, const char *name)
+{
+    ms_mirror_t *m = apr_pcalloc(p, sizeof(*m));
+    ms_cidr_t c;
+
+    m->name = name;
+    m->http_url = apr_psprintf(p, "http://%s.example.org/pub/", name);
+    m->scan_url = m->http_url;
+    strcpy(m->country, "DE");
+    strcpy(m->continent, "EU");
+    m->has_coords = 1;
+    m->lat = 52.52;
+    m->lon = 13.40;
+    m->asn = 64500;
+    m->weight = 100;
+    m->scope = MS_SCOPE_WORLD;
+    m->other_countries = "AT,CH";
+    m->enabled = 1;
+    m->prefixes = apr_array_make(p, 2, sizeof(ms_cidr_t));
+    ms_cidr_parse(&c, "192.0.2.0/24");
+    *(ms_cidr_t *)apr_array_push(m->prefixes) = c;
+    ms_cidr_parse(&c, "2001:db8:de::/48");
+    *(ms_cidr_t *)apr_array_push(m->prefixes) = c;
+    return m;
+}
+
+static void test_create_and_migrate(const char *path, apr_pool_t *p)
+{
+    ms_db_t *db;
+    const char *err = NULL;
+    int from = -1, to = -1;
+
+    ok(ms_db_open(&db, path, MS_DB_READONLY, p, &err) == MS_ERR && err
+       && strstr(err, path), "read-only open of a missing file fails, naming it: %s",
+       err ? err : "(none)");
+    ok(ms_db_open(&db, path, MS_DB_CREATE, p, &err) == MS_OK, "create opens");
+    ok(ms_db_migrate(db, &from, &to) == MS_OK, "migrate");
+    is_int(from, 0, "migrated from 0");
+    is_int(to, ms_db_schema_current(), "to the current schema");
+    ok(ms_db_migrate(db, &from, &to) == MS_OK && from == to, "migrating again is a no-op");
+    ms_db_close(db);
+    ok(ms_db_open(&db, path, MS_DB_READONLY, p, &err) == MS_OK, "read-only open works now");
+    ms_db_close(db);
+}
+
+static void test_mirrors(const char *path, apr_pool_t *p)
+{
+    ms_db_t *rw, *ro;
+    const ms_mirrors_t *snap, *snap2;
+    ms_mirror_t *m, *got;
+    ms_health_t h = { 1, 1, 1700000000, 12, 0, 200, "" };
+    int64_t gen;
+
+    ms_db_open(&rw, path, MS_DB_READWRITE, p, NULL);
+    ms_db_open(&ro, path, MS_DB_READONLY, p, NULL);
+    ok(ms_db_mirrors(&snap, ro) == MS_OK && snap->count == 0, "no mirrors at first");
+    gen = snap->generation;
+
+    m = new_mirror(p, "alpha");
+    ok(ms_db_begin(rw) == MS_OK && ms_db_mirror_insert(rw, m) == MS_OK
+       && ms_db_commit(rw) == MS_OK && m->id > 0, "insert alpha");
+    ok(ms_db_mirror_insert(rw, new_mirror(p, "alpha")) == MS_ERR
+       && strstr(ms_db_errmsg(rw), "UNIQUE"), "a duplicate name is refused: %s",
+       ms_db_errmsg(rw));
+
+    ok(ms_db_mirror_get(&got, rw, "alpha", p) == MS_OK, "get alpha");
+    is_str(got->http_url, "http://alpha.example.org/pub/", "http url round-trips");
+    ok(got->https_url == NULL, "no https url");
+    is_str(got->country, "DE", "country");
+    is_str(got->other_countries, "AT,CH", "other countries");
+    is_int(got->asn, 64500, "asn");
+    ok(got->has_coords && got->lat == 52.52 && got->lon == 13.40, "coordinates");
+    is_int(got->prefixes->nelts, 2, "two prefixes");
+    ok(!got->health[MS_HTTP][0].known, "never probed");
+    ok(ms_db_mirror_get(&got, rw, "nobody", p) == MS_NOTFOUND, "unknown mirror: not found");
+
+    ok(ms_db_mirrors(&snap2, ro) == MS_OK && snap2->count == 1
+       && snap2->generation > gen, "the reader sees the insert through the generation");
+    gen = snap2->generation;
+    ok(ms_db_mirrors(&snap, ro) == MS_OK && snap == snap2, "unchanged: the same snapshot");
+
+    ok(ms_db_health_put(rw, m->id, MS_HTTPS, 6, &h) == MS_OK, "health stored");
+    ok(ms_db_mirrors(&snap, ro) == MS_OK && snap->generation > gen
+       && snap->mirror[0]->health[MS_HTTPS][1].up
+       && snap->mirror[0]->health[MS_HTTPS][1].latency_ms == 12
+       && !snap->mirror[0]->health[MS_HTTP][0].known, "health in the snapshot, per slot");
+    gen = snap->generation;
+    h.latency_ms = 30;
+    ms_db_health_put(rw, m->id, MS_HTTPS, 6, &h);
+    ok(ms_db_mirrors(&snap, ro) == MS_OK && snap->generation == gen,
+       "a probe that changes nothing but latency keeps the snapshot");
+
+    m->weight = 7;
+    m->prefixes->nelts = 1;
+    m->enabled = 0;
+    ok(ms_db_mirror_update(rw, m) == MS_OK, "update");
+    ms_db_mirror_get(&got, rw, "alpha", p);
+    ok(got->weight == 7 && !got->enabled && got->prefixes->nelts == 1, "update round-trips");
+    ms_db_close(ro);
+    ms_db_close(rw);
+}
+
+static void test_files_and_copies(const char *path, apr_pool_t *p)
+{
+    ms_db_t *rw;
+    ms_file_t f = { 0, "iso/x.iso", 1000, 1700000000, NULL }, *got;
+    ms_copy_t c = { 0, 1000, 1700000000, 1, 1700000100 };
+    ms_mirror_t *m;
+    apr_array_header_t *copies;
+    int64_t n = -1, old_id;
+
+    ms_db_open(&rw, path, MS_DB_READWRITE, p, NULL);
+    ms_db_mirror_get(&m, rw, "alpha", p);
+    ok(ms_db_file_put(rw, &f) == MS_OK && f.id > 0, "file stored");
+    old_id = f.id;
+    c.mirror_id = m->id;
+    ok(ms_db_copy_put(rw, f.id, &c) == MS_OK, "copy stored");
+    ok(ms_db_copies(&copies, rw, f.id, p) == MS_OK && copies->nelts == 1
+       && APR_ARRAY_IDX(copies, 0, ms_copy_t).precision == 1, "copy read back");
+
+    f.size = 2000;
+    f.sha256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    ok(ms_db_file_put(rw, &f) == MS_OK && f.id == old_id, "update keeps the id");
+    ok(ms_db_file_get(&got, rw, "iso/x.iso", p) == MS_OK && got->size == 2000
+       && got->sha256 && strcmp(got->sha256, f.sha256) == 0, "file read back");
+    ok(ms_db_copies(&copies, rw, f.id, p) == MS_OK && copies->nelts == 1,
+       "a changed file keeps its copies (judged stale at request time)");
+    ok(ms_db_file_get(&got, rw, "nope", p) == MS_NOTFOUND, "unknown file: not found");
+    ok(ms_db_file_count(rw, &n) == MS_OK && n == 1, "one file");
+
+    ok(ms_db_file_remove(rw, f.id) == MS_OK, "file removed");
+    ok(ms_db_copies(&copies, rw, old_id, p) == MS_OK && copies->nelts == 0,
+       "its copies go with it");
+    ms_db_close(rw);
+}
+
+static void test_replaced_and_bad_files(const char *path, apr_pool_t *p)
+{
+    ms_db_t *ro, *db;
+    const char *err = NULL;
+    char *other = apr_pstrcat(p, path, ".new", NULL);
+    char *junk = apr_pstrcat(p, dir, "/junk.db", NULL);
+    FILE *fp;
+    sqlite3 *raw;
+
+    ms_db_open(&ro, path, MS_DB_READONLY, p, NULL);
+    ok(!ms_db_replaced(ro), "not replaced");
+    ms_db_open(&db, other, MS_DB_CREATE, p, NULL);
+    {
+        int a, b;
+        ms_db_migrate(db, &a, &b);
+    }
+    ms_db_close(db);
+    ok(rename(other, path) == 0 && ms_db_replaced(ro), "replaced by rename: noticed");
+    ms_db_close(ro);
+
+    fp = fopen(junk, "w");
+    fputs("this is not a database, but it is long enough to look like one......", fp);
+    fclose(fp);
+    ok(ms_db_open(&db, junk, MS_DB_READONLY, p, &err) == MS_ERR && err
+       && strstr(err, junk), "a corrupt file is a clear error");
+    diag("%s", err ? err : "(no message)");
+
+    sqlite3_open(junk = apr_pstrcat(p, dir, "/newer.db", NULL), &raw);
+    sqlite3_exec(raw, "PRAGMA user_version = 999", NULL, NULL, NULL);
+    sqlite3_close(raw);
+    err = NULL;
+    ok(ms_db_open(&db, junk, MS_DB_READONLY, p, &err) == MS_ERR && err
+       && strstr(err, "newer"), "a newer schema is refused");
+    diag("%s", err ? err : "(no message)");
+    ms_db_open(&db, junk, MS_DB_CREATE, p, NULL);
+    {
+        int a, b;
+        ok(ms_db_migrate(db, &a, &b) == MS_ERR && strstr(ms_db_errmsg(db), "newer"),
+           "and init will not touch it");
+    }
+    ms_db_close(db);
+}
+
+int main(void)
+{
+    apr_pool_t *p;
+    const char *path;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    path = apr_pstrcat(p, dir, "/m.db", NULL);
+    test_create_and_migrate(path, p);
+    test_mirrors(path, p);
+    test_files_and_copies(path, p);
+    test_replaced_and_bad_files(path, p);
+    if (system(apr_psprintf(p, "rm -rf '%s'", dir)) != 0)
+        diag("could not remove %s", dir);
+    apr_pool_destroy(p);
+    apr_terminate();
+    return done_testing();
+}
