@@ -301,10 +301,16 @@ int ms_db_open(ms_db_t **out, const char *path, int mode, apr_pool_t *p,
         db->ino = sb.st_ino;
         db->have_ident = 1;
     }
-    if (mode != MS_DB_READONLY
-        && exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL",
-                "setting pragmas") != MS_OK)
-        goto fail;
+    if (mode != MS_DB_READONLY) {
+        /* Keep -wal and -shm after the tool exits: a reader that may not
+         * write the directory (httpd's user) can then still open the
+         * database, in SQLite's read-only shared-memory mode. */
+        int persist = 1;
+        sqlite3_file_control(db->sql, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+        if (exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL",
+                 "setting pragmas") != MS_OK)
+            goto fail;
+    }
     if (mode != MS_DB_CREATE && check_schema(db) != MS_OK)
         goto fail;
     *out = db;
