@@ -303,7 +303,7 @@ void ms_json_num(ms_json_t *j, const char *key, double v)
 {
     json_member(j, key);
     if (isfinite(v))
-        fprintf(j->out, "%.6g", v);
+        fprintf(j->out, "%.10g", v);
     else
         fputs("null", j->out);
 }

@@ -189,18 +189,24 @@ static int tier_of(const ms_mirror_t *m, const ms_client_t *c)
     return MS_TIER_WORLD;
 }
 
+/* Never probed is never up, whatever the flag says. */
+static int is_up(const ms_health_t *h)
+{
+    return h->known && h->up;
+}
+
 /* The base URL the client would be sent to, and whether it is up there.
  * Returns 0, or MS_EXCL_NO_URL / MS_EXCL_DOWN. */
 static int pick_url(ms_ranked_t *r, const ms_mirror_t *m, const ms_client_t *c)
 {
     int fam = MS_FAM(c->addr.family == 6 ? 6 : 4);
 
-    if (!c->https && m->http_url && m->health[MS_HTTP][fam].up) {
+    if (!c->https && m->http_url && is_up(&m->health[MS_HTTP][fam])) {
         r->base_url = m->http_url;
         r->https = 0;
         return 0;
     }
-    if (m->https_url && m->health[MS_HTTPS][fam].up) {
+    if (m->https_url && is_up(&m->health[MS_HTTPS][fam])) {
         r->base_url = m->https_url;
         r->https = 1;
         return 0;
@@ -367,26 +373,57 @@ static void note_excluded(ms_choice_t *choice, const ms_mirror_t *m, int reason,
     e->detail = detail ? detail : "";
 }
 
-/* One pass over all mirrors: the fresh holders, or (fallback_pass) the
- * fallback mirrors. Exclusions are noted for the mirrors the pass is about. */
+/* The mirror with this id (mirrors are ordered by id), or NULL. */
+static const ms_mirror_t *mirror_of(const ms_mirrors_t *mirrors, int64_t id)
+{
+    int lo = 0, hi = mirrors->count - 1;
+
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (mirrors->mirror[mid]->id == id)
+            return mirrors->mirror[mid];
+        if (mirrors->mirror[mid]->id < id)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return NULL;
+}
+
+static void consider(ms_choice_t *choice, const ms_mirror_t *m, const ms_copy_t *copy,
+                     const qualify_ctx *q)
+{
+    ms_ranked_t r;
+    const char *detail;
+    int reason = qualify(&r, &detail, m, copy, q);
+
+    if (reason == 0)
+        *(ms_ranked_t *)apr_array_push(choice->ranked) = r;
+    else
+        note_excluded(choice, m, reason, detail);
+}
+
+/* One pass: the fresh holders, or (fallback_pass) the fallback mirrors.
+ * On the request path only mirrors with a copy can qualify, so the pass walks
+ * the copies; explain and the fallback pass walk every mirror. */
 static void collect(ms_choice_t *choice, const ms_mirrors_t *mirrors,
                     const apr_array_header_t *copies, const qualify_ctx *q)
 {
     int i;
 
+    if (!q->fallback_pass && !q->explain) {
+        for (i = 0; copies && i < copies->nelts; i++) {
+            const ms_copy_t *c = &APR_ARRAY_IDX(copies, i, ms_copy_t);
+            const ms_mirror_t *m = mirror_of(mirrors, c->mirror_id);
+            if (m)
+                consider(choice, m, c, q);
+        }
+        return;
+    }
     for (i = 0; i < mirrors->count; i++) {
         const ms_mirror_t *m = mirrors->mirror[i];
-        ms_ranked_t r;
-        const char *detail;
-        int reason;
-
-        if (q->fallback_pass && !m->fallback)
-            continue;
-        reason = qualify(&r, &detail, m, copy_of(copies, m->id), q);
-        if (reason == 0)
-            *(ms_ranked_t *)apr_array_push(choice->ranked) = r;
-        else
-            note_excluded(choice, m, reason, detail);
+        if (!q->fallback_pass || m->fallback)
+            consider(choice, m, copy_of(copies, m->id), q);
     }
 }
 

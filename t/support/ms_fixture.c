@@ -126,7 +126,7 @@ static int run(ms_db_t *db, int argc, char **argv, apr_pool_t *p)
 
     if (!strcmp(cmd, "copy")) {
         int64_t size, mtime, prec;
-        if (argc != 9 || parse_i64(&size, argv[5]) || parse_i64(&mtime, argv[6])
+        if (argc != 8 || parse_i64(&size, argv[5]) || parse_i64(&mtime, argv[6])
             || parse_i64(&prec, argv[7]) || prec <= 0)
             return usage();
         if (!(f = file_get(db, argv[4], p)))
@@ -135,7 +135,7 @@ static int run(ms_db_t *db, int argc, char **argv, apr_pool_t *p)
     }
     if (!strcmp(cmd, "copy-origin")) {
         int64_t prec = 1;
-        if ((argc != 6 && argc != 7) || (argc == 7 && (parse_i64(&prec, argv[5]) || prec <= 0)))
+        if ((argc != 5 && argc != 6) || (argc == 6 && (parse_i64(&prec, argv[5]) || prec <= 0)))
             return usage();
         if (!(f = file_get(db, argv[4], p)))
             return 1;
@@ -145,7 +145,7 @@ static int run(ms_db_t *db, int argc, char **argv, apr_pool_t *p)
     if (!strcmp(cmd, "copy-all")) {
         int64_t prec = 1;
         copy_all_t ca;
-        if ((argc != 5 && argc != 6) || (argc == 6 && (parse_i64(&prec, argv[4]) || prec <= 0)))
+        if ((argc != 4 && argc != 5) || (argc == 5 && (parse_i64(&prec, argv[4]) || prec <= 0)))
             return usage();
         ca.db = db;
         ca.mirror_id = m->id;
@@ -160,7 +160,7 @@ static int run(ms_db_t *db, int argc, char **argv, apr_pool_t *p)
         return 0;
     }
     if (!strcmp(cmd, "uncopy")) {
-        if (argc != 6)
+        if (argc != 5)
             return usage();
         if (!(f = file_get(db, argv[4], p)))
             return 1;
@@ -168,7 +168,7 @@ static int run(ms_db_t *db, int argc, char **argv, apr_pool_t *p)
     }
     if (!strcmp(cmd, "health")) {
         int scheme, family, up;
-        if (argc != 8)
+        if (argc != 7)
             return usage();
         if (!strcmp(argv[4], "http"))
             scheme = MS_HTTP;
@@ -193,7 +193,7 @@ static int run(ms_db_t *db, int argc, char **argv, apr_pool_t *p)
     if (!strcmp(cmd, "all-up") || !strcmp(cmd, "all-down")) {
         int up = !strcmp(cmd, "all-up");
         int scheme, fam;
-        if (argc != 5)
+        if (argc != 4)
             return usage();
         for (scheme = MS_HTTP; scheme <= MS_HTTPS; scheme++) {
             const char *url = scheme == MS_HTTP ? m->http_url : m->https_url;
@@ -215,7 +215,7 @@ int main(int argc, char **argv)
     const char *err = NULL;
     int rc;
 
-    if (argc < 5)
+    if (argc < 4)
         return usage();
     if (apr_app_initialize(&argc, (const char *const **)&argv, NULL) != APR_SUCCESS
         || apr_pool_create(&pool, NULL) != APR_SUCCESS) {

@@ -1,0 +1,121 @@
+#!/bin/sh
+# run-tests.sh BUILD — run every test with one `prove`: the C unit tests
+# (BUILD/t/test_*, TAP programs) and the integration tests (t/integration/*.t,
+# each against a real httpd running BUILD/mod_mirrorsel.so).
+#
+# httpd and the harness must not run as root. Run as root (as CI does), this
+# script makes the system user mirrorsel-test when missing, copies the tree
+# (with BUILD) to a fresh directory under /tmp that the user owns, and runs
+# itself there as that user. Every httpd the tests start is stopped by its
+# pid (the harness does it; the trap below catches what a killed test left).
+#
+# Environment: PROVE_JOBS (default 2), MS_KEEP=1 keeps the work directories,
+# TEST_TIMEOUT seconds for the whole prove run (default 480).
+set -eu
+
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TEST_USER=mirrorsel-test
+
+# --- as root: drop to the test user in a copy of the tree ----------------------
+if [ "$(id -u)" -eq 0 ]; then
+    if ! id "$TEST_USER" >/dev/null 2>&1; then
+        useradd --system --no-create-home --home-dir /nonexistent \
+            --shell /usr/sbin/nologin "$TEST_USER"
+    fi
+    WORK=$(mktemp -d /tmp/mirrorsel-test.XXXXXX)
+    stop_work() {
+        # httpds a killed test left behind, by the pids in their pid files
+        for pf in "$WORK"/tree/t/tmp/*/run/httpd.pid; do
+            [ -f "$pf" ] || continue
+            pid=$(cat "$pf" 2>/dev/null || true)
+            case "$pid" in ''|*[!0-9]*) continue ;; esac
+            kill "$pid" 2>/dev/null || true
+        done
+    }
+    trap 'stop_work' EXIT
+    trap 'stop_work; exit 130' INT
+    trap 'stop_work; exit 143' TERM
+
+    case "$BUILD" in
+        /*) build_abs=$BUILD ;;
+        *)  build_abs=$ROOT/$BUILD ;;
+    esac
+    [ -d "$build_abs" ] || { echo "run-tests.sh: $build_abs: no such build directory" >&2; exit 1; }
+    mkdir "$WORK/tree"
+    # the tree without .git and old test output
+    (cd "$ROOT" && tar --exclude=./.git --exclude=./t/tmp --exclude=./build \
+        --exclude=./build-asan -cf - .) | (cd "$WORK/tree" && tar -xf -)
+    (cd "$build_abs/.." && tar -cf - "$(basename "$build_abs")") | \
+        (mkdir -p "$WORK/tree/.build" && cd "$WORK/tree/.build" && tar -xf -)
+    rel_build=.build/$(basename "$build_abs")
+    chown -R "$TEST_USER:" "$WORK"
+    chmod 0755 "$WORK"
+
+    set +e
+    runuser -u "$TEST_USER" -- env HOME="$WORK" PATH="$PATH" LANG=C \
+        PROVE_JOBS="${PROVE_JOBS:-2}" MS_KEEP="${MS_KEEP:-}" \
+        TEST_TIMEOUT="${TEST_TIMEOUT:-480}" \
+        sh "$WORK/tree/scripts/run-tests.sh" "$rel_build" </dev/null
+    rc=$?
+    set -e
+    stop_work
+    if [ "$rc" -eq 0 ] && [ -z "${MS_KEEP:-}" ]; then
+        rm -rf "$WORK"
+    else
+        echo "run-tests.sh: the test tree and its logs are kept in $WORK/tree/t/tmp" >&2
+    fi
+    trap - EXIT
+    exit "$rc"
+fi
+
+# --- as a normal user ----------------------------------------------------------------
+cd "$ROOT"
+case "$BUILD" in
+    /*) ;;
+    *) BUILD=$ROOT/$BUILD ;;
+esac
+TMPDIR_T=$ROOT/t/tmp
+mkdir -p "$TMPDIR_T"
+
+stop_all() {
+    for pf in "$TMPDIR_T"/*/run/httpd.pid; do
+        [ -f "$pf" ] || continue
+        pid=$(cat "$pf" 2>/dev/null || true)
+        case "$pid" in ''|*[!0-9]*) continue ;; esac
+        kill "$pid" 2>/dev/null || true
+    done
+}
+trap 'stop_all' EXIT
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM
+
+for f in "$BUILD/mod_mirrorsel.so" "$BUILD/mirrorsel" "$BUILD/t/ms_fixture"; do
+    [ -e "$f" ] || { echo "run-tests.sh: $f is missing: build first (make all unit)" >&2; exit 1; }
+done
+
+# Shared, generated test data: geolocation databases and a TLS certificate.
+rm -rf "$TMPDIR_T/geo" "$TMPDIR_T/ssl"
+perl scripts/mkmmdb.pl "$TMPDIR_T/geo"
+mkdir -p "$TMPDIR_T/ssl"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' \
+    -keyout "$TMPDIR_T/ssl/key.pem" -out "$TMPDIR_T/ssl/cert.pem" 2>/dev/null
+
+# The C unit tests: one TAP program per t/unit/*.c.
+units=""
+for src in t/unit/*.c; do
+    [ -e "$src" ] || continue
+    bin=$BUILD/t/$(basename "$src" .c)
+    if [ ! -x "$bin" ]; then
+        echo "run-tests.sh: $bin is missing: build first (make unit)" >&2
+        exit 1
+    fi
+    units="$units $bin"
+done
+
+export MS_BUILD="$BUILD" MS_TMP="$TMPDIR_T"
+# prove runs the .t files with perl and the unit test programs as executables.
+# shellcheck disable=SC2086
+timeout --kill-after=20 "${TEST_TIMEOUT:-480}" \
+    prove -j"${PROVE_JOBS:-2}" --timer -I t/support t/integration/*.t $units

@@ -1,0 +1,491 @@
+/* ms_cmd_index.c — `mirrorsel index ROOT`: the origin file index.
+ *
+ * Walks ROOT without following any symbolic link and records every regular
+ * file's normalised relative path, size, mtime and SHA-256. Incremental: the
+ * index is loaded first, and a file whose size and mtime are the ones indexed
+ * is not read again. Files gone from ROOT are removed from the index, except
+ * below a directory that could not be read (a transient permission problem
+ * must not drop the mirrors' records of a whole subtree).
+ *
+ * Writes are committed in batches (2000 files or 64 MiB hashed), so a large
+ * first index does not hold one giant transaction; each row is written whole. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <apr_time.h>
+#include <openssl/evp.h>
+
+#include "ms_cmd.h"
+#include "ms_path.h"
+
+#define HASH_BUF      (1024 * 1024)
+#define BATCH_FILES   2000
+#define BATCH_BYTES   (64LL * 1024 * 1024)
+
+/* A file as the index had it before this run. */
+typedef struct known {
+    int64_t id, size, mtime;
+    int hashed;
+    int seen;                  /* found in ROOT (or kept) this run */
+} known_t;
+
+typedef struct index_run {
+    ms_db_t *db;
+    apr_pool_t *pool;
+    apr_hash_t *known;         /* path -> known_t */
+    apr_array_header_t *unread;     /* relative dirs that could not be read */
+    unsigned char *buf;
+    int in_txn;
+    int batch_files;
+    int64_t batch_bytes;
+    int64_t added, updated, removed, unchanged, skipped, found;
+    int64_t bytes_hashed;
+    int failed;                /* a database write failed: stop */
+    int tty;
+    apr_time_t started, shown;
+} index_run_t;
+
+/* A path as a terminal may show it: bytes outside printable ASCII as \xNN. */
+static const char *printable(const char *s, apr_pool_t *p)
+{
+    const unsigned char *u;
+    char *out, *o;
+
+    out = o = apr_palloc(p, strlen(s) * 4 + 1);
+    for (u = (const unsigned char *)s; *u; u++) {
+        if (*u < 0x20 || *u >= 0x7f || *u == '\\')
+            o += sprintf(o, "\\x%02x", *u);
+        else
+            *o++ = (char)*u;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* --- progress, on a terminal only --- */
+
+static void progress(index_run_t *r, int force)
+{
+    apr_time_t now;
+
+    if (!r->tty)
+        return;
+    now = apr_time_now();
+    if (!force && now - r->shown < apr_time_from_msec(100))
+        return;
+    r->shown = now;
+    fprintf(stderr, "\rindexing: %lld files, %lld added, %lld updated, %.1f MiB hashed\033[K",
+            (long long)r->found, (long long)r->added, (long long)r->updated,
+            (double)r->bytes_hashed / (1024.0 * 1024.0));
+}
+
+static void progress_done(index_run_t *r)
+{
+    if (r->tty)
+        fputs("\r\033[K", stderr);
+}
+
+static void skip(index_run_t *r, const char *rel, const char *why, apr_pool_t *p)
+{
+    progress_done(r);
+    ms_cmd_warn("index: skipping %s: %s", printable(rel, p), why);
+    r->skipped++;
+}
+
+/* --- the index as it was --- */
+
+static int load_known(void *baton, const ms_file_t *f)
+{
+    index_run_t *r = baton;
+    known_t *k = apr_pcalloc(r->pool, sizeof(*k));
+
+    k->id = f->id;
+    k->size = f->size;
+    k->mtime = f->mtime;
+    k->hashed = f->sha256 != NULL && *f->sha256;
+    apr_hash_set(r->known, apr_pstrdup(r->pool, f->path), APR_HASH_KEY_STRING, k);
+    return 0;
+}
+
+/* --- writing in batches --- */
+
+static int batch_write_begin(index_run_t *r)
+{
+    if (r->in_txn)
+        return 0;
+    if (ms_db_begin(r->db) != MS_OK) {
+        r->failed = 1;
+        return -1;
+    }
+    r->in_txn = 1;
+    return 0;
+}
+
+static int batch_commit(index_run_t *r)
+{
+    if (!r->in_txn)
+        return 0;
+    r->in_txn = 0;
+    r->batch_files = 0;
+    r->batch_bytes = 0;
+    if (ms_db_commit(r->db) != MS_OK) {
+        r->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static void batch_count(index_run_t *r, int64_t bytes)
+{
+    r->batch_files++;
+    r->batch_bytes += bytes;
+    if (r->batch_files >= BATCH_FILES || r->batch_bytes >= BATCH_BYTES)
+        batch_commit(r);
+}
+
+/* --- one file --- */
+
+/* SHA-256 of an open file as 64 hex digits in hex[65]. Returns 0 or errno. */
+static int hash_fd(index_run_t *r, int fd, char hex[65])
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0, i;
+    EVP_MD_CTX *md_ctx = EVP_MD_CTX_new();
+    ssize_t n;
+    int rc = 0;
+
+    if (!md_ctx || !EVP_DigestInit_ex(md_ctx, EVP_sha256(), NULL)) {
+        rc = ENOMEM;
+        goto leave;
+    }
+    for (;;) {
+        n = read(fd, r->buf, HASH_BUF);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = errno;
+            goto leave;
+        }
+        if (n == 0)
+            break;
+        EVP_DigestUpdate(md_ctx, r->buf, (size_t)n);
+        r->bytes_hashed += n;
+        progress(r, 0);
+    }
+    if (!EVP_DigestFinal_ex(md_ctx, md, &len) || len != 32) {
+        rc = EIO;
+        goto leave;
+    }
+    for (i = 0; i < len; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
+    hex[64] = '\0';
+leave:
+    EVP_MD_CTX_free(md_ctx);
+    return rc;
+}
+
+/* Read and hash the file; fill f. Returns NULL or why it was skipped. */
+static const char *read_file(ms_file_t *f, index_run_t *r, int dfd, const char *name,
+                             char hex[65])
+{
+    struct stat before, after;
+    const char *why = NULL;
+    int fd, err;
+
+    fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return strerror(errno);
+    if (fstat(fd, &before) != 0) {
+        why = strerror(errno);
+        goto leave;
+    }
+    if (!S_ISREG(before.st_mode)) {
+        why = "no longer a regular file";
+        goto leave;
+    }
+    if ((err = hash_fd(r, fd, hex)) != 0) {
+        why = strerror(err);
+        goto leave;
+    }
+    if (fstat(fd, &after) != 0 || after.st_size != before.st_size
+        || after.st_mtime != before.st_mtime) {
+        why = "changed while it was read (index again later)";
+        goto leave;
+    }
+    f->size = before.st_size;
+    f->mtime = before.st_mtime;
+    f->sha256 = hex;
+leave:
+    close(fd);
+    return why;
+}
+
+static void index_file(index_run_t *r, int dfd, const char *name, const char *rel,
+                       const struct stat *st, apr_pool_t *p)
+{
+    known_t *k = apr_hash_get(r->known, rel, APR_HASH_KEY_STRING);
+    ms_file_t f;
+    const char *why;
+    char hex[65];
+
+    if (k)
+        k->seen = 1;           /* kept even when it cannot be read now */
+    if (k && k->hashed && k->size == (int64_t)st->st_size
+        && k->mtime == (int64_t)st->st_mtime) {
+        r->unchanged++;
+        r->found++;
+        return;
+    }
+    memset(&f, 0, sizeof(f));
+    f.path = rel;
+    if ((why = read_file(&f, r, dfd, name, hex)) != NULL) {
+        skip(r, rel, why, p);
+        return;
+    }
+    if (batch_write_begin(r) != 0 || ms_db_file_put(r->db, &f) != MS_OK) {
+        r->failed = 1;
+        return;
+    }
+    if (k)
+        r->updated++;
+    else
+        r->added++;
+    r->found++;
+    batch_count(r, f.size);
+    progress(r, 0);
+}
+
+/* --- the walk --- */
+
+static void walk_dir(index_run_t *r, int dfd, const char *rel, apr_pool_t *parent);
+
+static const char *child_path(const char *rel, const char *name, apr_pool_t *p)
+{
+    return *rel ? apr_pstrcat(p, rel, "/", name, NULL) : apr_pstrdup(p, name);
+}
+
+static void unreadable(index_run_t *r, const char *rel, const char *why, apr_pool_t *p)
+{
+    skip(r, rel, why, p);
+    APR_ARRAY_PUSH(r->unread, const char *) = apr_pstrdup(r->pool, rel);
+}
+
+static void walk_entry(index_run_t *r, int dfd, const char *name, const char *rel,
+                       apr_pool_t *p)
+{
+    struct stat st;
+    const char *norm;
+    int fd;
+
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        unreadable(r, rel, strerror(errno), p);
+        return;
+    }
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+        return;                /* symbolic links, devices, fifos, sockets */
+    if (ms_path_normalise(&norm, rel, p) != 0 || strcmp(norm, rel)) {
+        skip(r, rel, "name not allowed (control byte, backslash or invalid UTF-8)", p);
+        return;
+    }
+    if (S_ISREG(st.st_mode)) {
+        index_file(r, dfd, name, rel, &st, p);
+        return;
+    }
+    fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        unreadable(r, rel, strerror(errno), p);
+        return;
+    }
+    walk_dir(r, fd, rel, p);
+}
+
+/* Walk the directory open at dfd (closed here), rel its relative path. */
+static void walk_dir(index_run_t *r, int dfd, const char *rel, apr_pool_t *parent)
+{
+    apr_pool_t *p, *iter;
+    struct dirent *de;
+    DIR *d = fdopendir(dfd);
+
+    if (!d) {
+        close(dfd);
+        unreadable(r, rel, strerror(errno), parent);
+        return;
+    }
+    apr_pool_create(&p, parent);
+    apr_pool_create(&iter, p);
+    while (!r->failed) {
+        errno = 0;
+        if (!(de = readdir(d))) {
+            if (errno)
+                unreadable(r, rel, strerror(errno), p);
+            break;
+        }
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        apr_pool_clear(iter);
+        walk_entry(r, dirfd(d), de->d_name, child_path(rel, de->d_name, iter), iter);
+    }
+    closedir(d);
+    apr_pool_destroy(p);
+}
+
+/* --- files gone --- */
+
+static int under_unread(const index_run_t *r, const char *path)
+{
+    const char *dir;
+    size_t n;
+    int i;
+
+    for (i = 0; i < r->unread->nelts; i++) {
+        dir = APR_ARRAY_IDX(r->unread, i, const char *);
+        n = strlen(dir);
+        if (n == 0)
+            return 1;          /* the root itself */
+        if (!strncmp(path, dir, n) && (path[n] == '/' || path[n] == '\0'))
+            return 1;
+    }
+    return 0;
+}
+
+static void remove_gone(index_run_t *r)
+{
+    apr_hash_index_t *hi;
+    const void *key;
+    void *val;
+    known_t *k;
+
+    for (hi = apr_hash_first(r->pool, r->known); hi && !r->failed; hi = apr_hash_next(hi)) {
+        apr_hash_this(hi, &key, NULL, &val);
+        k = val;
+        if (k->seen || under_unread(r, key))
+            continue;
+        if (batch_write_begin(r) != 0 || ms_db_file_remove(r->db, k->id) != MS_OK) {
+            r->failed = 1;
+            return;
+        }
+        r->removed++;
+        batch_count(r, 0);
+    }
+}
+
+/* --- the command --- */
+
+static void index_usage(FILE *out)
+{
+    fputs("usage: mirrorsel index [--force] ROOT\n"
+          "  Index the regular files under ROOT (symbolic links are not followed):\n"
+          "  path, size, mtime, SHA-256. Unchanged files (same size and mtime) are not\n"
+          "  read again; files gone from ROOT are removed from the index.\n"
+          "  --force   allow a ROOT without any file to empty a non-empty index\n", out);
+}
+
+static int index_args(const char **root, int *force, ms_cmd_ctx_t *ctx, int argc,
+                      char **argv)
+{
+    static const struct option longopts[] = {
+        MS_GLOBAL_LONGOPTS,
+        { "force", no_argument, NULL, 'f' },
+        { "help",  no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    int c;
+
+    *force = 0;
+    while ((c = getopt_long(argc, argv, ":hf", longopts, NULL)) != -1) {
+        if (ms_cmd_global_opt(ctx, c, optarg))
+            continue;
+        if (c == 'f') {
+            *force = 1;
+            continue;
+        }
+        if (c == 'h') {
+            index_usage(stdout);
+            return -1;
+        }
+        return ms_cmd_bad_opt("index", c, argv);
+    }
+    if (argc - optind != 1)
+        return ms_cmd_fail(MS_EXIT_USAGE, argc == optind ? "index: ROOT is missing"
+                           : "index: one ROOT expected");
+    *root = argv[optind];
+    return MS_EXIT_OK;
+}
+
+static int index_finish(index_run_t *r, const char *root, int force)
+{
+    int64_t had = apr_hash_count(r->known);
+
+    if (!r->failed && r->found == 0 && r->skipped == 0 && had > 0 && !force) {
+        ms_db_rollback(r->db);
+        r->in_txn = 0;
+        return ms_cmd_fail(MS_EXIT_FAIL, "index: %s holds no files but the index has "
+                           "%lld: not removing them all (is the tree mounted? use "
+                           "--force to empty the index)", root, (long long)had);
+    }
+    if (!r->failed)
+        remove_gone(r);
+    if (!r->failed)
+        batch_commit(r);
+    if (r->failed) {
+        progress_done(r);
+        ms_cmd_fail(MS_EXIT_FAIL, "index: %s", ms_db_errmsg(r->db));
+        if (r->in_txn)
+            ms_db_rollback(r->db);
+        return MS_EXIT_FAIL;
+    }
+    return MS_EXIT_OK;
+}
+
+int ms_cmd_index(ms_cmd_ctx_t *ctx, int argc, char **argv)
+{
+    index_run_t r;
+    const char *root = NULL;
+    int rc, force, fd;
+
+    if ((rc = index_args(&root, &force, ctx, argc, argv)) != MS_EXIT_OK)
+        return rc < 0 ? MS_EXIT_OK : rc;
+    memset(&r, 0, sizeof(r));
+    r.pool = ctx->pool;
+    r.started = apr_time_now();
+    r.tty = isatty(2);
+    if ((rc = ms_cmd_open_db(&r.db, ctx, MS_DB_READWRITE)) != MS_EXIT_OK)
+        return rc;
+    fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = ms_cmd_fail(MS_EXIT_FAIL, "index: %s: %s", root, strerror(errno));
+        goto leave;
+    }
+    r.known = apr_hash_make(r.pool);
+    r.unread = apr_array_make(r.pool, 4, sizeof(const char *));
+    r.buf = apr_palloc(r.pool, HASH_BUF);
+    if (ms_db_files_each(r.db, load_known, &r) != MS_OK) {
+        close(fd);
+        rc = ms_cmd_fail(MS_EXIT_FAIL, "index: %s", ms_db_errmsg(r.db));
+        goto leave;
+    }
+    progress(&r, 1);
+    walk_dir(&r, fd, "", r.pool);
+    if ((rc = index_finish(&r, root, force)) != MS_EXIT_OK)
+        goto leave;
+    progress_done(&r);
+    if (r.skipped)
+        ms_cmd_warn("index: %lld entries skipped", (long long)r.skipped);
+    printf("indexed %lld files (%lld added, %lld updated, %lld removed, %lld unchanged) "
+           "in %.1f s\n", (long long)r.found, (long long)r.added, (long long)r.updated,
+           (long long)r.removed, (long long)r.unchanged,
+           (double)(apr_time_now() - r.started) / APR_USEC_PER_SEC);
+leave:
+    ms_db_close(r.db);
+    return rc;
+}

@@ -1,0 +1,318 @@
+/* ms_cmd_mirror_show.c — `mirrorsel mirror list|show [--json]`: the registry
+ * as a table, one mirror in full, or either as JSON. */
+#include <getopt.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "ms_cmd.h"
+#include "ms_net.h"
+
+static const char *const scheme_names[2] = { "http", "https" };
+static const char *const family_keys[2] = { "ipv4", "ipv6" };
+static const char *const family_names[2] = { "IPv4", "IPv6" };
+
+static const char *scheme_url(const ms_mirror_t *m, int scheme)
+{
+    return scheme == MS_HTTPS ? m->https_url : m->http_url;
+}
+
+static const char *health_state(const ms_health_t *h)
+{
+    return !h->known ? "never" : h->up ? "up" : "down";
+}
+
+/* --- JSON --- */
+
+static void json_health(ms_json_t *j, const ms_mirror_t *m)
+{
+    const ms_health_t *h;
+    int s, f;
+
+    ms_json_object(j, "health");
+    for (s = 0; s < 2; s++) {
+        if (!scheme_url(m, s))
+            continue;
+        ms_json_object(j, scheme_names[s]);
+        for (f = 0; f < 2; f++) {
+            h = &m->health[s][f];
+            ms_json_object(j, family_keys[f]);
+            ms_json_str(j, "state", health_state(h));
+            if (h->known) {
+                ms_json_int(j, "checked", h->checked);
+                ms_json_int(j, "latency_ms", h->latency_ms);
+                ms_json_int(j, "failures", h->failures);
+                ms_json_int(j, "status", h->status);
+                ms_json_str(j, "error", (h->error && *h->error) ? h->error : NULL);
+            }
+            ms_json_end(j, '}');
+        }
+        ms_json_end(j, '}');
+    }
+    ms_json_end(j, '}');
+}
+
+static void json_codes(ms_json_t *j, const char *key, const char *list, apr_pool_t *p)
+{
+    char *copy = apr_pstrdup(p, list ? list : ""), *tok, *last;
+
+    ms_json_array(j, key);
+    for (tok = apr_strtok(copy, ",", &last); tok; tok = apr_strtok(NULL, ",", &last))
+        ms_json_str(j, NULL, tok);
+    ms_json_end(j, ']');
+}
+
+static void json_prefixes(ms_json_t *j, const ms_mirror_t *m)
+{
+    char buf[64];
+    int i;
+
+    ms_json_array(j, "prefixes");
+    for (i = 0; m->prefixes && i < m->prefixes->nelts; i++)
+        ms_json_str(j, NULL, ms_cidr_format(&APR_ARRAY_IDX(m->prefixes, i, ms_cidr_t),
+                                            buf, sizeof(buf)));
+    ms_json_end(j, ']');
+}
+
+/* One mirror as a JSON object; key as for ms_json_object. */
+static void json_mirror(ms_json_t *j, const char *key, const ms_mirror_t *m, apr_pool_t *p)
+{
+    ms_json_object(j, key);
+    ms_json_int(j, "id", m->id);
+    ms_json_str(j, "name", m->name);
+    ms_json_bool(j, "enabled", m->enabled);
+    ms_json_str(j, "http_url", m->http_url);
+    ms_json_str(j, "https_url", m->https_url);
+    ms_json_str(j, "scan_url", m->scan_url);
+    ms_json_str(j, "country", m->country[0] ? m->country : NULL);
+    ms_json_str(j, "continent", m->continent[0] ? m->continent : NULL);
+    if (m->has_coords) {
+        ms_json_num(j, "lat", m->lat);
+        ms_json_num(j, "lon", m->lon);
+    }
+    else {
+        ms_json_null(j, "lat");
+        ms_json_null(j, "lon");
+    }
+    if (m->asn)
+        ms_json_int(j, "asn", m->asn);
+    else
+        ms_json_null(j, "asn");
+    json_prefixes(j, m);
+    ms_json_int(j, "weight", m->weight);
+    ms_json_int(j, "max_size", m->max_size);
+    ms_json_str(j, "scope", ms_scope_name(m->scope));
+    json_codes(j, "other_countries", m->other_countries, p);
+    ms_json_bool(j, "fallback", m->fallback);
+    json_health(j, m);
+    ms_json_end(j, '}');
+}
+
+/* --- text --- */
+
+/* "http/4,https/4" for the scheme-family pairs that are up, or "-". */
+static const char *up_summary(const ms_mirror_t *m, apr_pool_t *p)
+{
+    const char *s = "";
+    int sc, f;
+
+    for (sc = 0; sc < 2; sc++)
+        for (f = 0; f < 2; f++)
+            if (scheme_url(m, sc) && m->health[sc][f].known && m->health[sc][f].up)
+                s = apr_psprintf(p, "%s,%s/%d", s, scheme_names[sc], f ? 6 : 4);
+    return *s ? s + 1 : "-";
+}
+
+static const char *urls_text(const ms_mirror_t *m, apr_pool_t *p)
+{
+    if (m->http_url && m->https_url)
+        return apr_pstrcat(p, m->http_url, " ", m->https_url, NULL);
+    return m->http_url ? m->http_url : m->https_url ? m->https_url : "-";
+}
+
+static void text_list(const ms_mirrors_t *ms, apr_pool_t *p)
+{
+    const ms_mirror_t *m;
+    int i, w = 4;
+
+    for (i = 0; i < ms->count; i++)
+        if ((int)strlen(ms->mirror[i]->name) > w)
+            w = (int)strlen(ms->mirror[i]->name);
+    printf("%-*s  %-8s  %-2s  %-4s  %-10s  %7s  %-9s  %-8s  %-15s  %s\n", w, "NAME",
+           "STATE", "CC", "CONT", "ASN", "WEIGHT", "SCOPE", "FALLBACK", "UP", "URLS");
+    for (i = 0; i < ms->count; i++) {
+        m = ms->mirror[i];
+        printf("%-*s  %-8s  %-2s  %-4s  %-10s  %7d  %-9s  %-8s  %-15s  %s\n", w, m->name,
+               m->enabled ? "enabled" : "disabled", m->country[0] ? m->country : "-",
+               m->continent[0] ? m->continent : "-",
+               m->asn ? apr_psprintf(p, "%u", (unsigned)m->asn) : "-", m->weight,
+               ms_scope_name(m->scope), m->fallback ? "yes" : "no", up_summary(m, p),
+               urls_text(m, p));
+    }
+}
+
+static void text_health(const ms_mirror_t *m, apr_pool_t *p)
+{
+    const ms_health_t *h;
+    int s, f;
+
+    printf("health:\n");
+    for (s = 0; s < 2; s++) {
+        if (!scheme_url(m, s))
+            continue;
+        for (f = 0; f < 2; f++) {
+            h = &m->health[s][f];
+            printf("  %-5s  %s  ", scheme_names[s], family_names[f]);
+            if (!h->known) {
+                printf("never probed\n");
+                continue;
+            }
+            printf("%-4s  checked %s  latency %d ms  failures %d  status %d%s%s\n",
+                   health_state(h), ms_cmd_time(h->checked, p), h->latency_ms,
+                   h->failures, h->status, (h->error && *h->error) ? "  error: " : "",
+                   (h->error && *h->error) ? h->error : "");
+        }
+    }
+}
+
+static const char *prefixes_text(const ms_mirror_t *m, apr_pool_t *p)
+{
+    const char *s = "";
+    char buf[64];
+    int i;
+
+    for (i = 0; m->prefixes && i < m->prefixes->nelts; i++)
+        s = apr_pstrcat(p, s, " ", ms_cidr_format(&APR_ARRAY_IDX(m->prefixes, i, ms_cidr_t),
+                                                  buf, sizeof(buf)), NULL);
+    return *s ? s + 1 : "-";
+}
+
+static void text_show(const ms_mirror_t *m, apr_pool_t *p)
+{
+    printf("name:            %s\n", m->name);
+    printf("id:              %lld\n", (long long)m->id);
+    printf("state:           %s\n", m->enabled ? "enabled" : "disabled");
+    printf("http url:        %s\n", m->http_url ? m->http_url : "-");
+    printf("https url:       %s\n", m->https_url ? m->https_url : "-");
+    printf("scan url:        %s\n", m->scan_url ? m->scan_url : "-");
+    printf("country:         %s\n", m->country[0] ? m->country : "-");
+    printf("continent:       %s\n", m->continent[0] ? m->continent : "-");
+    if (m->has_coords)
+        printf("coordinates:     %.4f, %.4f\n", m->lat, m->lon);
+    else
+        printf("coordinates:     -\n");
+    if (m->asn)
+        printf("asn:             %u\n", (unsigned)m->asn);
+    else
+        printf("asn:             -\n");
+    printf("prefixes:        %s\n", prefixes_text(m, p));
+    printf("weight:          %d\n", m->weight);
+    if (m->max_size)
+        printf("max size:        %lld\n", (long long)m->max_size);
+    else
+        printf("max size:        0 (no limit)\n");
+    printf("scope:           %s\n", ms_scope_name(m->scope));
+    printf("other countries: %s\n", *m->other_countries ? m->other_countries : "-");
+    printf("fallback:        %s\n", m->fallback ? "yes" : "no");
+    text_health(m, p);
+}
+
+/* --- the commands --- */
+
+static int list_show_args(int *json, const char **name, ms_cmd_ctx_t *ctx,
+                          const char *cmd, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        MS_GLOBAL_LONGOPTS,
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    int c, want = name ? 1 : 0;
+
+    *json = 0;
+    while ((c = getopt_long(argc, argv, ":hj", longopts, NULL)) != -1) {
+        if (ms_cmd_global_opt(ctx, c, optarg))
+            continue;
+        if (c == 'j') {
+            *json = 1;
+            continue;
+        }
+        if (c == 'h') {
+            printf("usage: mirrorsel %s%s [--json]\n", cmd, name ? " NAME" : "");
+            return -1;
+        }
+        return ms_cmd_bad_opt(cmd, c, argv);
+    }
+    if (argc - optind != want)
+        return ms_cmd_fail(MS_EXIT_USAGE, want ? "%s: one mirror NAME expected"
+                           : "%s: unexpected argument", cmd);
+    if (name)
+        *name = argv[optind];
+    return MS_EXIT_OK;
+}
+
+int ms_cmd_mirror_list(ms_cmd_ctx_t *ctx, int argc, char **argv)
+{
+    const ms_mirrors_t *ms = NULL;
+    ms_db_t *db = NULL;
+    ms_json_t j;
+    int json, rc, i;
+
+    if ((rc = list_show_args(&json, NULL, ctx, "mirror list", argc, argv)) != MS_EXIT_OK)
+        return rc < 0 ? MS_EXIT_OK : rc;
+    if ((rc = ms_cmd_open_db(&db, ctx, MS_DB_READONLY)) != MS_EXIT_OK)
+        return rc;
+    if (ms_db_mirrors(&ms, db) != MS_OK) {
+        rc = ms_cmd_fail(MS_EXIT_FAIL, "%s", ms_db_errmsg(db));
+        goto leave;
+    }
+    if (json) {
+        ms_json_init(&j, stdout);
+        ms_json_object(&j, NULL);
+        ms_json_array(&j, "mirrors");
+        for (i = 0; i < ms->count; i++)
+            json_mirror(&j, NULL, ms->mirror[i], ctx->pool);
+        ms_json_end(&j, ']');
+        ms_json_end(&j, '}');
+    }
+    else {
+        text_list(ms, ctx->pool);
+    }
+leave:
+    ms_db_close(db);
+    return rc;
+}
+
+int ms_cmd_mirror_show(ms_cmd_ctx_t *ctx, int argc, char **argv)
+{
+    ms_mirror_t *m = NULL;
+    const char *name = NULL;
+    ms_db_t *db = NULL;
+    ms_json_t j;
+    int json, rc;
+
+    if ((rc = list_show_args(&json, &name, ctx, "mirror show", argc, argv)) != MS_EXIT_OK)
+        return rc < 0 ? MS_EXIT_OK : rc;
+    if ((rc = ms_cmd_open_db(&db, ctx, MS_DB_READONLY)) != MS_EXIT_OK)
+        return rc;
+    rc = ms_db_mirror_get(&m, db, name, ctx->pool);
+    if (rc == MS_NOTFOUND) {
+        rc = ms_cmd_fail(MS_EXIT_FAIL, "mirror %s: no such mirror", name);
+        goto leave;
+    }
+    if (rc != MS_OK) {
+        rc = ms_cmd_fail(MS_EXIT_FAIL, "%s", ms_db_errmsg(db));
+        goto leave;
+    }
+    if (json) {
+        ms_json_init(&j, stdout);
+        json_mirror(&j, NULL, m, ctx->pool);
+    }
+    else {
+        text_show(m, ctx->pool);
+    }
+leave:
+    ms_db_close(db);
+    return rc;
+}

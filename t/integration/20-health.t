@@ -1,0 +1,243 @@
+# Which mirrors may serve a file: scheme (https never to an http-only
+# mirror, over a real mod_ssl port), address family, health, enabled,
+# freshness (the origin changed after the scan; mtime precision), max-size,
+# fallback. Each file is held by its own set of mirrors, so each case is
+# decided by one rule. Changes made while httpd runs are seen without restart.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../support";
+use Test::More;
+use MSTest;
+
+my $t = MSTest->new;
+$t->standard_origin;
+my %file = (
+    https     => 'h/https.iso',      httpsonly => 'h/httpsonly.iso',
+    httponly  => 'h/httponly.iso',   v6        => 'h/v6.iso',
+    down      => 'h/down.iso',       disabled  => 'h/disabled.iso',
+    stale     => 'h/stale.iso',      touch     => 'h/touch.iso',
+    prec      => 'h/prec.iso',       maxsize   => 'h/maxsize.iso',
+    maxok     => 'h/maxok.iso',      none      => 'h/none.iso',
+);
+$t->origin_file($file{$_}, $_ eq 'maxok' ? 8000 : 20000) for sort keys %file;
+$t->init;
+
+my %B = MSTest::at('berlin');
+$t->mirror('near-http',      %B, https => 0);
+$t->mirror('httpsonly-near', %B, http => 0);
+$t->mirror('far-both',       MSTest::at('newyork'));
+$t->mirror('v4only',         %B);
+$t->mirror('v6never',        %B);
+$t->mirror('down',           %B);
+$t->mirror('disabled',       %B, disabled => 1);
+$t->mirror('stale-near',     %B);
+$t->mirror('touch-near',     %B);
+$t->mirror('p60',            %B);
+$t->mirror('p1',             %B);
+$t->mirror('p60size',        %B);
+$t->mirror('pday',           MSTest::at('munich'));
+$t->mirror('small-max',      %B, max_size => 10000);
+$t->index_origin;
+
+my %holders = (
+    https     => [qw(near-http far-both)],
+    httpsonly => [qw(httpsonly-near)],
+    httponly  => [qw(near-http)],
+    v6        => [qw(v4only v6never far-both)],
+    down      => [qw(down far-both)],
+    disabled  => [qw(disabled far-both)],
+    stale     => [qw(stale-near far-both)],
+    touch     => [qw(touch-near far-both)],
+    maxsize   => [qw(small-max far-both)],
+    maxok     => [qw(small-max far-both)],
+    none      => [],
+);
+for my $k (sort keys %holders) {
+    $t->fixture('copy-origin', $_, $file{$k}) for @{ $holders{$k} };
+}
+# mtime precision: the scan saw the file 30 s off the origin's mtime
+my $mt = 1700000000;
+my $sz = 20000;
+$t->fixture('copy', 'p60',     $file{prec}, $sz,     $mt - 30,    60);
+$t->fixture('copy', 'p1',      $file{prec}, $sz,     $mt - 30,    1);
+$t->fixture('copy', 'p60size', $file{prec}, $sz + 1, $mt,         60);
+$t->fixture('copy', 'pday',    $file{prec}, $sz,     $mt - 50000, 86400);
+
+for my $m (qw(near-http httpsonly-near far-both disabled stale-near touch-near
+              p60 p1 p60size pday small-max)) {
+    $t->fixture('all-up', $m);
+}
+# up over IPv4 only; v6never was never probed over IPv6
+for my $s (qw(http https)) {
+    $t->fixture('health', 'v4only', $s, 4, 'up');
+    $t->fixture('health', 'v4only', $s, 6, 'down');
+    $t->fixture('health', 'v6never', $s, 4, 'up');
+}
+$t->fixture('all-down', 'down');
+$t->start;
+
+my $berlin  = MSTest::client('berlin');
+my $berlin6 = MSTest::client('berlin6');
+sub u { MSTest::url($file{ $_[0] }) }
+
+# --- scheme -------------------------------------------------------------------
+{
+    my $r = $t->get(u('https'), ip => $berlin);
+    $t->redirects_to($r, 'near-http', 'country', $file{https}, 'http request: the near http-only mirror');
+    $r = $t->get(u('https'), ip => $berlin, ssl => 1);
+    $t->redirects_to($r, 'far-both', 'world', $file{https},
+                     'https request: never the http-only mirror', scheme => 'https');
+    like(MSTest::hdr($r, 'Location') // '', qr{^https://}, 'https request: an https Location');
+    for my $i (11 .. 30) {
+        $r = $t->get(u('https'), ip => "192.0.2.$i", ssl => 1);
+        my $loc = MSTest::hdr($r, 'Location') // '';
+        ok($r->{status} == 302 && $loc =~ m{^https://far-both\.}, "https client 192.0.2.$i: https far-both")
+            or diag("$r->{status} $loc");
+    }
+
+    $r = $t->get(u('httpsonly'), ip => $berlin);
+    $t->redirects_to($r, 'httpsonly-near', 'country', $file{httpsonly},
+                     'http request to an https-only mirror: its https URL', scheme => 'https');
+    $r = $t->get(u('httpsonly'), ip => $berlin, ssl => 1);
+    $t->redirects_to($r, 'httpsonly-near', 'country', $file{httpsonly},
+                     'https request to an https-only mirror', scheme => 'https');
+
+    $r = $t->get(u('httponly'), ip => $berlin, ssl => 1);
+    $t->served_locally($r, $file{httponly}, 'https request, only an http-only mirror holds the file');
+    $r = $t->get(u('httponly'), ip => $berlin);
+    $t->redirects_to($r, 'near-http', 'country', $file{httponly}, 'http request, the http-only mirror');
+}
+
+# --- address family -------------------------------------------------------------
+{
+    my $r = $t->get(u('v6'), ip => $berlin);
+    $t->redirects_to($r, [qw(v4only v6never)], 'country', $file{v6}, 'IPv4 client: a near mirror up over IPv4');
+    $r = $t->get(u('v6'), ip => $berlin6);
+    $t->redirects_to($r, 'far-both', 'world', $file{v6}, 'IPv6 client: only the mirror up over IPv6');
+    for my $i (1 .. 20) {
+        my $ip = sprintf '2001:db8:de::%x', 0x100 + $i;
+        $r = $t->get(u('v6'), ip => $ip);
+        is(MSTest::hdr($r, 'X-MirrorSel-Mirror'), 'far-both', "IPv6 client $ip: far-both");
+    }
+    $r = $t->get(u('v6'), ip => $berlin6, ssl => 1);
+    $t->redirects_to($r, 'far-both', 'world', $file{v6}, 'IPv6 client over https', scheme => 'https');
+}
+
+# --- health, changed while httpd runs --------------------------------------------
+{
+    my $r = $t->get(u('down'), ip => $berlin);
+    $t->redirects_to($r, 'far-both', 'world', $file{down}, 'down mirror skipped');
+    $t->fixture('health', 'down', 'http', 4, 'up');
+    my $got = MSTest::eventually(10, sub {
+        ($t->get(u('down'), ip => $berlin)->{headers}{'x-mirrorsel-mirror'} // [''])->[0] eq 'down';
+    });
+    ok($got, 'mirror marked up over http/IPv4 is used (seen without restart)');
+    $r = $t->get(u('down'), ip => $berlin6);
+    $t->redirects_to($r, 'far-both', 'world', $file{down}, 'still down over IPv6: IPv6 client not sent there');
+    $r = $t->get(u('down'), ip => $berlin, ssl => 1);
+    $t->redirects_to($r, 'far-both', 'world', $file{down}, 'still down over https: https client not sent there',
+                     scheme => 'https');
+    $t->fixture('all-down', 'down');
+    $got = MSTest::eventually(10, sub {
+        ($t->get(u('down'), ip => $berlin)->{headers}{'x-mirrorsel-mirror'} // [''])->[0] eq 'far-both';
+    });
+    ok($got, 'mirror marked down again is skipped');
+}
+
+# --- enabled / disabled ------------------------------------------------------------
+{
+    my $r = $t->get(u('disabled'), ip => $berlin);
+    $t->redirects_to($r, 'far-both', 'world', $file{disabled}, 'disabled mirror skipped');
+    $t->tool('mirror', 'enable', 'disabled');
+    my $got = MSTest::eventually(10, sub {
+        ($t->get(u('disabled'), ip => $berlin)->{headers}{'x-mirrorsel-mirror'} // [''])->[0] eq 'disabled';
+    });
+    ok($got, 'mirror enable: used without restart');
+    $t->tool('mirror', 'disable', 'disabled');
+    $got = MSTest::eventually(10, sub {
+        ($t->get(u('disabled'), ip => $berlin)->{headers}{'x-mirrorsel-mirror'} // [''])->[0] eq 'far-both';
+    });
+    ok($got, 'mirror disable: skipped again');
+}
+
+# --- freshness: the origin changed after the scan -----------------------------------
+{
+    my $r = $t->get(u('stale'), ip => $berlin);
+    $t->redirects_to($r, 'stale-near', 'country', $file{stale}, 'fresh copy before the change');
+
+    # new content and size, not yet re-indexed: the file httpd would serve wins
+    $t->origin_file($file{stale}, \('changed! ' x 3000), mtime => 1700009999);
+    $r = $t->get(u('stale'), ip => $berlin);
+    $t->served_locally($r, $file{stale}, 'changed on the origin, not re-indexed: no mirror has it');
+    $t->index_origin;
+    $r = $t->get(u('stale'), ip => $berlin);
+    $t->served_locally($r, $file{stale}, 'changed and re-indexed: the old copies are stale');
+    $t->fixture('copy-origin', 'far-both', $file{stale});
+    $r = $t->get(u('stale'), ip => $berlin);
+    $t->redirects_to($r, 'far-both', 'world', $file{stale}, 'a scan saw the new version on far-both only');
+    for my $i (41 .. 60) {
+        $r = $t->get(u('stale'), ip => "192.0.2.$i");
+        isnt(MSTest::hdr($r, 'X-MirrorSel-Mirror') // '', 'stale-near', "client 192.0.2.$i: never the stale mirror");
+    }
+
+    # same size, newer mtime (touch)
+    $r = $t->get(u('touch'), ip => $berlin);
+    $t->redirects_to($r, 'touch-near', 'country', $file{touch}, 'fresh copy before touch');
+    utime 1700000000 + 3600, 1700000000 + 3600, $t->origin . "/$file{touch}";
+    $r = $t->get(u('touch'), ip => $berlin);
+    $t->served_locally($r, $file{touch}, 'touched on the origin, not re-indexed: not sent to the old copies');
+    $t->index_origin;
+    $r = $t->get(u('touch'), ip => $berlin);
+    $t->served_locally($r, $file{touch}, 'touched and re-indexed: not sent to the old copies');
+    $t->fixture('copy-origin', 'far-both', $file{touch}, 60);
+    $r = $t->get(u('touch'), ip => $berlin);
+    $t->redirects_to($r, 'far-both', 'world', $file{touch}, 'touched: only the rescanned mirror');
+}
+
+# --- mtime precision -------------------------------------------------------------------
+{
+    my %seen;
+    for my $i (70 .. 100) {
+        my $r = $t->get(u('prec'), ip => "192.0.2.$i");     # .64/26 is Munich
+        my $ip = "192.0.2.$i";
+        $seen{ MSTest::hdr($r, 'X-MirrorSel-Mirror') // "status $r->{status}" }++;
+    }
+    is_deeply([ sort keys %seen ], ['pday'],
+              'Munich clients: pday (seen 50000 s off, precision 1 day) is fresh')
+        or diag(join ', ', map { "$_=$seen{$_}" } sort keys %seen);
+    %seen = ();
+    for my $i (1 .. 30) {
+        my $r = $t->get(u('prec'), ip => "192.0.2.$i");
+        $seen{ MSTest::hdr($r, 'X-MirrorSel-Mirror') // "status $r->{status}" }++;
+    }
+    is_deeply([ sort keys %seen ], ['p60'],
+              'Berlin clients: only p60 (30 s off, precision 60 s); never p1 (precision 1 s) or p60size (size differs)')
+        or diag(join ', ', map { "$_=$seen{$_}" } sort keys %seen);
+}
+
+# --- max-size -----------------------------------------------------------------------------
+{
+    my $r = $t->get(u('maxsize'), ip => $berlin);
+    $t->redirects_to($r, 'far-both', 'world', $file{maxsize}, '20000-byte file: not to the 10000-byte max-size mirror');
+    $r = $t->get(u('maxok'), ip => $berlin);
+    $t->redirects_to($r, 'small-max', 'country', $file{maxok}, '8000-byte file: to the max-size mirror');
+}
+
+# --- nobody holds it; then a fallback mirror ----------------------------------------------
+{
+    my $r = $t->get(u('none'), ip => $berlin);
+    $t->served_locally($r, $file{none}, 'no mirror holds the file and no fallback: served locally');
+    $t->mirror('fb', MSTest::at('paris'), fallback => 1);
+    $t->fixture('all-up', 'fb');
+    my $got = MSTest::eventually(10, sub { $t->get(u('none'), ip => $berlin)->{status} == 302 });
+    $r = $t->get(u('none'), ip => $berlin);
+    $t->redirects_to($r, 'fb', undef, $file{none}, 'no mirror holds the file: the fallback mirror');
+    $r = $t->get(u('httponly'), ip => $berlin, ssl => 1);
+    $t->redirects_to($r, 'fb', undef, $file{httponly},
+                     'https request, only an http-only holder: the fallback over https', scheme => 'https');
+    $r = $t->get(u('maxsize'), ip => $berlin);
+    $t->redirects_to($r, 'far-both', 'world', $file{maxsize}, 'fallback not used while a holder qualifies');
+}
+
+$t->finish;
