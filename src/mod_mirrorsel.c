@@ -414,9 +414,9 @@ static apr_status_t handle_open(void **resource, void *params, apr_pool_t *unuse
     if (ms_db_open(&db, proc->db_path, MS_DB_READONLY, pool, &err) != MS_OK) {
         if (log_allowed(proc, MS_LOG_DB_OPEN))
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, proc->s, MSLOGNO(00003)
-                         "cannot open MirrorSelDatabase %s: %s; serving files "
+                         "cannot open MirrorSelDatabase: %s; serving files "
                          "locally (repeats are not logged for %d s)",
-                         proc->db_path, err ? err : "unknown error", MS_LOG_INTERVAL);
+                         err ? err : proc->db_path, MS_LOG_INTERVAL);
         apr_pool_destroy(pool);
         return APR_EGENERAL;
     }
@@ -448,6 +448,8 @@ static void proc_open_geo(ms_proc_t *proc, apr_pool_t *p)
     if (ms_geo_open(&proc->geo, proc->geoip_path, proc->asn_path, p, &err) != 0) {
         proc->geo = NULL;
         proc->geo_err = err ? err : "cannot open the geo databases";
+        /* This counts as the kind's first message: requests repeat it later. */
+        proc->logged[MS_LOG_GEO] = (apr_uint32_t)apr_time_sec(apr_time_now());
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, proc->s, MSLOGNO(00001)
                      "cannot open the geo databases: %s; files under "
                      "MirrorSelEngine on are served locally until httpd is "
@@ -549,6 +551,7 @@ typedef struct ms_target {
 typedef struct ms_reply {
     int result;                 /* MS_RESULT_* */
     ms_answer_kind_t kind;
+    const char *why;            /* for the debug log: what decided it */
     const char *path;           /* origin-relative, normalised; NULL before */
     char country[3];            /* client's, "" unknown */
     uint32_t asn;               /* client's, 0 unknown */
@@ -602,7 +605,8 @@ static const char *country_override(request_rec *r)
     return up;
 }
 
-static int client_excluded(request_rec *r, const ms_dir_conf_t *dc)
+/* The exclusion rule the client falls under, or NULL. */
+static const char *client_excluded(request_rec *r, const ms_dir_conf_t *dc)
 {
     const char *ua;
     ms_addr_t addr;
@@ -611,20 +615,14 @@ static int client_excluded(request_rec *r, const ms_dir_conf_t *dc)
     if (dc->nets && dc->nets->nelts > 0 && r->useragent_ip
         && ms_addr_parse(&addr, r->useragent_ip) == 0) {
         for (i = 0; i < dc->nets->nelts; i++) {
-            if (ms_cidr_contains(&APR_ARRAY_IDX(dc->nets, i, ms_cidr_t), &addr)) {
-                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, MSLOGNO(00021)
-                              "client %s is in MirrorSelExcludeNetwork", r->useragent_ip);
-                return 1;
-            }
+            if (ms_cidr_contains(&APR_ARRAY_IDX(dc->nets, i, ms_cidr_t), &addr))
+                return "MirrorSelExcludeNetwork";
         }
     }
     if (dc->ua_mask.re && (ua = apr_table_get(r->headers_in, "User-Agent"))
-        && !ap_regexec(dc->ua_mask.re, ua, 0, NULL, 0)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, MSLOGNO(00022)
-                      "User-Agent matches MirrorSelExcludeUserAgent %s", dc->ua_mask.src);
-        return 1;
-    }
-    return 0;
+        && !ap_regexec(dc->ua_mask.re, ua, 0, NULL, 0))
+        return "MirrorSelExcludeUserAgent";
+    return NULL;
 }
 
 /* A database handle that still reads the file at the configured path:
@@ -730,8 +728,8 @@ static void lookup(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
         apr_reslist_release(proc->dbs, h);
 }
 
-/* A configuration that cannot work for this request; logged rate-limited. */
-static int unusable(request_rec *r, ms_proc_t *proc)
+/* Why this process cannot look anything up (logged rate-limited), or NULL. */
+static const char *unusable(request_rec *r, ms_proc_t *proc)
 {
     const char *why = NULL;
 
@@ -743,49 +741,50 @@ static int unusable(request_rec *r, ms_proc_t *proc)
         why = "the database handle list could not be created";
     else if (proc->geo_err)
         why = proc->geo_err;
-    if (!why)
-        return 0;
-    if (proc && log_allowed(proc, proc->geo_err ? MS_LOG_GEO : MS_LOG_CONFIG))
+    if (why && proc && log_allowed(proc, proc->geo_err ? MS_LOG_GEO : MS_LOG_CONFIG))
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, MSLOGNO(00006)
                       "%s; serving locally (repeats are not logged for %d s)",
                       why, MS_LOG_INTERVAL);
-    return 1;
+    return why;
 }
 
-/* Decide: fills rep->result (and rep->kind). Order as in SPEC's request
- * path: not a file, too small, then the exclusions, then the lookup. */
+/* Decide: fills rep->result, rep->kind and rep->why. Order as in SPEC's
+ * request path: not a file, too small, the exclusions, then the lookup. */
 static void decide(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
                    ms_proc_t *proc)
 {
     rep->result = MS_RESULT_LOCAL;
     rep->kind = MS_ANSWER_LOCAL;
-    if (r->finfo.filetype != APR_REG || !r->filename
-        || (r->path_info && *r->path_info))
+    if (r->finfo.filetype != APR_REG || !r->filename) {
+        rep->why = "not a regular file";
         return;
-    if (r->finfo.size < dc_min_size(dc))
+    }
+    if (r->path_info && *r->path_info) {
+        rep->why = "path info after the file name";
         return;
+    }
+    if (r->finfo.size < dc_min_size(dc)) {
+        rep->why = "smaller than MirrorSelMinSize";
+        return;
+    }
     if (origin_path(&rep->path, r, dc) != 0) {
         rep->path = NULL;
+        rep->why = "no usable origin-relative path";
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, MSLOGNO(00011)
-                      "%s: no usable path under %s; serving locally",
+                      "%s: no usable path under %s",
                       ap_escape_logitem(r->pool, r->filename), dc->root);
         return;
     }
+    rep->result = MS_RESULT_EXCLUDED;
     if (dc->file_mask.re && !ap_regexec(dc->file_mask.re, rep->path, 0, NULL, 0)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, MSLOGNO(00020)
-                      "%s matches MirrorSelExcludeFileMask %s", rep->path,
-                      dc->file_mask.src);
-        rep->result = MS_RESULT_EXCLUDED;
+        rep->why = "MirrorSelExcludeFileMask";
         return;
     }
-    if (client_excluded(r, dc)) {
-        rep->result = MS_RESULT_EXCLUDED;
+    if ((rep->why = client_excluded(r, dc)) != NULL)
         return;
-    }
-    if (unusable(r, proc)) {
-        rep->result = MS_RESULT_ERROR;
+    rep->result = MS_RESULT_ERROR;
+    if ((rep->why = unusable(r, proc)) != NULL)
         return;
-    }
     lookup(rep, r, dc, proc);
     if (rep->result == MS_RESULT_REDIRECT)
         rep->kind = MS_ANSWER_REDIRECT;
@@ -858,8 +857,10 @@ static int ms_handler(request_rec *r)
     decide(&rep, r, dc, sc->proc);
     set_env(r, &rep);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, MSLOGNO(00010)
-                  "%s: %s (mirror %s, tier %s, country %s)",
-                  rep.path ? rep.path : "-", ms_result_name(rep.result),
+                  "%s: %s%s%s (mirror %s, tier %s, country %s)",
+                  rep.path ? rep.path : ap_escape_logitem(r->pool, r->uri),
+                  ms_result_name(rep.result), rep.why ? ": " : "",
+                  rep.why ? rep.why : "",
                   apr_table_get(r->subprocess_env, "MIRRORSEL_MIRROR"),
                   apr_table_get(r->subprocess_env, "MIRRORSEL_TIER"),
                   apr_table_get(r->subprocess_env, "MIRRORSEL_COUNTRY"));

@@ -222,8 +222,11 @@ static void text_excluded(const ms_choice_t *ch)
     printf("excluded:\n");
     for (i = 0; i < ch->excluded->nelts; i++) {
         e = &APR_ARRAY_IDX(ch->excluded, i, ms_excluded_t);
-        printf("  %-*s  %-9s  %s\n", w, e->mirror->name, ms_excl_name(e->reason),
-               e->detail ? e->detail : "");
+        if (e->detail && *e->detail)
+            printf("  %-*s  %-9s  %s\n", w, e->mirror->name, ms_excl_name(e->reason),
+                   e->detail);
+        else
+            printf("  %-*s  %s\n", w, e->mirror->name, ms_excl_name(e->reason));
     }
 }
 

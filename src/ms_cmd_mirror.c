@@ -579,7 +579,7 @@ static const char *locate_host(ms_location_t *out, const ms_geo_t *geo, const ch
 }
 
 /* What add left out, filled from loc; says what stays unknown. */
-static void fill_from(ms_mirror_t *m, const mirror_opts_t *o, const ms_location_t *loc)
+static int fill_from(ms_mirror_t *m, const mirror_opts_t *o, const ms_location_t *loc)
 {
     const char *cont;
     int coords_ok = 1;
@@ -605,10 +605,11 @@ static void fill_from(ms_mirror_t *m, const mirror_opts_t *o, const ms_location_
     }
     if (!o->have_asn && loc->asn)
         m->asn = loc->asn;
+    return coords_ok;
 }
 
-static void warn_unknown(const ms_mirror_t *m, const mirror_opts_t *o, const char *why,
-                         apr_pool_t *p)
+static void warn_unknown(const ms_mirror_t *m, const mirror_opts_t *o, int coords_ok,
+                         const char *why, apr_pool_t *p)
 {
     const char *miss = "";
 
@@ -616,7 +617,7 @@ static void warn_unknown(const ms_mirror_t *m, const mirror_opts_t *o, const cha
         miss = apr_pstrcat(p, miss, ", country", NULL);
     if (!o->have_continent && !o->have_country && !m->continent[0])
         miss = apr_pstrcat(p, miss, ", continent", NULL);
-    if (!o->have_lat && !o->no_coords && !m->has_coords)
+    if (!o->have_lat && !o->no_coords && !m->has_coords && coords_ok)
         miss = apr_pstrcat(p, miss, ", coordinates", NULL);
     if (!o->have_asn && !m->asn)
         miss = apr_pstrcat(p, miss, ", asn", NULL);
@@ -629,7 +630,7 @@ static int locate_fill(ms_mirror_t *m, const mirror_opts_t *o, ms_cmd_ctx_t *ctx
     ms_geo_t *geo = NULL;
     ms_location_t loc;
     const char *why;
-    int rc;
+    int rc, coords_ok;
 
     if (o->have_country && (o->have_lat || o->no_coords) && o->have_asn)
         return MS_EXIT_OK;
@@ -640,8 +641,8 @@ static int locate_fill(ms_mirror_t *m, const mirror_opts_t *o, ms_cmd_ctx_t *ctx
         why = "no geo database given: --geoip, --asn-db";
     else
         why = locate_host(&loc, geo, o->first_host, ctx->pool);
-    fill_from(m, o, &loc);
-    warn_unknown(m, o, why ? why : apr_psprintf(ctx->pool, "the geo databases know "
+    coords_ok = fill_from(m, o, &loc);
+    warn_unknown(m, o, coords_ok, why ? why : apr_psprintf(ctx->pool, "the geo databases know "
                                                 "no more of %s", o->first_host), ctx->pool);
     return MS_EXIT_OK;
 }
@@ -722,6 +723,17 @@ static const char *fmt_or_dash(const char *s)
     return (s && *s) ? s : "-";
 }
 
+static int precheck_absent(ms_db_t *db, const char *name, apr_pool_t *p)
+{
+    ms_mirror_t *m = NULL;
+
+    switch (ms_db_mirror_get(&m, db, name, p)) {
+    case MS_NOTFOUND: return MS_EXIT_OK;
+    case MS_OK:       return ms_cmd_fail(MS_EXIT_FAIL, "mirror %s exists", name);
+    default:          return db_fail(db);
+    }
+}
+
 static int mirror_add(ms_cmd_ctx_t *ctx, int argc, char **argv)
 {
     mirror_opts_t o;
@@ -738,7 +750,9 @@ static int mirror_add(ms_cmd_ctx_t *ctx, int argc, char **argv)
     opts_apply(m, &o);
     if ((rc = ms_cmd_open_db(&db, ctx, MS_DB_READWRITE)) != MS_EXIT_OK)
         return rc;
-    if ((rc = locate_fill(m, &o, ctx)) == MS_EXIT_OK
+    /* Said before the geo lookup; said again, race-free, in the transaction. */
+    if ((rc = precheck_absent(db, name, ctx->pool)) == MS_EXIT_OK
+        && (rc = locate_fill(m, &o, ctx)) == MS_EXIT_OK
         && (rc = mirror_txn(db, name, change_add, m, ctx->pool)) == MS_EXIT_OK)
         printf("added mirror %s: country %s, continent %s, coordinates %s, asn %s\n",
                name, fmt_or_dash(m->country), fmt_or_dash(m->continent),

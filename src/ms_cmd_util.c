@@ -94,7 +94,8 @@ int ms_cmd_open_geo(ms_geo_t **out, ms_cmd_ctx_t *ctx)
         return MS_EXIT_OK;
     if (ms_geo_open(out, ctx->geoip_path, ctx->asn_path, ctx->pool, &err) != 0) {
         *out = NULL;
-        return ms_cmd_fail(MS_EXIT_FAIL, "%s", err ? err : "cannot open the geo databases");
+        return ms_cmd_fail(MS_EXIT_FAIL, "opening the geo databases: %s",
+                           err ? err : "unknown error");
     }
     return MS_EXIT_OK;
 }

@@ -7,8 +7,8 @@
  * differ: RU and CY are EU, TR, AM, AZ and GE are AS, the Caribbean and Central
  * America are NA, CX and TL are OC, and AQ, BV, GS, HM and TF are AN.
  *
- * User-assigned codes (XK for Kosovo, which MaxMind does return, EU, ZZ …)
- * are not assigned ISO codes and are deliberately absent.
+ * One user-assigned code is kept: XK, Kosovo, because MaxMind returns it for
+ * clients there. The others (EU, ZZ, …) are absent.
  *
  * The table is sorted by code so a lookup is a binary search. */
 #include <stddef.h>
@@ -265,6 +265,7 @@ static const ms_country_t countries[] = {
     { "VU", "OC" },   /* Vanuatu */
     { "WF", "OC" },   /* Wallis and Futuna */
     { "WS", "OC" },   /* Samoa */
+    { "XK", "EU" },   /* Kosovo: user-assigned, but MaxMind returns it */
     { "YE", "AS" },   /* Yemen */
     { "YT", "AF" },   /* Mayotte */
     { "ZA", "AF" },   /* South Africa */

@@ -359,7 +359,7 @@ int ms_db_migrate(ms_db_t *db, int *from, int *to)
             char keep[sizeof(db->errmsg)];
             memcpy(keep, db->errmsg, sizeof(keep));
             sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
-            snprintf(db->errmsg, sizeof(db->errmsg), "migration %d: %s", v + 1, keep);
+            snprintf(db->errmsg, sizeof(db->errmsg), "migration %d: %.400s", v + 1, keep);
             return MS_ERR;
         }
         if (exec(db, "COMMIT", "committing a migration") != MS_OK)

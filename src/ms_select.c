@@ -322,6 +322,8 @@ static void rank(ms_choice_t *choice, const ms_client_t *client, const char *pat
 {
     ms_ranked_t *r = (ms_ranked_t *)choice->ranked->elts;
     int n = choice->ranked->nelts, tier_n = 1, chosen;
+    const char *seed_text = client->addr_text;
+    char text[64];
 
     if (n == 0)
         return;
@@ -332,7 +334,11 @@ static void rank(ms_choice_t *choice, const ms_client_t *client, const char *pat
         choice->band = tier_n;
     else
         choice->band = band_size(r, tier_n, spread);
-    chosen = draw(r, choice->band, ms_seed(client->addr_text, path));
+    /* Seed from the canonical address, so "::ffff:192.0.2.1" and "192.0.2.1"
+     * are one client. */
+    if (client->addr.family == 4 || client->addr.family == 6)
+        seed_text = ms_addr_format(&client->addr, text, sizeof(text));
+    chosen = draw(r, choice->band, ms_seed(seed_text, path));
     if (chosen > 0) {                 /* move it to the front, keep the rest in order */
         ms_ranked_t pick = r[chosen];
         memmove(r + 1, r, chosen * sizeof(*r));

@@ -9,6 +9,7 @@ use MSTest;
 
 my $t = MSTest->new;
 $t->standard_origin;
+$t->origin_file($_, 30000) for 'big/no-extension', 'big/image.unknowntype';
 $t->init;
 $t->mirror('de-berlin', MSTest::at('berlin'), asn => 65001, other => 'GB');
 $t->mirror('fr-paris',  MSTest::at('paris'),  asn => 65002);
@@ -71,6 +72,12 @@ for my $c (@cases) {
 {
     my $r = $t->get(MSTest::url('dir/sub/deep.tar.gz'), ip => MSTest::client('paris'));
     $t->redirects_to($r, 'fr-paris', 'country', 'dir/sub/deep.tar.gz', 'deep path from Paris');
+}
+
+# A file whose type httpd does not know is a download like any other.
+for my $f ('big/no-extension', 'big/image.unknowntype') {
+    my $r = $t->get(MSTest::url($f), ip => MSTest::client('berlin'));
+    $t->redirects_to($r, 'de-berlin', 'country', $f, "$f (no content type)");
 }
 
 # ?country=CC overrides the client's country (coordinates dropped)

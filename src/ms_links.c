@@ -1,0 +1,144 @@
+/* ms_links.c — redirect header values and the .sha256 body. */
+#include <string.h>
+
+#include <apr_base64.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "ms_buf.h"
+#include "ms_links.h"
+#include "ms_meta4.h"
+#include "ms_path.h"
+
+int ms_links_url_safe(const char *url)
+{
+    const unsigned char *u = (const unsigned char *)url;
+
+    if (!u || !*u)
+        return 0;
+    for (; *u; u++) {
+        if (*u < 0x21 || *u > 0x7e || *u == '<' || *u == '>')
+            return 0;
+    }
+    return 1;
+}
+
+/* "; geo=cc" for a known country, "" otherwise. */
+static const char *links_geo(const ms_mirror_t *m, apr_pool_t *p)
+{
+    if (!m || strlen(m->country) != 2 || !apr_isalpha(m->country[0])
+        || !apr_isalpha(m->country[1]))
+        return "";
+    return apr_psprintf(p, "; geo=%c%c", apr_tolower(m->country[0]),
+                        apr_tolower(m->country[1]));
+}
+
+apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, int max, apr_pool_t *p)
+{
+    apr_array_header_t *out = apr_array_make(p, max > 0 ? max : 1, sizeof(const char *));
+    const char *rel;
+    int i, n;
+
+    if (!a || !a->file || !a->choice || max <= 0)
+        return out;
+    rel = ms_path_escape(a->file->path, p);
+    n = a->choice->ranked->nelts < max ? a->choice->ranked->nelts : max;
+    for (i = 0; i < n; i++) {
+        const ms_ranked_t *r = &APR_ARRAY_IDX(a->choice->ranked, i, ms_ranked_t);
+        const char *url = ms_url_join(r->base_url, rel, p);
+
+        if (!ms_links_url_safe(url))
+            continue;
+        APR_ARRAY_PUSH(out, const char *) =
+            apr_psprintf(p, "<%s>; rel=duplicate; pri=%d%s", url, i + 1, links_geo(r->mirror, p));
+    }
+    return out;
+}
+
+const char *ms_links_describedby(const char *meta4_url, apr_pool_t *p)
+{
+    if (!ms_links_url_safe(meta4_url))
+        return NULL;
+    return apr_psprintf(p, "<%s>; rel=describedby; type=\"" MS_META4_TYPE "\"", meta4_url);
+}
+
+/* 0 and the 32 bytes when hex is exactly 64 hex digits, else -1. */
+static int sha256_decode(unsigned char *raw, const char *hex)
+{
+    int i;
+
+    if (!hex || strlen(hex) != 64)
+        return -1;
+    for (i = 0; i < 64; i++) {
+        if (!apr_isxdigit(hex[i]))
+            return -1;
+    }
+    for (i = 0; i < 32; i++) {
+        char pair[3] = { hex[2 * i], hex[2 * i + 1], '\0' };
+
+        raw[i] = (unsigned char)strtoul(pair, NULL, 16);
+    }
+    return 0;
+}
+
+const char *ms_sha256_base64(const char *sha256_hex, apr_pool_t *p)
+{
+    unsigned char raw[32];
+    char *b64;
+
+    if (sha256_decode(raw, sha256_hex) != 0)
+        return NULL;
+    b64 = apr_palloc(p, (apr_size_t)apr_base64_encode_len(sizeof(raw)));
+    apr_base64_encode_binary(b64, raw, sizeof(raw));
+    return b64;
+}
+
+const char *ms_links_digest(const char *sha256_hex, apr_pool_t *p)
+{
+    const char *b64 = ms_sha256_base64(sha256_hex, p);
+
+    return b64 ? apr_pstrcat(p, "SHA-256=", b64, NULL) : NULL;
+}
+
+const char *ms_links_repr_digest(const char *sha256_hex, apr_pool_t *p)
+{
+    const char *b64 = ms_sha256_base64(sha256_hex, p);
+
+    return b64 ? apr_pstrcat(p, "sha-256=:", b64, ":", NULL) : NULL;
+}
+
+/* The name in sha256sum's escaped form: '\' -> "\\", LF -> "\n", CR -> "\r". */
+static const char *sha256sum_escape(const char *name, apr_pool_t *p)
+{
+    ms_buf_t *b = ms_buf_make(p, strlen(name) * 2);
+
+    for (; *name; name++) {
+        if (*name == '\\')
+            ms_buf_adds(b, "\\\\");
+        else if (*name == '\n')
+            ms_buf_adds(b, "\\n");
+        else if (*name == '\r')
+            ms_buf_adds(b, "\\r");
+        else
+            ms_buf_addc(b, *name);
+    }
+    return ms_buf_str(b);
+}
+
+const char *ms_links_sha256_body(const ms_file_t *f, apr_pool_t *p)
+{
+    unsigned char raw[32];
+    const char *name;
+    char *hex;
+    int i;
+
+    if (!f || sha256_decode(raw, f->sha256) != 0)
+        return NULL;
+    hex = apr_pstrdup(p, f->sha256);
+    for (i = 0; hex[i]; i++)
+        hex[i] = (char)apr_tolower(hex[i]);
+    name = ms_basename(f->path);
+    if (strpbrk(name, "\\\n\r"))
+        return apr_psprintf(p, "\\%s  %s\n", hex, sha256sum_escape(name, p));
+    return apr_psprintf(p, "%s  %s\n", hex, name);
+}

@@ -1,0 +1,48 @@
+/* ms_links.h — the header values of a redirect and the `.sha256` body:
+ *
+ *   Link: <https://m1/pub/x.iso>; rel=duplicate; pri=1; geo=de     RFC 6249
+ *   Link: <https://origin/pub/x.iso.meta4>; rel=describedby; type="application/metalink4+xml"
+ *   Digest: SHA-256=<base64 of the 32 raw bytes>                   RFC 3230
+ *   Repr-Digest: sha-256=:<base64 of the 32 raw bytes>:            RFC 9530
+ *
+ * Every value returned is fit for a header: URLs are checked byte by byte
+ * (ms_links_url_safe) and a value that fails is left out (NULL or skipped),
+ * never repaired. All results are allocated from p. */
+#ifndef MS_LINKS_H
+#define MS_LINKS_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include "ms_lookup.h"
+
+/* 1 when url may stand between '<' and '>' in a header: non-empty, every
+ * byte visible ASCII (0x21–0x7e), no '<' or '>'. Else 0. */
+int ms_links_url_safe(const char *url);
+
+/* The rel=duplicate Link values (const char *) for the first max mirrors of
+ * a->choice->ranked, "<url>; rel=duplicate; pri=N; geo=cc": url is the
+ * mirror's full URL for a->file, N its rank (1 for the chosen mirror), geo
+ * its lower-case country (left out when unknown). A mirror whose URL is not
+ * header-safe is skipped. Empty (never NULL) when there is nothing to list. */
+apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, int max, apr_pool_t *p);
+
+/* "<meta4_url>; rel=describedby; type=\"application/metalink4+xml\"", or NULL
+ * when meta4_url (the percent-encoded URL of the file's .meta4) is unsafe. */
+const char *ms_links_describedby(const char *meta4_url, apr_pool_t *p);
+
+/* The base64 (RFC 4648, padded) of the 32 bytes written as 64 hex digits in
+ * sha256_hex, or NULL when sha256_hex is NULL or not 64 hex digits. */
+const char *ms_sha256_base64(const char *sha256_hex, apr_pool_t *p);
+
+/* The Digest value "SHA-256=<base64>", or NULL when the hash is unknown. */
+const char *ms_links_digest(const char *sha256_hex, apr_pool_t *p);
+
+/* The Repr-Digest value "sha-256=:<base64>:", or NULL when unknown. */
+const char *ms_links_repr_digest(const char *sha256_hex, apr_pool_t *p);
+
+/* The body of FILE.sha256 in sha256sum(1) format: "<hex>  <basename>\n"
+ * (a name holding '\', LF or CR is written in sha256sum's escaped form,
+ * "\<hex>  a\\nb\n"). NULL when the hash is unknown. */
+const char *ms_links_sha256_body(const ms_file_t *f, apr_pool_t *p);
+
+#endif

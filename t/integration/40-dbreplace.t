@@ -1,0 +1,132 @@
+# The database replaced by rename while httpd runs: the new contents are
+# seen without a restart, by every child, and requests racing the
+# replacement never fail.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../support";
+use Test::More;
+use File::Copy qw(copy);
+use POSIX qw(_exit);
+use Time::HiRes qw(sleep);
+use MSTest;
+
+my $t = MSTest->new;
+$t->standard_origin;
+
+# A complete database at $path whose only mirror is $name (in Berlin),
+# holding every file, up.
+sub build_db {
+    my ($path, $name) = @_;
+    unlink $path, "$path-wal", "$path-shm";
+    local $t->{db} = $path;
+    $t->init;
+    if ($name) {
+        $t->mirror($name, MSTest::at('berlin'));
+        $t->index_origin;
+        $t->fixture('copy-all', $name);
+        $t->fixture('all-up', $name);
+    }
+    else {
+        $t->index_origin;
+    }
+}
+
+my $dir = $t->dir;
+build_db($t->db, 'alpha');
+build_db("$dir/beta.db", 'beta');
+build_db("$dir/gamma.db", 'gamma');
+build_db("$dir/nobody.db", undef);      # indexed, but no mirror at all
+$t->start;
+
+my $berlin = MSTest::client('berlin');
+my $file = 'big/file.iso';
+my $url = MSTest::url($file);
+
+sub mirror_now {
+    my $r = $t->get($url, @_ ? (ip => $_[0]) : (ip => $berlin));
+    return MSTest::hdr($r, 'X-MirrorSel-Mirror') // "status $r->{status}";
+}
+
+# Every one of 20 requests (spread over both children) sees $want.
+sub all_see {
+    my ($want, $name) = @_;
+    my $ok = MSTest::eventually(10, sub { mirror_now() eq $want });
+    my %seen;
+    $seen{ mirror_now("192.0.2.$_") }++ for 1 .. 20;
+    ok($ok && join(',', keys %seen) eq $want, $name)
+        or diag(join ', ', map { "$_=$seen{$_}" } sort keys %seen);
+}
+
+$t->redirects_to($t->get($url, ip => $berlin), 'alpha', 'country', $file, 'before: alpha');
+
+# replace by rename
+my $db = $t->db;
+copy("$dir/beta.db", "$db.new") or die $!;
+rename "$db.new", $db or die $!;
+all_see('beta', 'replaced by rename: every request sees beta');
+$t->redirects_to($t->get($url, ip => $berlin), 'beta', 'country', $file, 'after the rename: beta');
+
+copy("$dir/gamma.db", "$db.new") or die $!;
+rename "$db.new", $db or die $!;
+all_see('gamma', 'replaced again: gamma');
+
+# a database without mirrors: served locally
+copy("$dir/nobody.db", "$db.new") or die $!;
+rename "$db.new", $db or die $!;
+MSTest::eventually(10, sub { $t->get($url, ip => $berlin)->{status} == 200 });
+$t->served_locally($t->get($url, ip => $berlin), $file, 'replaced by one without mirrors: served locally');
+
+# back to a database with mirrors
+copy("$dir/beta.db", "$db.new") or die $!;
+rename "$db.new", $db or die $!;
+all_see('beta', 'and back: beta');
+
+# Requests racing ten replacements: each is a redirect to alpha or beta,
+# never an error.
+{
+    copy("$dir/beta.db", "$dir/b2.db") or die $!;
+    build_db("$dir/a2.db", 'alpha');
+    my $out = "$dir/race.txt";
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open my $fh, '>', $out or _exit(1);
+        for my $i (1 .. 300) {
+            my $ip = '192.0.2.' . (1 + $i % 60);
+            my $r = $t->get($url, ip => $ip);
+            printf $fh "%s %s\n", $r->{status}, MSTest::hdr($r, 'X-MirrorSel-Mirror') // '-';
+        }
+        close $fh;
+        _exit(0);
+    }
+    for my $i (1 .. 10) {
+        my $src = $i % 2 ? "$dir/a2.db" : "$dir/b2.db";
+        copy($src, "$db.new") or die $!;
+        rename "$db.new", $db or die $!;
+        sleep 0.1;
+    }
+    waitpid $pid, 0;
+    is($?, 0, 'the racing client finished');
+    open my $fh, '<', $out or die $!;
+    my @lines = <$fh>;
+    is(scalar @lines, 300, '300 racing requests answered');
+    my @bad = grep { !/^(?:302 (?:alpha|beta)|200 -)$/ } @lines;
+    ok(!@bad, 'every racing request was a redirect to alpha or beta (or served locally)')
+        or diag(join '', @bad[0 .. ($#bad > 9 ? 9 : $#bad)]);
+    my @local = grep { /^200/ } @lines;
+    ok(@local <= 30, 'at most a few racing requests fell back to local (' . scalar(@local) . ')');
+}
+
+# the tool rewriting the database in place is seen too
+{
+    copy("$dir/beta.db", "$db.new") or die $!;
+    rename "$db.new", $db or die $!;
+    all_see('beta', 'settled on beta');
+    $t->tool('mirror', 'disable', 'beta');
+    MSTest::eventually(10, sub { $t->get($url, ip => $berlin)->{status} == 200 });
+    $t->served_locally($t->get($url, ip => $berlin), $file, 'beta disabled in place: served locally');
+    $t->tool('mirror', 'enable', 'beta');
+    all_see('beta', 'beta enabled in place: redirected again');
+}
+
+$t->finish;
