@@ -33,7 +33,9 @@ CPPFLAGS += -Isrc -I$(BUILD) $(APR_CPPFLAGS)
 LIBS     := -lmaxminddb -lsqlite3 -lcurl -lcrypto $(APR_LIBS) -lm
 
 CORE_SRC := src/ms_net.c src/ms_country.c src/ms_path.c src/ms_geo.c src/ms_db.c \
-            src/ms_select.c src/ms_lookup.c
+            src/ms_select.c src/ms_lookup.c \
+            src/ms_buf.c src/ms_json.c src/ms_xml.c src/ms_meta4.c src/ms_mirrorlist.c \
+            src/ms_links.c
 CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/%.o) $(BUILD)/ms_schema.o
 TOOL_SRC := src/mirrorsel.c $(sort $(wildcard src/ms_cmd_*.c))
 TOOL_OBJ := $(TOOL_SRC:src/%.c=$(BUILD)/%.o)

@@ -466,10 +466,11 @@ static void proc_create_dbs(ms_proc_t *proc, apr_pool_t *p)
         return;
     if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads < 1)
         threads = 1;
-    proc->max_handles = threads;
-    /* No handle opened in advance (min 0): a missing database must not stop
-     * the child; handles are kept while idle (smax = hmax, no ttl). */
-    rv = apr_reslist_create(&proc->dbs, 0, threads, threads, 0,
+    /* Room for mod_http2's own workers, which may outnumber ThreadsPerChild.
+     * Handles are opened on demand (min 0: a missing database must not stop
+     * the child) and kept while idle (smax = hmax, no ttl). */
+    proc->max_handles = 2 * threads;
+    rv = apr_reslist_create(&proc->dbs, 0, proc->max_handles, proc->max_handles, 0,
                             handle_open, handle_close, proc, p);
     if (rv != APR_SUCCESS) {
         proc->dbs = NULL;

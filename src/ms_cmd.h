@@ -9,6 +9,7 @@
 #include <apr_pools.h>
 #include "ms_db.h"
 #include "ms_geo.h"
+#include "ms_json.h"
 
 #ifndef MS_VERSION
 #define MS_VERSION "0.1.0"
@@ -91,26 +92,15 @@ const char *ms_cmd_country(const char *s, apr_pool_t *p);
 /* "2024-05-01T12:00:00Z" from unix seconds. */
 const char *ms_cmd_time(int64_t t, apr_pool_t *p);
 
-/* --- JSON: one writer, everything escaped through it --- */
+/* s as a terminal may show it: valid UTF-8 kept (names stay readable),
+ * control characters, invalid bytes and '\\' as \\xNN. */
+const char *ms_cmd_printable(const char *s, apr_pool_t *p);
 
-typedef struct ms_json {
-    FILE *out;
-    int depth;
-    int count[32];             /* members written so far at each depth */
-} ms_json_t;
+/* --- JSON: through the core's one writer (ms_json.h) --- */
 
-void ms_json_init(ms_json_t *j, FILE *out);
-/* key is the member name inside an object, NULL inside an array or at top. */
-void ms_json_object(ms_json_t *j, const char *key);
-void ms_json_array(ms_json_t *j, const char *key);
-void ms_json_end(ms_json_t *j, int closer);      /* '}' or ']' */
-void ms_json_str(ms_json_t *j, const char *key, const char *s);   /* NULL: null */
-void ms_json_int(ms_json_t *j, const char *key, int64_t v);
-void ms_json_num(ms_json_t *j, const char *key, double v);       /* NaN/inf: null */
-void ms_json_bool(ms_json_t *j, const char *key, int v);
-void ms_json_null(ms_json_t *j, const char *key);
-/* Write s as a JSON string literal: ", \ and control bytes escaped, valid
- * UTF-8 kept, invalid bytes replaced by U+FFFD. */
-void ms_json_escape(FILE *out, const char *s);
+/* A writer on a new buffer in p; ms_cmd_json_print checks the document and
+ * writes it to stdout (MS_EXIT_OK, or MS_EXIT_FAIL when it is unbalanced). */
+void ms_cmd_json_begin(ms_jw_t *j, apr_pool_t *p);
+int ms_cmd_json_print(const ms_jw_t *j);
 
 #endif

@@ -153,14 +153,15 @@ static void text_client(const ms_client_t *c, const explain_opts_t *o, apr_pool_
 static void text_file(const ms_file_t *f, const char *path, apr_pool_t *p)
 {
     if (!f) {
-        printf("file:      %s: not in the index\n", path);
+        printf("file:      %s: not in the index\n", ms_cmd_printable(path, p));
         return;
     }
-    printf("file:      %s: %lld bytes, mtime %s, sha256 %s\n", f->path, (long long)f->size,
+    printf("file:      %s: %lld bytes, mtime %s, sha256 %s\n", ms_cmd_printable(f->path, p),
+           (long long)f->size,
            ms_cmd_time(f->mtime, p), f->sha256 ? f->sha256 : "-");
 }
 
-static void text_result(const ms_answer_t *a)
+static void text_result(const ms_answer_t *a, apr_pool_t *p)
 {
     const ms_ranked_t *r;
 
@@ -172,7 +173,7 @@ static void text_result(const ms_answer_t *a)
                a->choice->band, a->choice->band == 1 ? "" : "s");
     }
     else if (a->result == MS_RESULT_ERROR)
-        printf(": %s", a->error ? a->error : "unknown error");
+        printf(": %s", a->error ? ms_cmd_printable(a->error, p) : "unknown error");
     else if (!a->file)
         printf(" (not in the index: served locally)");
     else
@@ -205,7 +206,7 @@ static void text_ranked(const ms_choice_t *ch, const char *path, apr_pool_t *p)
     }
 }
 
-static void text_excluded(const ms_choice_t *ch)
+static void text_excluded(const ms_choice_t *ch, apr_pool_t *p)
 {
     const ms_excluded_t *e;
     int i, w = 6;
@@ -224,7 +225,7 @@ static void text_excluded(const ms_choice_t *ch)
         e = &APR_ARRAY_IDX(ch->excluded, i, ms_excluded_t);
         if (e->detail && *e->detail)
             printf("  %-*s  %-9s  %s\n", w, e->mirror->name, ms_excl_name(e->reason),
-                   e->detail);
+                   ms_cmd_printable(e->detail, p));
         else
             printf("  %-*s  %s\n", w, e->mirror->name, ms_excl_name(e->reason));
     }
@@ -234,137 +235,138 @@ static void text_answer(const ms_answer_t *a, const explain_opts_t *o, apr_pool_
 {
     text_client(&a->client, o, p);
     text_file(a->file, o->path, p);
-    text_result(a);
+    text_result(a, p);
     text_ranked(a->choice, o->path, p);
-    text_excluded(a->choice);
+    text_excluded(a->choice, p);
 }
 
 /* --- JSON --- */
 
-static void json_client(ms_json_t *j, const ms_client_t *c, const explain_opts_t *o)
+static void json_client(ms_jw_t *j, const ms_client_t *c, const explain_opts_t *o)
 {
     const ms_location_t *l = &c->loc;
 
-    ms_json_object(j, "client");
-    ms_json_str(j, "ip", o->ip);
-    ms_json_int(j, "family", c->addr.family ? c->addr.family : 4);
-    ms_json_bool(j, "https", c->https);
-    ms_json_str(j, "country_override", o->country);
-    ms_json_str(j, "country", l->country[0] ? l->country : NULL);
-    ms_json_str(j, "continent", l->continent[0] ? l->continent : NULL);
+    ms_jw_object(j, "client");
+    ms_jw_str(j, "ip", o->ip);
+    ms_jw_int(j, "family", c->addr.family ? c->addr.family : 4);
+    ms_jw_bool(j, "https", c->https);
+    ms_jw_str(j, "country_override", o->country);
+    ms_jw_str(j, "country", l->country[0] ? l->country : NULL);
+    ms_jw_str(j, "continent", l->continent[0] ? l->continent : NULL);
     if (l->has_coords) {
-        ms_json_num(j, "lat", l->lat);
-        ms_json_num(j, "lon", l->lon);
+        ms_jw_num(j, "lat", l->lat);
+        ms_jw_num(j, "lon", l->lon);
     }
     else {
-        ms_json_null(j, "lat");
-        ms_json_null(j, "lon");
+        ms_jw_null(j, "lat");
+        ms_jw_null(j, "lon");
     }
     if (l->asn)
-        ms_json_int(j, "asn", l->asn);
+        ms_jw_int(j, "asn", l->asn);
     else
-        ms_json_null(j, "asn");
-    ms_json_end(j, '}');
+        ms_jw_null(j, "asn");
+    ms_jw_end(j);
 }
 
-static void json_file(ms_json_t *j, const ms_file_t *f)
+static void json_file(ms_jw_t *j, const ms_file_t *f)
 {
     if (!f) {
-        ms_json_null(j, "file");
+        ms_jw_null(j, "file");
         return;
     }
-    ms_json_object(j, "file");
-    ms_json_str(j, "path", f->path);
-    ms_json_int(j, "size", f->size);
-    ms_json_int(j, "mtime", f->mtime);
-    ms_json_str(j, "sha256", f->sha256);
-    ms_json_end(j, '}');
+    ms_jw_object(j, "file");
+    ms_jw_str(j, "path", f->path);
+    ms_jw_int(j, "size", f->size);
+    ms_jw_int(j, "mtime", f->mtime);
+    ms_jw_str(j, "sha256", f->sha256);
+    ms_jw_end(j);
 }
 
-static void json_copy(ms_json_t *j, const ms_copy_t *c)
+static void json_copy(ms_jw_t *j, const ms_copy_t *c)
 {
     if (!c) {
-        ms_json_null(j, "copy");
+        ms_jw_null(j, "copy");
         return;
     }
-    ms_json_object(j, "copy");
-    ms_json_int(j, "size", c->size);
-    ms_json_int(j, "mtime", c->mtime);
-    ms_json_int(j, "precision", c->precision);
-    ms_json_int(j, "seen", c->seen);
-    ms_json_end(j, '}');
+    ms_jw_object(j, "copy");
+    ms_jw_int(j, "size", c->size);
+    ms_jw_int(j, "mtime", c->mtime);
+    ms_jw_int(j, "precision", c->precision);
+    ms_jw_int(j, "seen", c->seen);
+    ms_jw_end(j);
 }
 
-static void json_ranked(ms_json_t *j, const ms_choice_t *ch, const char *path, apr_pool_t *p)
+static void json_ranked(ms_jw_t *j, const ms_choice_t *ch, const char *path, apr_pool_t *p)
 {
     const ms_ranked_t *r;
     int i;
 
-    ms_json_array(j, "ranked");
+    ms_jw_array(j, "ranked");
     for (i = 0; ch && i < ch->ranked->nelts; i++) {
         r = &APR_ARRAY_IDX(ch->ranked, i, ms_ranked_t);
-        ms_json_object(j, NULL);
-        ms_json_int(j, "rank", i + 1);
-        ms_json_str(j, "name", r->mirror->name);
-        ms_json_str(j, "tier", ms_tier_name(r->tier));
+        ms_jw_object(j, NULL);
+        ms_jw_int(j, "rank", i + 1);
+        ms_jw_str(j, "name", r->mirror->name);
+        ms_jw_str(j, "tier", ms_tier_name(r->tier));
         if (r->distance_km < 0)
-            ms_json_null(j, "distance_km");
+            ms_jw_null(j, "distance_km");
         else
-            ms_json_num(j, "distance_km", (double)(int64_t)(r->distance_km * 10 + 0.5) / 10);
-        ms_json_str(j, "url", url_for(r, path, p));
-        ms_json_bool(j, "https", r->https);
-        ms_json_bool(j, "chosen", i == 0);
-        ms_json_bool(j, "fallback", ch->fallback);
-        ms_json_str(j, "country", r->mirror->country[0] ? r->mirror->country : NULL);
-        ms_json_int(j, "weight", r->mirror->weight);
+            ms_jw_num(j, "distance_km", (double)(int64_t)(r->distance_km * 10 + 0.5) / 10);
+        ms_jw_str(j, "url", url_for(r, path, p));
+        ms_jw_bool(j, "https", r->https);
+        ms_jw_bool(j, "chosen", i == 0);
+        ms_jw_bool(j, "fallback", ch->fallback);
+        ms_jw_str(j, "country", r->mirror->country[0] ? r->mirror->country : NULL);
+        ms_jw_int(j, "weight", r->mirror->weight);
         json_copy(j, r->copy);
-        ms_json_end(j, '}');
+        ms_jw_end(j);
     }
-    ms_json_end(j, ']');
+    ms_jw_end(j);
 }
 
-static void json_excluded(ms_json_t *j, const ms_choice_t *ch)
+static void json_excluded(ms_jw_t *j, const ms_choice_t *ch)
 {
     const ms_excluded_t *e;
     int i;
 
-    ms_json_array(j, "excluded");
+    ms_jw_array(j, "excluded");
     for (i = 0; ch && ch->excluded && i < ch->excluded->nelts; i++) {
         e = &APR_ARRAY_IDX(ch->excluded, i, ms_excluded_t);
-        ms_json_object(j, NULL);
-        ms_json_str(j, "name", e->mirror->name);
-        ms_json_str(j, "reason", ms_excl_name(e->reason));
-        ms_json_str(j, "detail", e->detail ? e->detail : "");
-        ms_json_end(j, '}');
+        ms_jw_object(j, NULL);
+        ms_jw_str(j, "name", e->mirror->name);
+        ms_jw_str(j, "reason", ms_excl_name(e->reason));
+        ms_jw_str(j, "detail", e->detail ? e->detail : "");
+        ms_jw_end(j);
     }
-    ms_json_end(j, ']');
+    ms_jw_end(j);
 }
 
-static void json_answer(const ms_answer_t *a, const explain_opts_t *o, apr_pool_t *p)
+static int json_answer(const ms_answer_t *a, const explain_opts_t *o, apr_pool_t *p)
 {
     const ms_choice_t *ch = a->choice;
     const ms_ranked_t *first = (ch && ch->ranked->nelts)
         ? &APR_ARRAY_IDX(ch->ranked, 0, ms_ranked_t) : NULL;
-    ms_json_t j;
+    ms_jw_t j;
 
-    ms_json_init(&j, stdout);
-    ms_json_object(&j, NULL);
-    ms_json_str(&j, "path", o->path);
+    ms_cmd_json_begin(&j, p);
+    ms_jw_object(&j, NULL);
+    ms_jw_str(&j, "path", o->path);
     json_client(&j, &a->client, o);
     json_file(&j, a->file);
-    ms_json_str(&j, "result", ms_result_name(a->result));
-    ms_json_str(&j, "error", a->result == MS_RESULT_ERROR ? a->error : NULL);
-    ms_json_str(&j, "mirror", first ? first->mirror->name : NULL);
-    ms_json_str(&j, "tier", first ? ms_tier_name(first->tier) : NULL);
-    ms_json_bool(&j, "fallback", ch ? ch->fallback : 0);
-    ms_json_int(&j, "band", ch ? ch->band : 0);
-    ms_json_object(&j, "spread");
-    ms_json_num(&j, "factor", o->spread.factor);
-    ms_json_num(&j, "km", o->spread.km);
-    ms_json_end(&j, '}');
+    ms_jw_str(&j, "result", ms_result_name(a->result));
+    ms_jw_str(&j, "error", a->result == MS_RESULT_ERROR ? a->error : NULL);
+    ms_jw_str(&j, "mirror", first ? first->mirror->name : NULL);
+    ms_jw_str(&j, "tier", first ? ms_tier_name(first->tier) : NULL);
+    ms_jw_bool(&j, "fallback", ch ? ch->fallback : 0);
+    ms_jw_int(&j, "band", ch ? ch->band : 0);
+    ms_jw_object(&j, "spread");
+    ms_jw_num(&j, "factor", o->spread.factor);
+    ms_jw_num(&j, "km", o->spread.km);
+    ms_jw_end(&j);
     json_ranked(&j, ch, o->path, p);
     json_excluded(&j, ch);
-    ms_json_end(&j, '}');
+    ms_jw_end(&j);
+    return ms_cmd_json_print(&j);
 }
 
 /* --- the command --- */
@@ -393,10 +395,10 @@ int ms_cmd_explain(ms_cmd_ctx_t *ctx, int argc, char **argv)
     req.explain = 1;
     ms_lookup(&a, db, geo, &req, ctx->pool);
     if (o.json)
-        json_answer(a, &o, ctx->pool);
+        rc = json_answer(a, &o, ctx->pool);
     else
         text_answer(a, &o, ctx->pool);
-    if (a->result == MS_RESULT_ERROR)
+    if (rc == MS_EXIT_OK && a->result == MS_RESULT_ERROR)
         rc = ms_cmd_fail(MS_EXIT_FAIL, "explain: %s", a->error ? a->error : "lookup failed");
     ms_db_close(db);
     return rc;

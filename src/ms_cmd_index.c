@@ -52,23 +52,6 @@ typedef struct index_run {
     apr_time_t started, shown;
 } index_run_t;
 
-/* A path as a terminal may show it: bytes outside printable ASCII as \xNN. */
-static const char *printable(const char *s, apr_pool_t *p)
-{
-    const unsigned char *u;
-    char *out, *o;
-
-    out = o = apr_palloc(p, strlen(s) * 4 + 1);
-    for (u = (const unsigned char *)s; *u; u++) {
-        if (*u < 0x20 || *u >= 0x7f || *u == '\\')
-            o += sprintf(o, "\\x%02x", *u);
-        else
-            *o++ = (char)*u;
-    }
-    *o = '\0';
-    return out;
-}
-
 /* --- progress, on a terminal only --- */
 
 static void progress(index_run_t *r, int force)
@@ -95,7 +78,7 @@ static void progress_done(index_run_t *r)
 static void skip(index_run_t *r, const char *rel, const char *why, apr_pool_t *p)
 {
     progress_done(r);
-    ms_cmd_warn("index: skipping %s: %s", printable(rel, p), why);
+    ms_cmd_warn("index: skipping %s: %s", ms_cmd_printable(rel, p), why);
     r->skipped++;
 }
 

@@ -158,31 +158,56 @@ static const char *port_check(const char *port)
     return NULL;
 }
 
-/* Check a URL and normalise it: scheme and host in lower case, the path ends
- * in '/'. scan: the scan URL (more schemes, user names allowed). Returns NULL
- * and sets *out (and *host) or returns what is wrong. */
-static const char *url_check(const char **out, const char **host, const char *s,
-                             int scan, apr_pool_t *p)
+/* The URL's scheme, lower-cased, if it is one of the allowed; else NULL. */
+static const char *scheme_check(const char *scheme, int scan, apr_pool_t *p)
 {
     static const char *const user_schemes[] = { "http", "https", NULL };
     static const char *const scan_schemes[] = {
         "rsync", "ftp", "ftps", "http", "https", "sftp", NULL };
     const char *const *sch;
-    const char *why, *path, *auth = "";
+    char *lower = apr_pstrdup(p, scheme), *c;
+
+    for (c = lower; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    for (sch = scan ? scan_schemes : user_schemes; *sch; sch++)
+        if (!strcmp(*sch, lower))
+            return lower;
+    return NULL;
+}
+
+/* scheme://[user[:password]@]host[:port]/path/ with the host lower-cased
+ * (and bracketed when IPv6) and the path ending in '/'. */
+static const char *url_rebuild(const char *scheme, const apr_uri_t *u, const char *host,
+                               apr_pool_t *p)
+{
+    const char *auth = "", *path = (u->path && *u->path) ? u->path : "/";
+    int v6 = strchr(host, ':') != NULL;
+    int port = u->port_str && *u->port_str;
+
+    if (u->user || u->password)
+        auth = apr_pstrcat(p, u->user ? u->user : "", u->password ? ":" : "",
+                           u->password ? u->password : "", "@", NULL);
+    return apr_pstrcat(p, scheme, "://", auth, v6 ? "[" : "", host, v6 ? "]" : "",
+                       port ? ":" : "", port ? u->port_str : "", path,
+                       path[strlen(path) - 1] == '/' ? "" : "/", NULL);
+}
+
+/* Check a URL and normalise it (url_rebuild). scan: the scan URL (more
+ * schemes, user names allowed). Returns NULL and sets *out and *host, or
+ * returns what is wrong. */
+static const char *url_check(const char **out, const char **host, const char *s,
+                             int scan, apr_pool_t *p)
+{
+    const char *why, *scheme;
     apr_uri_t u;
-    char *scheme, *h;
+    char *h;
 
     if ((why = url_chars_check(s)) != NULL)
         return why;
     memset(&u, 0, sizeof(u));
     if (apr_uri_parse(p, s, &u) != APR_SUCCESS || !u.scheme)
         return "is not an absolute URL";
-    scheme = apr_pstrdup(p, u.scheme);
-    for (h = scheme; *h; h++)
-        *h = (char)tolower((unsigned char)*h);
-    for (sch = scan ? scan_schemes : user_schemes; *sch && strcmp(*sch, scheme); sch++)
-        ;
-    if (!*sch)
+    if (!(scheme = scheme_check(u.scheme, scan, p)))
         return scan ? "scheme must be one of rsync ftp ftps http https sftp"
                     : "scheme must be http or https";
     if (!u.hostname || !*u.hostname || !u.hostinfo)
@@ -191,26 +216,14 @@ static const char *url_check(const char **out, const char **host, const char *s,
         return "must not have a query ('?')";
     if (u.fragment)
         return "must not have a fragment ('#')";
-    if (u.user || u.password) {
-        if (!scan)
-            return "must not hold a user name or password";
-        auth = apr_pstrcat(p, u.user ? u.user : "", u.password ? ":" : "",
-                           u.password ? u.password : "", "@", NULL);
-    }
-    if ((why = port_check(u.port_str)) != NULL || (why = host_check(u.hostname)) != NULL)
+    if (!scan && (u.user || u.password))
+        return "must not hold a user name or password";
+    if ((why = port_check(u.port_str)) != NULL || (why = host_check(u.hostname)) != NULL
+        || (why = path_check(u.path ? u.path : "")) != NULL)
         return why;
-    path = (u.path && *u.path) ? u.path : "/";
-    if ((why = path_check(path)) != NULL)
-        return why;
-    if (path[strlen(path) - 1] != '/')
-        path = apr_pstrcat(p, path, "/", NULL);
-    h = apr_pstrdup(p, u.hostname);
-    for (*host = h; *h; h++)
+    for (*host = h = apr_pstrdup(p, u.hostname); *h; h++)
         *h = (char)tolower((unsigned char)*h);
-    *out = apr_pstrcat(p, scheme, "://", auth,
-                       strchr(*host, ':') ? "[" : "", *host, strchr(*host, ':') ? "]" : "",
-                       (u.port_str && *u.port_str) ? ":" : "",
-                       (u.port_str && *u.port_str) ? u.port_str : "", path, NULL);
+    *out = url_rebuild(scheme, &u, *host, p);
     return NULL;
 }
 

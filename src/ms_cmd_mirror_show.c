@@ -24,88 +24,88 @@ static const char *health_state(const ms_health_t *h)
 
 /* --- JSON --- */
 
-static void json_health(ms_json_t *j, const ms_mirror_t *m)
+static void json_health(ms_jw_t *j, const ms_mirror_t *m)
 {
     const ms_health_t *h;
     int s, f;
 
-    ms_json_object(j, "health");
+    ms_jw_object(j, "health");
     for (s = 0; s < 2; s++) {
         if (!scheme_url(m, s))
             continue;
-        ms_json_object(j, scheme_names[s]);
+        ms_jw_object(j, scheme_names[s]);
         for (f = 0; f < 2; f++) {
             h = &m->health[s][f];
-            ms_json_object(j, family_keys[f]);
-            ms_json_str(j, "state", health_state(h));
+            ms_jw_object(j, family_keys[f]);
+            ms_jw_str(j, "state", health_state(h));
             if (h->known) {
-                ms_json_int(j, "checked", h->checked);
-                ms_json_int(j, "latency_ms", h->latency_ms);
-                ms_json_int(j, "failures", h->failures);
-                ms_json_int(j, "status", h->status);
-                ms_json_str(j, "error", (h->error && *h->error) ? h->error : NULL);
+                ms_jw_int(j, "checked", h->checked);
+                ms_jw_int(j, "latency_ms", h->latency_ms);
+                ms_jw_int(j, "failures", h->failures);
+                ms_jw_int(j, "status", h->status);
+                ms_jw_str(j, "error", (h->error && *h->error) ? h->error : NULL);
             }
-            ms_json_end(j, '}');
+            ms_jw_end(j);
         }
-        ms_json_end(j, '}');
+        ms_jw_end(j);
     }
-    ms_json_end(j, '}');
+    ms_jw_end(j);
 }
 
-static void json_codes(ms_json_t *j, const char *key, const char *list, apr_pool_t *p)
+static void json_codes(ms_jw_t *j, const char *key, const char *list, apr_pool_t *p)
 {
     char *copy = apr_pstrdup(p, list ? list : ""), *tok, *last;
 
-    ms_json_array(j, key);
+    ms_jw_array(j, key);
     for (tok = apr_strtok(copy, ",", &last); tok; tok = apr_strtok(NULL, ",", &last))
-        ms_json_str(j, NULL, tok);
-    ms_json_end(j, ']');
+        ms_jw_str(j, NULL, tok);
+    ms_jw_end(j);
 }
 
-static void json_prefixes(ms_json_t *j, const ms_mirror_t *m)
+static void json_prefixes(ms_jw_t *j, const ms_mirror_t *m)
 {
     char buf[64];
     int i;
 
-    ms_json_array(j, "prefixes");
+    ms_jw_array(j, "prefixes");
     for (i = 0; m->prefixes && i < m->prefixes->nelts; i++)
-        ms_json_str(j, NULL, ms_cidr_format(&APR_ARRAY_IDX(m->prefixes, i, ms_cidr_t),
+        ms_jw_str(j, NULL, ms_cidr_format(&APR_ARRAY_IDX(m->prefixes, i, ms_cidr_t),
                                             buf, sizeof(buf)));
-    ms_json_end(j, ']');
+    ms_jw_end(j);
 }
 
-/* One mirror as a JSON object; key as for ms_json_object. */
-static void json_mirror(ms_json_t *j, const char *key, const ms_mirror_t *m, apr_pool_t *p)
+/* One mirror as a JSON object; key as for ms_jw_object. */
+static void json_mirror(ms_jw_t *j, const char *key, const ms_mirror_t *m, apr_pool_t *p)
 {
-    ms_json_object(j, key);
-    ms_json_int(j, "id", m->id);
-    ms_json_str(j, "name", m->name);
-    ms_json_bool(j, "enabled", m->enabled);
-    ms_json_str(j, "http_url", m->http_url);
-    ms_json_str(j, "https_url", m->https_url);
-    ms_json_str(j, "scan_url", m->scan_url);
-    ms_json_str(j, "country", m->country[0] ? m->country : NULL);
-    ms_json_str(j, "continent", m->continent[0] ? m->continent : NULL);
+    ms_jw_object(j, key);
+    ms_jw_int(j, "id", m->id);
+    ms_jw_str(j, "name", m->name);
+    ms_jw_bool(j, "enabled", m->enabled);
+    ms_jw_str(j, "http_url", m->http_url);
+    ms_jw_str(j, "https_url", m->https_url);
+    ms_jw_str(j, "scan_url", m->scan_url);
+    ms_jw_str(j, "country", m->country[0] ? m->country : NULL);
+    ms_jw_str(j, "continent", m->continent[0] ? m->continent : NULL);
     if (m->has_coords) {
-        ms_json_num(j, "lat", m->lat);
-        ms_json_num(j, "lon", m->lon);
+        ms_jw_num(j, "lat", m->lat);
+        ms_jw_num(j, "lon", m->lon);
     }
     else {
-        ms_json_null(j, "lat");
-        ms_json_null(j, "lon");
+        ms_jw_null(j, "lat");
+        ms_jw_null(j, "lon");
     }
     if (m->asn)
-        ms_json_int(j, "asn", m->asn);
+        ms_jw_int(j, "asn", m->asn);
     else
-        ms_json_null(j, "asn");
+        ms_jw_null(j, "asn");
     json_prefixes(j, m);
-    ms_json_int(j, "weight", m->weight);
-    ms_json_int(j, "max_size", m->max_size);
-    ms_json_str(j, "scope", ms_scope_name(m->scope));
+    ms_jw_int(j, "weight", m->weight);
+    ms_jw_int(j, "max_size", m->max_size);
+    ms_jw_str(j, "scope", ms_scope_name(m->scope));
     json_codes(j, "other_countries", m->other_countries, p);
-    ms_json_bool(j, "fallback", m->fallback);
+    ms_jw_bool(j, "fallback", m->fallback);
     json_health(j, m);
-    ms_json_end(j, '}');
+    ms_jw_end(j);
 }
 
 /* --- text --- */
@@ -170,7 +170,7 @@ static void text_health(const ms_mirror_t *m, apr_pool_t *p)
             printf("%-4s  checked %s  latency %d ms  failures %d  status %d%s%s\n",
                    health_state(h), ms_cmd_time(h->checked, p), h->latency_ms,
                    h->failures, h->status, (h->error && *h->error) ? "  error: " : "",
-                   (h->error && *h->error) ? h->error : "");
+                   (h->error && *h->error) ? ms_cmd_printable(h->error, p) : "");
         }
     }
 }
@@ -256,7 +256,7 @@ int ms_cmd_mirror_list(ms_cmd_ctx_t *ctx, int argc, char **argv)
 {
     const ms_mirrors_t *ms = NULL;
     ms_db_t *db = NULL;
-    ms_json_t j;
+    ms_jw_t j;
     int json, rc, i;
 
     if ((rc = list_show_args(&json, NULL, ctx, "mirror list", argc, argv)) != MS_EXIT_OK)
@@ -268,13 +268,14 @@ int ms_cmd_mirror_list(ms_cmd_ctx_t *ctx, int argc, char **argv)
         goto leave;
     }
     if (json) {
-        ms_json_init(&j, stdout);
-        ms_json_object(&j, NULL);
-        ms_json_array(&j, "mirrors");
+        ms_cmd_json_begin(&j, ctx->pool);
+        ms_jw_object(&j, NULL);
+        ms_jw_array(&j, "mirrors");
         for (i = 0; i < ms->count; i++)
             json_mirror(&j, NULL, ms->mirror[i], ctx->pool);
-        ms_json_end(&j, ']');
-        ms_json_end(&j, '}');
+        ms_jw_end(&j);
+        ms_jw_end(&j);
+        rc = ms_cmd_json_print(&j);
     }
     else {
         text_list(ms, ctx->pool);
@@ -289,7 +290,7 @@ int ms_cmd_mirror_show(ms_cmd_ctx_t *ctx, int argc, char **argv)
     ms_mirror_t *m = NULL;
     const char *name = NULL;
     ms_db_t *db = NULL;
-    ms_json_t j;
+    ms_jw_t j;
     int json, rc;
 
     if ((rc = list_show_args(&json, &name, ctx, "mirror show", argc, argv)) != MS_EXIT_OK)
@@ -306,8 +307,9 @@ int ms_cmd_mirror_show(ms_cmd_ctx_t *ctx, int argc, char **argv)
         goto leave;
     }
     if (json) {
-        ms_json_init(&j, stdout);
+        ms_cmd_json_begin(&j, ctx->pool);
         json_mirror(&j, NULL, m, ctx->pool);
+        rc = ms_cmd_json_print(&j);
     }
     else {
         text_show(m, ctx->pool);

@@ -11,6 +11,7 @@
 
 #include <apr_strings.h>
 
+#include "ms_buf.h"
 #include "ms_cmd.h"
 #include "ms_country.h"
 
@@ -179,144 +180,44 @@ const char *ms_cmd_country(const char *s, apr_pool_t *p)
 
 const char *ms_cmd_time(int64_t t, apr_pool_t *p)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    char buf[32];
+    char buf[MS_TIME_LEN];
 
-    if (!gmtime_r(&tt, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
-        return apr_psprintf(p, "@%" APR_INT64_T_FMT, (apr_int64_t)t);
-    return apr_pstrdup(p, buf);
+    return apr_pstrdup(p, ms_time_rfc3339(buf, t));
 }
 
-/* --- JSON --- */
-
-/* Length of the valid UTF-8 sequence at s (1–4), or 0 if it is not one. */
-static int utf8_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    int n, i;
-    unsigned cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)      { n = 2; cp = c & 0x1f; }
-    else if (c >= 0xe0 && c <= 0xef) { n = 3; cp = c & 0x0f; }
-    else if (c >= 0xf0 && c <= 0xf4) { n = 4; cp = c & 0x07; }
-    else
-        return 0;
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
-        || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
-void ms_json_escape(FILE *out, const char *s)
+/* s as a terminal may show it: valid UTF-8 kept except controls (C0, DEL,
+ * C1); other bytes and '\\' as \\xNN. */
+const char *ms_cmd_printable(const char *s, apr_pool_t *p)
 {
     const unsigned char *u = (const unsigned char *)s;
+    char *out, *o;
     int n;
 
-    fputc('"', out);
+    out = o = apr_palloc(p, strlen(s) * 4 + 1);
     while (*u) {
-        if (*u == '"' || *u == '\\') {
-            fputc('\\', out);
-            fputc(*u++, out);
+        n = (int)ms_utf8_len((const char *)u, NULL);
+        if (n == 0 || *u < 0x20 || *u == 0x7f || *u == '\\'
+            || (n == 2 && u[0] == 0xc2 && u[1] < 0xa0)) {
+            o += sprintf(o, "\\x%02x", *u++);
+            continue;
         }
-        else if (*u < 0x20 || *u == 0x7f) {
-            fprintf(out, "\\u%04x", *u++);
-        }
-        else if ((n = utf8_len(u)) > 0) {
-            fwrite(u, 1, (size_t)n, out);
-            u += n;
-        }
-        else {
-            fputs("\\ufffd", out);
-            u++;
-        }
+        memcpy(o, u, (size_t)n);
+        o += n;
+        u += n;
     }
-    fputc('"', out);
+    *o = '\0';
+    return out;
 }
 
-void ms_json_init(ms_json_t *j, FILE *out)
+void ms_cmd_json_begin(ms_jw_t *j, apr_pool_t *p)
 {
-    memset(j, 0, sizeof(*j));
-    j->out = out;
+    ms_jw_init(j, ms_buf_make(p, 4096));
 }
 
-/* Comma, newline and indentation before a value; then its key, if any. */
-static void json_member(ms_json_t *j, const char *key)
+int ms_cmd_json_print(const ms_jw_t *j)
 {
-    if (j->depth > 0) {
-        fputs(j->count[j->depth]++ ? ",\n" : "\n", j->out);
-        fprintf(j->out, "%*s", 2 * j->depth, "");
-    }
-    if (key) {
-        ms_json_escape(j->out, key);
-        fputs(": ", j->out);
-    }
-}
-
-static void json_open(ms_json_t *j, const char *key, int opener)
-{
-    json_member(j, key);
-    fputc(opener, j->out);
-    if (j->depth + 1 < (int)(sizeof(j->count) / sizeof(j->count[0])))
-        j->depth++;
-    j->count[j->depth] = 0;
-}
-
-void ms_json_object(ms_json_t *j, const char *key) { json_open(j, key, '{'); }
-void ms_json_array(ms_json_t *j, const char *key)  { json_open(j, key, '['); }
-
-void ms_json_end(ms_json_t *j, int closer)
-{
-    int had = j->count[j->depth];
-
-    if (j->depth > 0)
-        j->depth--;
-    if (had)
-        fprintf(j->out, "\n%*s", 2 * j->depth, "");
-    fputc(closer, j->out);
-    if (j->depth == 0)
-        fputc('\n', j->out);
-}
-
-void ms_json_str(ms_json_t *j, const char *key, const char *s)
-{
-    json_member(j, key);
-    if (s)
-        ms_json_escape(j->out, s);
-    else
-        fputs("null", j->out);
-}
-
-void ms_json_int(ms_json_t *j, const char *key, int64_t v)
-{
-    json_member(j, key);
-    fprintf(j->out, "%lld", (long long)v);
-}
-
-void ms_json_num(ms_json_t *j, const char *key, double v)
-{
-    json_member(j, key);
-    if (isfinite(v))
-        fprintf(j->out, "%.10g", v);
-    else
-        fputs("null", j->out);
-}
-
-void ms_json_bool(ms_json_t *j, const char *key, int v)
-{
-    json_member(j, key);
-    fputs(v ? "true" : "false", j->out);
-}
-
-void ms_json_null(ms_json_t *j, const char *key)
-{
-    json_member(j, key);
-    fputs("null", j->out);
+    if (ms_jw_finish(j) != 0)
+        return ms_cmd_fail(MS_EXIT_FAIL, "writing JSON: unbalanced document");
+    fwrite(ms_buf_str(j->out), 1, ms_buf_len(j->out), stdout);
+    return MS_EXIT_OK;
 }

@@ -1,4 +1,5 @@
 /* ms_links.c — redirect header values and the .sha256 body. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_base64.h>

@@ -122,10 +122,12 @@ all_see('beta', 'and back: beta');
     copy("$dir/beta.db", "$db.new") or die $!;
     rename "$db.new", $db or die $!;
     all_see('beta', 'settled on beta');
-    $t->tool('mirror', 'disable', 'beta');
+    my ($rc, undef, $err) = $t->tool_run('mirror', 'disable', 'beta');
+    is($rc, 0, 'mirrorsel mirror disable beta, on the replaced database') or diag($err);
     MSTest::eventually(10, sub { $t->get($url, ip => $berlin)->{status} == 200 });
     $t->served_locally($t->get($url, ip => $berlin), $file, 'beta disabled in place: served locally');
-    $t->tool('mirror', 'enable', 'beta');
+    ($rc, undef, $err) = $t->tool_run('mirror', 'enable', 'beta');
+    is($rc, 0, 'mirrorsel mirror enable beta') or diag($err);
     all_see('beta', 'beta enabled in place: redirected again');
 }
 

@@ -1,0 +1,260 @@
+/* ms_scan_rsync.c — rsync:// scan URLs, through the rsync program:
+ * `rsync --list-only --recursive` with TZ=UTC, read as it streams (nothing
+ * but the origin's files is kept), bounded by an idle timeout, the scan's
+ * deadline and the entry bound; the child is killed when a bound is hit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+
+#include "ms_scan.h"
+
+#define LINE_MAX_BYTES 16384
+
+typedef struct rsync_run {
+    ms_walk_t *w;
+    char line[LINE_MAX_BYTES];
+    size_t used;
+    char errtail[512];             /* the end of rsync's stderr */
+    size_t errlen;
+} rsync_run;
+
+/* Check each segment of an rsync path; -1 with w->err on a bad one. */
+static int path_ok(ms_walk_t *w, const char *path)
+{
+    char *copy = apr_pstrdup(w->pool, path), *seg, *last;
+    int depth = 0;
+
+    for (seg = apr_strtok(copy, "/", &last); seg; seg = apr_strtok(NULL, "/", &last)) {
+        if (ms_scan_name_ok(seg) != 0) {
+            w->err = apr_psprintf(w->pool, "malformed listing: unsafe name \"%s\"",
+                                  apr_pescape_echo(w->pool, path, 0));
+            return -1;
+        }
+        depth++;
+    }
+    if (depth == 0 || path[0] == '/' || path[strlen(path) - 1] == '/') {
+        w->err = apr_psprintf(w->pool, "malformed listing: unsafe name \"%s\"",
+                              apr_pescape_echo(w->pool, path, 0));
+        return -1;
+    }
+    if (depth > w->lim->max_depth + 1) {
+        w->err = apr_psprintf(w->pool, "listing deeper than %d levels", w->lim->max_depth);
+        return -1;
+    }
+    return 0;
+}
+
+static int take_line(rsync_run *r, const char *line)
+{
+    ms_walk_t *w = r->w;
+    ms_listent_t e;
+    int skip;
+    const char *err = NULL, *rel;
+    apr_pool_t *scratch;
+    int rc = 0;
+
+    apr_pool_create(&scratch, w->pool);
+    if (ms_parse_rsync_line(&e, &skip, line, scratch, &err) != 0) {
+        w->err = apr_pstrdup(w->pool, err);
+        rc = -1;
+        goto leave;
+    }
+    if (!strcmp(e.name, ".") || skip)
+        goto leave;
+    if (path_ok(w, e.name) != 0) {
+        rc = -1;
+        goto leave;
+    }
+    rel = *w->subdir ? apr_pstrcat(scratch, w->subdir, "/", e.name, NULL) : e.name;
+    if (!e.is_dir && apr_hash_get(w->want->files, rel, APR_HASH_KEY_STRING))
+        rel = apr_pstrdup(w->pool, rel);   /* kept: must outlive scratch */
+    rc = ms_walk_take(w, rel, &e);
+leave:
+    apr_pool_destroy(scratch);
+    return rc;
+}
+
+/* Feed bytes from rsync's stdout; complete lines are parsed. */
+static int feed(rsync_run *r, const char *buf, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (buf[i] == '\n') {
+            r->line[r->used] = '\0';
+            r->used = 0;
+            if (r->line[0] && take_line(r, r->line) != 0)
+                return -1;
+        }
+        else if (r->used + 1 >= sizeof(r->line)) {
+            r->w->err = "malformed rsync listing: a line over 16 KiB";
+            return -1;
+        }
+        else
+            r->line[r->used++] = buf[i];
+    }
+    return 0;
+}
+
+static void keep_stderr(rsync_run *r, const char *buf, size_t n)
+{
+    if (n >= sizeof(r->errtail) - 1) {
+        buf += n - (sizeof(r->errtail) - 1);
+        n = sizeof(r->errtail) - 1;
+    }
+    if (r->errlen + n >= sizeof(r->errtail)) {
+        size_t drop = r->errlen + n - (sizeof(r->errtail) - 1);
+        memmove(r->errtail, r->errtail + drop, r->errlen - drop);
+        r->errlen -= drop;
+    }
+    memcpy(r->errtail + r->errlen, buf, n);
+    r->errlen += n;
+    r->errtail[r->errlen] = '\0';
+}
+
+/* rsync's first error line, made one line. */
+static const char *rsync_error(rsync_run *r, int status)
+{
+    char *msg = apr_pstrdup(r->w->pool, r->errtail), *nl;
+    char *start = strstr(msg, "rsync: ");
+    char *errline = strstr(msg, "@ERROR");
+
+    if (errline)
+        start = errline;
+    if (!start)
+        start = msg;
+    while (*start == '\n')
+        start++;
+    if ((nl = strchr(start, '\n')))
+        *nl = '\0';
+    if (!*start)
+        return apr_psprintf(r->w->pool, "rsync exited with status %d", status);
+    return apr_psprintf(r->w->pool, "rsync (exit %d): %s", status, start);
+}
+
+static pid_t spawn(ms_walk_t *w, int *out_fd, int *err_fd)
+{
+    int out[2], err[2];
+    pid_t pid;
+    char timeout[32], contimeout[32];
+    const char *url = *w->subdir ? apr_pstrcat(w->pool, w->url, w->subdir, "/", NULL)
+                                 : w->url;
+
+    if (pipe(out) != 0)
+        return -1;
+    if (pipe(err) != 0) {
+        close(out[0]);
+        close(out[1]);
+        return -1;
+    }
+    snprintf(timeout, sizeof(timeout), "--timeout=%d", w->lim->timeout);
+    snprintf(contimeout, sizeof(contimeout), "--contimeout=%d", w->lim->timeout);
+    pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, 0);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        close(out[0]); close(out[1]); close(err[0]); close(err[1]);
+        setenv("TZ", "UTC", 1);
+        setenv("LC_ALL", "C", 1);
+        execlp("rsync", "rsync", "--list-only", "--recursive", "--no-motd",
+               "--no-human-readable", timeout, contimeout, "--", url, (char *)NULL);
+        dprintf(2, "rsync: cannot run rsync: %s\n", strerror(errno));
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    if (pid < 0) {
+        close(out[0]);
+        close(err[0]);
+        return -1;
+    }
+    *out_fd = out[0];
+    *err_fd = err[0];
+    return pid;
+}
+
+int ms_scan_rsync(ms_walk_t *w)
+{
+    rsync_run *r = apr_pcalloc(w->pool, sizeof(*r));
+    struct pollfd pfd[2];
+    char buf[65536];
+    int out_fd = -1, err_fd = -1, status = 0, rc = -1, open_fds = 2;
+    int64_t idle_until;
+    pid_t pid;
+
+    r->w = w;
+    if ((pid = spawn(w, &out_fd, &err_fd)) < 0) {
+        w->err = apr_psprintf(w->pool, "cannot start rsync: %s", strerror(errno));
+        return -1;
+    }
+    pfd[0].fd = out_fd;
+    pfd[1].fd = err_fd;
+    pfd[0].events = pfd[1].events = POLLIN;
+    idle_until = ms_now_ms() + (int64_t)w->lim->timeout * 1000;
+    while (open_fds > 0) {
+        int64_t now = ms_now_ms(), wait = idle_until < w->deadline ? idle_until : w->deadline;
+        int i, n;
+
+        if (now >= wait) {
+            w->err = now >= w->deadline
+                     ? apr_psprintf(w->pool, "scan over its time bound of %d s",
+                                    w->lim->total_timeout)
+                     : apr_psprintf(w->pool, "rsync: no answer for %d s", w->lim->timeout);
+            goto kill;
+        }
+        n = poll(pfd, 2, (int)(wait - now));
+        if (n < 0 && errno != EINTR) {
+            w->err = apr_psprintf(w->pool, "poll: %s", strerror(errno));
+            goto kill;
+        }
+        for (i = 0; n > 0 && i < 2; i++) {
+            ssize_t got;
+            if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            got = read(pfd[i].fd, buf, sizeof(buf));
+            if (got <= 0) {
+                if (got < 0 && errno == EINTR)
+                    continue;
+                close(pfd[i].fd);
+                pfd[i].fd = -1;
+                open_fds--;
+                continue;
+            }
+            idle_until = ms_now_ms() + (int64_t)w->lim->timeout * 1000;
+            if (i == 1)
+                keep_stderr(r, buf, (size_t)got);
+            else if (feed(r, buf, (size_t)got) != 0)
+                goto kill;
+        }
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        w->err = rsync_error(r, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        return -1;
+    }
+    if (r->used > 0 && feed(r, "\n", 1) != 0)
+        return -1;
+    w->found->requests = 1;
+    return 0;
+
+kill:
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (pfd[0].fd >= 0)
+        close(pfd[0].fd);
+    if (pfd[1].fd >= 0)
+        close(pfd[1].fd);
+    return rc;
+}
