@@ -39,7 +39,7 @@ static int open_one(MMDB_s *mmdb, const char *path, apr_pool_t *p, const char **
 
     if (rc == MMDB_SUCCESS)
         return 0;
-    if (rc == MMDB_IO_ERROR)
+    if (rc == MMDB_IO_ERROR || rc == MMDB_FILE_OPEN_ERROR)
         *err = apr_psprintf(p, "%s: %s (%s)", path, MMDB_strerror(rc), strerror(errno));
     else
         *err = apr_psprintf(p, "%s: %s", path, MMDB_strerror(rc));

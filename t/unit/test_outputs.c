@@ -485,7 +485,7 @@ int main(void)
     test_html();
     test_json();
 
-    run(apr_psprintf(pool, "rm -rf '%s'", dir));
+    if (!getenv("KEEP")) run(apr_psprintf(pool, "rm -rf '%s'", dir));
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();
