@@ -57,25 +57,31 @@ void ms_buf_addc(ms_buf_t *b, char c)
     ms_buf_add(b, &c, 1);
 }
 
+void ms_buf_vprintf(ms_buf_t *b, const char *fmt, va_list ap)
+{
+    va_list again;
+    int n;
+
+    va_copy(again, ap);
+    n = vsnprintf(b->data + b->len, b->cap - b->len + 1, fmt, ap);
+    if (n < 0)
+        b->data[b->len] = '\0';
+    else if ((size_t)n > b->cap - b->len) {
+        buf_reserve(b, (size_t)n);
+        vsnprintf(b->data + b->len, b->cap - b->len + 1, fmt, again);
+    }
+    va_end(again);
+    if (n > 0)
+        b->len += (size_t)n;
+}
+
 void ms_buf_printf(ms_buf_t *b, const char *fmt, ...)
 {
     va_list ap;
-    int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(b->data + b->len, b->cap - b->len + 1, fmt, ap);
+    ms_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0) {
-        b->data[b->len] = '\0';
-        return;
-    }
-    if ((size_t)n > b->cap - b->len) {
-        buf_reserve(b, (size_t)n);
-        va_start(ap, fmt);
-        vsnprintf(b->data + b->len, b->cap - b->len + 1, fmt, ap);
-        va_end(ap);
-    }
-    b->len += (size_t)n;
 }
 
 const char *ms_buf_str(const ms_buf_t *b)

@@ -8,6 +8,7 @@
 #ifndef MS_BUF_H
 #define MS_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <apr_pools.h>
@@ -27,6 +28,8 @@ void ms_buf_adds(ms_buf_t *b, const char *s);          /* NULL adds nothing */
 void ms_buf_addc(ms_buf_t *b, char c);
 void ms_buf_printf(ms_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+void ms_buf_vprintf(ms_buf_t *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* The contents and their length. */
 const char *ms_buf_str(const ms_buf_t *b);

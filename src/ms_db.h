@@ -161,4 +161,59 @@ int ms_db_copy_remove(ms_db_t *db, int64_t mirror_id, int64_t file_id);
 int ms_db_health_put(ms_db_t *db, int64_t mirror_id, int scheme, int family,
                      const ms_health_t *h);
 
+/* --- scans and probes (ms_scan) --- */
+
+/* One scan of one mirror (table scan_runs). */
+typedef struct ms_scan_run {
+    int64_t id;
+    int64_t mirror_id;
+    int64_t started, finished;     /* unix seconds; finished 0 while running */
+    int ok;
+    int64_t files_seen;            /* origin files the mirror listed */
+    int64_t fresh, stale, missing, extra;
+    const char *error;             /* "" when none */
+} ms_scan_run_t;
+
+/* Record that a scan started (its own short transaction); sets r->id. */
+int ms_db_scan_run_start(ms_db_t *db, ms_scan_run_t *r);
+/* Record its end: ok or the error, and the counts. */
+int ms_db_scan_run_finish(ms_db_t *db, const ms_scan_run_t *r);
+/* The latest scan of a mirror, from p; MS_NOTFOUND when never scanned. */
+int ms_db_scan_run_last(ms_scan_run_t **out, ms_db_t *db, int64_t mirror_id,
+                        apr_pool_t *p);
+
+/* An origin file under a scanned sub-tree, with this mirror's copy. */
+typedef struct ms_scan_target {
+    ms_file_t file;
+    int has_copy;
+    ms_copy_t copy;
+} ms_scan_target_t;
+
+/* Every origin file under prefix ("" for all; "a/b" for a/b/...), in path
+ * order, with the mirror's recorded copy, as an array of ms_scan_target_t
+ * from p. */
+int ms_db_scan_targets(apr_array_header_t **out, ms_db_t *db, int64_t mirror_id,
+                       const char *prefix, apr_pool_t *p);
+
+/* Per-mirror settings of the scanner and prober (table mirror_scan). */
+typedef struct ms_scan_conf {
+    const char *ca_file;           /* NULL: the system's CAs */
+    const char *ssh_key;           /* NULL: none */
+    const char *known_hosts;       /* NULL: ~/.ssh/known_hosts */
+    int64_t probe_file_id;         /* 0: none remembered */
+} ms_scan_conf_t;
+
+/* The mirror's settings (all NULL/0 when it has none), from p. */
+int ms_db_scan_conf_get(ms_scan_conf_t **out, ms_db_t *db, int64_t mirror_id,
+                        apr_pool_t *p);
+/* Store ca_file, ssh_key and known_hosts (NULL or "" clears one); the
+ * remembered probe file is kept. */
+int ms_db_scan_conf_put(ms_db_t *db, int64_t mirror_id, const ms_scan_conf_t *c);
+/* Remember the file the prober should request (0 forgets it). */
+int ms_db_probe_file_set(ms_db_t *db, int64_t mirror_id, int64_t file_id);
+/* The file to probe the mirror with: the remembered one while the mirror
+ * still holds it fresh, else the smallest non-empty file it holds fresh.
+ * MS_NOTFOUND when it holds none. */
+int ms_db_probe_file(ms_file_t **out, ms_db_t *db, int64_t mirror_id, apr_pool_t *p);
+
 #endif

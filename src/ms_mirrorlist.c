@@ -91,7 +91,7 @@ static const char *human_size(int64_t v, apr_pool_t *p)
     int u = -1;
 
     if (v < 1024)
-        return apr_psprintf(p, "%lld byte%s", (long long)v, v == 1 ? "" : "s");
+        return apr_psprintf(p, "%" APR_INT64_T_FMT " byte%s", v, v == 1 ? "" : "s");
     while (d >= 1024 && u < 5) {
         d /= 1024;
         u++;
@@ -120,10 +120,10 @@ static const char *human_age(int64_t when, int64_t now, apr_pool_t *p)
     if (s < 60)
         return "just now";
     if (s < 3600)
-        return apr_psprintf(p, "%lld min ago", (long long)(s / 60));
+        return apr_psprintf(p, "%" APR_INT64_T_FMT " min ago", s / 60);
     if (s < 2 * 86400)
-        return apr_psprintf(p, "%lld h ago", (long long)(s / 3600));
-    return apr_psprintf(p, "%lld days ago", (long long)(s / 86400));
+        return apr_psprintf(p, "%" APR_INT64_T_FMT " h ago", s / 3600);
+    return apr_psprintf(p, "%" APR_INT64_T_FMT " days ago", s / 86400);
 }
 
 /* ------------------------------------------------------------------ */

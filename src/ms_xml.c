@@ -3,8 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <apr_strings.h>
-
 #include "ms_xml.h"
 
 #define MS_UFFFD "\xef\xbf\xbd"
@@ -145,13 +143,13 @@ void ms_xml_text(ms_xml_t *x, const char *s)
 
 void ms_xml_textf(ms_xml_t *x, const char *fmt, ...)
 {
+    ms_buf_t *tmp = ms_buf_make(x->out->pool, 0);
     va_list ap;
-    const char *s;
 
     va_start(ap, fmt);
-    s = apr_pvsprintf(x->out->pool, fmt, ap);
+    ms_buf_vprintf(tmp, fmt, ap);
     va_end(ap);
-    ms_xml_text(x, s);
+    ms_xml_text(x, ms_buf_str(tmp));
 }
 
 void ms_xml_end(ms_xml_t *x)

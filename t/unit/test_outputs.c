@@ -283,10 +283,10 @@ static void test_links(void)
 
     is_int(links->nelts, 2, "Link: mirrors with a space or '>' in their URL are skipped");
     is_str(APR_ARRAY_IDX(links, 0, const char *),
-           "<https://m1.example/pub\"q'/caf%C3%A9%20%3Cx%3E%26.iso>; rel=duplicate; pri=1; geo=de",
+           "<https://m1.example/pub\"q'/pub/caf%C3%A9%20%3Cx%3E%26.iso>; rel=duplicate; pri=1; geo=de",
            "Link: full URL, path percent-encoded, pri 1, lower-case geo");
     is_str(APR_ARRAY_IDX(links, 1, const char *),
-           "<http://m2.example/caf%C3%A9%20%3Cx%3E%26.iso>; rel=duplicate; pri=2"
+           "<http://m2.example/pub/caf%C3%A9%20%3Cx%3E%26.iso>; rel=duplicate; pri=2"
            "", "Link: no geo when the country is unknown");
     links = ms_links_duplicates(a, 1, pool);
     is_int(links->nelts, 1, "Link: only the first N");
@@ -336,9 +336,9 @@ static void test_meta4(void)
     ok(contains(doc, "<size>4500000000</size>"), "meta4: size");
     ok(contains(doc, "<hash type=\"sha-256\">" EMPTY_SHA "</hash>"), "meta4: hash");
     ok(contains(doc, "<url location=\"de\" priority=\"1\">https://m1.example/pub&quot;q&#39;/"
-                     "caf%C3%A9%20%3Cx%3E%26.iso</url>"),
+                     "pub/caf%C3%A9%20%3Cx%3E%26.iso</url>"),
        "meta4: first mirror, quotes escaped, lower-case location");
-    ok(contains(doc, "<url priority=\"2\">http://m2.example/caf%C3%A9%20%3Cx%3E%26.iso</url>"),
+    ok(contains(doc, "<url priority=\"2\">http://m2.example/pub/caf%C3%A9%20%3Cx%3E%26.iso</url>"),
        "meta4: no location when the country is unknown");
     ok(contains(doc, "<url priority=\"5\">https://o.example/pub/caf%C3%A9%20%3Cx%3E%26.iso"
                      "</url>\n  </file>"), "meta4: origin last, lowest priority");
@@ -371,12 +371,21 @@ static void test_html(void)
 {
     ms_answer_t *a = hostile_answer(EMPTY_SHA);
     ms_buf_t *b = ms_buf_make(pool, 0);
-    const char *doc;
+    const char *doc, *file, *cmd;
 
     is_int(ms_mirrorlist_html(b, a, "https://o.example/pub/x.iso?a=1&b=\"2\"", 1714571000), 0,
            "HTML written");
     doc = ms_buf_str(b);
-    write_tmp("mirrorlist.html", doc);
+    file = write_tmp("mirrorlist.html", doc);
+    if (access("/usr/bin/xmllint", X_OK) == 0) {
+        /* libxml2's HTML parser knows HTML 4 only: its complaints about
+         * HTML5 element names are expected, anything else is a fault. */
+        cmd = apr_psprintf(pool, "/usr/bin/xmllint --html --noout '%s' 2>&1 | grep 'error' "
+                           "| grep -v 'Tag [a-z]* invalid' | head -1", file);
+        is_str(run(cmd), "", "HTML: xmllint --html finds no parse error");
+    }
+    else
+        ok(1, "# SKIP no xmllint");
     ok(strncmp(doc, "<!DOCTYPE html>\n<html lang=\"en\">", 32) == 0, "HTML: doctype and lang");
     ok(contains(doc, "<meta charset=\"utf-8\">"), "HTML: charset");
     ok(contains(doc, "<title>Mirrors of caf\xc3\xa9 &lt;x&gt;&amp;.iso</title>"),
@@ -384,7 +393,7 @@ static void test_html(void)
     ok(contains(doc, "<th scope=\"row\">&lt;b&gt;&amp;&quot;&#39;x</th>"),
        "HTML: hostile mirror name escaped in its row header");
     ok(!contains(doc, "<b>"), "HTML: no markup from data");
-    ok(contains(doc, "href=\"https://m1.example/pub&quot;q&#39;/caf%C3%A9%20%3Cx%3E%26.iso\""),
+    ok(contains(doc, "href=\"https://m1.example/pub&quot;q&#39;/pub/caf%C3%A9%20%3Cx%3E%26.iso\""),
        "HTML: hostile URL escaped in href");
     ok(contains(doc, "href=\"https://o.example/pub/x.iso?a=1&amp;b=&quot;2&quot;\""),
        "HTML: origin URL escaped");
@@ -426,7 +435,7 @@ static void test_html(void)
 static const char *perl_get(const char *file, const char *expr)
 {
     return run(apr_psprintf(pool, "perl -MJSON::PP -e 'local $/; open my $f, \"<\", $ARGV[0] "
-                            "or die; my $d = JSON::PP->new->decode(<$f>); my $v = %s; "
+                            "or die; my $d = JSON::PP->new->utf8->decode(<$f>); my $v = %s; binmode STDOUT, \":utf8\"; "
                             "print defined $v ? $v : \"(null)\"' '%s'", expr, file));
 }
 
@@ -445,7 +454,7 @@ static void test_json(void)
            "JSON round trip: hostile name");
     is_str(perl_get(file, "$d->{file}{path}"), HOSTILE_PATH, "JSON round trip: path");
     is_str(perl_get(file, "$d->{mirrors}[0]{url}"),
-           "https://m1.example/pub\"q'/caf%C3%A9%20%3Cx%3E%26.iso", "JSON round trip: url");
+           "https://m1.example/pub\"q'/pub/caf%C3%A9%20%3Cx%3E%26.iso", "JSON round trip: url");
     is_str(perl_get(file, "$d->{mirrors}[1]{name}"), "bad\xef\xbf\xbd utf8 \xe2\x80\xa8 \x01",
            "JSON round trip: U+FFFD, U+2028 and a control byte");
     is_str(perl_get(file, "$d->{mirrors}[1]{country} // \"(null)\""), "(null)",
