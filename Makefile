@@ -33,9 +33,11 @@ CPPFLAGS += -Isrc -I$(BUILD) $(APR_CPPFLAGS)
 LIBS     := -lmaxminddb -lsqlite3 -lcurl -lcrypto $(APR_LIBS) -lm
 
 CORE_SRC := src/ms_net.c src/ms_country.c src/ms_path.c src/ms_geo.c src/ms_db.c \
-            src/ms_select.c src/ms_lookup.c \
+            src/ms_select.c src/ms_lookup.c src/ms_cache.c \
             src/ms_buf.c src/ms_json.c src/ms_xml.c src/ms_meta4.c src/ms_mirrorlist.c \
-            src/ms_links.c
+            src/ms_links.c \
+            src/ms_scan_parse.c src/ms_scan_walk.c src/ms_scan_rsync.c src/ms_scan_curl.c \
+            src/ms_probe.c
 CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/%.o) $(BUILD)/ms_schema.o
 TOOL_SRC := src/mirrorsel.c $(sort $(wildcard src/ms_cmd_*.c))
 TOOL_OBJ := $(TOOL_SRC:src/%.c=$(BUILD)/%.o)
@@ -98,7 +100,11 @@ test: deps
 demo: deps all
 	sh scripts/demo.sh $(BUILD)
 
-bench: deps all
+# The benchmark's data generator: writes through the core (bench/ms_benchgen.c).
+$(BUILD)/ms_benchgen: bench/ms_benchgen.c $(BUILD)/libmscore.a | $(BUILD)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmscore.a $(LIBS)
+
+bench: deps all $(BUILD)/ms_benchgen
 	sh scripts/bench.sh $(BUILD)
 
 install: all

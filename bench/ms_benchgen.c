@@ -29,6 +29,7 @@
  * Exit 0 on success, 1 on failure, 2 on a usage error. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -562,7 +563,7 @@ static int rnd_cls(rng_t *r)
 /* One file of a product; pkg numbers names uniquely, n numbers ISOs. */
 static void make_file(gen_file_t *f, int product, uint64_t pkg, rng_t *r)
 {
-    char name[96], ver[32], src[96];
+    char name[96], ver[32], src[200];
     const char *arch;
     int rel, k;
     double u;
@@ -610,13 +611,11 @@ static void make_file(gen_file_t *f, int product, uint64_t pkg, rng_t *r)
     case P_UBUNTU:
         f->cls = rnd_cls(r);
         arch = deb_arch[rnd_int(r, 0, 11)];
-        /* the source package: the binary's name without prefix and suffix */
-        snprintf(src, sizeof src, "%s", name);
-        if (strncmp(src, "lib", 3) == 0 && src[3])
-            snprintf(f->path, sizeof f->path, "lib%c/%s", src[3], src);
+        /* the pool directory: lib<letter>/ or <letter>/, then the source name */
+        if (strncmp(name, "lib", 3) == 0 && name[3])
+            snprintf(src, sizeof src, "lib%c/%s", name[3], name);
         else
-            snprintf(f->path, sizeof f->path, "%c/%s", src[0], src);
-        snprintf(src, sizeof src, "%s", f->path);
+            snprintf(src, sizeof src, "%c/%s", name[0], name);
         if (product == P_DEBIAN) {
             u = rnd_u(r);
             snprintf(f->path, sizeof f->path, "debian/pool/%s/%s/%s_%s-%d_%s.deb",
@@ -647,6 +646,8 @@ static void make_file(gen_file_t *f, int product, uint64_t pkg, rng_t *r)
         f->size = rnd_size(r, 3e6, 1.3, 20e3, 500e6);
         break;
     case P_ISO: {
+        static const char *const dir[] = { "Workstation", "Server", "Server", "Everything",
+                                           "Spins" };
         static const char *const ed[] = { "Workstation-Live", "Server-dvd", "Server-netinst",
                                           "Everything-netinst", "KDE-Live" };
         static const char *const arches[] = { "x86_64", "aarch64" };
@@ -655,10 +656,10 @@ static void make_file(gen_file_t *f, int product, uint64_t pkg, rng_t *r)
         f->cls = rel >= 40 ? CLS_CURRENT : rel >= 38 ? CLS_NORMAL : CLS_TAIL;
         if (u < 0.4) {
             k = rnd_int(r, 0, 4);
+            arch = arches[rnd_int(r, 0, 1)];
             snprintf(f->path, sizeof f->path,
                      "fedora/linux/releases/%d/%s/%s/iso/Fedora-%s-%s-%d-1.%" PRIu64 ".iso",
-                     rel, ed[k] + (ed[k][0] == 'E' ? 0 : 0), arches[rnd_int(r, 0, 1)], ed[k],
-                     arches[rnd_int(r, 0, 1)], rel, pkg % 100000);
+                     rel, dir[k], arch, ed[k], arch, rel, pkg % 100000);
         }
         else if (u < 0.7)
             snprintf(f->path, sizeof f->path,
@@ -791,7 +792,7 @@ static int make_sparse(const char *root, const gen_file_t *f)
 
 static sqlite3 *core_sql;
 
-static int capture_connection(sqlite3 *db, const char **err, const void *api)
+static int capture_connection(sqlite3 *db, char **err, const sqlite3_api_routines *api)
 {
     (void)err;
     (void)api;
@@ -799,10 +800,18 @@ static int capture_connection(sqlite3 *db, const char **err, const void *api)
     return SQLITE_OK;
 }
 
+static int show_row(void *baton, int n, char **val, char **col)
+{
+    (void)baton;
+    if (getenv("BENCHGEN_DEBUG") && n > 0)
+        fprintf(stderr, "%s: %s = %s\n", prog, col[0], val[0] ? val[0] : "NULL");
+    return 0;
+}
+
 static int pragma(const char *sql)
 {
     char *msg = NULL;
-    if (!core_sql || sqlite3_exec(core_sql, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    if (!core_sql || sqlite3_exec(core_sql, sql, show_row, NULL, &msg) != SQLITE_OK) {
         fprintf(stderr, "%s: %s: %s\n", prog, sql, msg ? msg : "no connection");
         sqlite3_free(msg);
         return -1;
@@ -1007,8 +1016,7 @@ static int cmd_db(const gen_opts_t *o, apr_pool_t *p)
     if (ms_db_commit(db) != MS_OK)
         goto dberr;
     t_files = now_s();
-    if (pragma("PRAGMA locking_mode = NORMAL") || pragma("PRAGMA journal_mode = WAL")
-        || pragma("PRAGMA optimize"))
+    if (pragma("PRAGMA locking_mode = NORMAL") || pragma("PRAGMA journal_mode = DELETE"))
         goto leave;
     ms_db_close(db);
     db = NULL;
@@ -1016,6 +1024,19 @@ static int cmd_db(const gen_opts_t *o, apr_pool_t *p)
         fprintf(stderr, "%s: %s: %s\n", prog, o->db, strerror(errno));
         goto leave;
     }
+    /* the core keeps -wal and -shm (SQLITE_FCNTL_PERSIST_WAL): not for the
+     * temporary name */
+    unlink(apr_pstrcat(p, tmpdb, "-wal", NULL));
+    unlink(apr_pstrcat(p, tmpdb, "-shm", NULL));
+    /* back to WAL, as `mirrorsel init` leaves a database */
+    if (ms_db_open(&db, o->db, MS_DB_CREATE, p, &err) != MS_OK) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        goto leave;
+    }
+    if (ms_db_migrate(db, &from, &to) != MS_OK)
+        goto dberr;
+    ms_db_close(db);
+    db = NULL;
     if (write_list(o->lists, "hot.txt", hot, n_hot) != 0
         || write_list(o->lists, "tail.txt", tail, n_tail) != 0)
         goto leave;

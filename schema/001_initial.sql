@@ -81,28 +81,43 @@ CREATE TABLE scan_runs (
 );
 CREATE INDEX scan_runs_by_mirror ON scan_runs(mirror_id, started);
 
--- A counter every reader can poll cheaply: the module caches the mirror table
--- (with prefixes and health) per connection and reloads it when this moves.
+-- Counters every reader can poll with one cheap query. `mirrors` moves when
+-- the mirror table, prefixes or up/down state change: the module then reloads
+-- its per-connection copy of the mirrors. `data` moves on any change the
+-- module reads (mirrors, files, copies): its per-process cache of files is
+-- then stale. Triggers keep them, so every writer, not only the tool, counts.
 CREATE TABLE generation (
     id              INTEGER PRIMARY KEY CHECK (id = 1),
-    value           INTEGER NOT NULL
+    mirrors         INTEGER NOT NULL,
+    data            INTEGER NOT NULL
 );
-INSERT INTO generation (id, value) VALUES (1, 1);
+INSERT INTO generation (id, mirrors, data) VALUES (1, 1, 1);
 
-CREATE TRIGGER mirrors_ins AFTER INSERT ON mirrors
-    BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
-CREATE TRIGGER mirrors_upd AFTER UPDATE ON mirrors
-    BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
-CREATE TRIGGER mirrors_del AFTER DELETE ON mirrors
-    BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
-CREATE TRIGGER prefixes_ins AFTER INSERT ON mirror_prefixes
-    BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
-CREATE TRIGGER prefixes_del AFTER DELETE ON mirror_prefixes
-    BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
-CREATE TRIGGER health_ins AFTER INSERT ON mirror_health
-    BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
-CREATE TRIGGER health_upd AFTER UPDATE OF up ON mirror_health
-    WHEN OLD.up IS NOT NEW.up
-    BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
-CREATE TRIGGER health_del AFTER DELETE ON mirror_health
-    BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER mirrors_ins AFTER INSERT ON mirrors BEGIN
+    UPDATE generation SET mirrors = mirrors + 1, data = data + 1 WHERE id = 1; END;
+CREATE TRIGGER mirrors_upd AFTER UPDATE ON mirrors BEGIN
+    UPDATE generation SET mirrors = mirrors + 1, data = data + 1 WHERE id = 1; END;
+CREATE TRIGGER mirrors_del AFTER DELETE ON mirrors BEGIN
+    UPDATE generation SET mirrors = mirrors + 1, data = data + 1 WHERE id = 1; END;
+CREATE TRIGGER prefixes_ins AFTER INSERT ON mirror_prefixes BEGIN
+    UPDATE generation SET mirrors = mirrors + 1, data = data + 1 WHERE id = 1; END;
+CREATE TRIGGER prefixes_del AFTER DELETE ON mirror_prefixes BEGIN
+    UPDATE generation SET mirrors = mirrors + 1, data = data + 1 WHERE id = 1; END;
+CREATE TRIGGER health_ins AFTER INSERT ON mirror_health BEGIN
+    UPDATE generation SET mirrors = mirrors + 1, data = data + 1 WHERE id = 1; END;
+CREATE TRIGGER health_upd AFTER UPDATE OF up ON mirror_health WHEN OLD.up IS NOT NEW.up BEGIN
+    UPDATE generation SET mirrors = mirrors + 1, data = data + 1 WHERE id = 1; END;
+CREATE TRIGGER health_del AFTER DELETE ON mirror_health BEGIN
+    UPDATE generation SET mirrors = mirrors + 1, data = data + 1 WHERE id = 1; END;
+CREATE TRIGGER files_ins AFTER INSERT ON files BEGIN
+    UPDATE generation SET data = data + 1 WHERE id = 1; END;
+CREATE TRIGGER files_upd AFTER UPDATE ON files BEGIN
+    UPDATE generation SET data = data + 1 WHERE id = 1; END;
+CREATE TRIGGER files_del AFTER DELETE ON files BEGIN
+    UPDATE generation SET data = data + 1 WHERE id = 1; END;
+CREATE TRIGGER copies_ins AFTER INSERT ON mirror_files BEGIN
+    UPDATE generation SET data = data + 1 WHERE id = 1; END;
+CREATE TRIGGER copies_upd AFTER UPDATE ON mirror_files BEGIN
+    UPDATE generation SET data = data + 1 WHERE id = 1; END;
+CREATE TRIGGER copies_del AFTER DELETE ON mirror_files BEGIN
+    UPDATE generation SET data = data + 1 WHERE id = 1; END;

@@ -100,6 +100,7 @@ perl scripts/mkmmdb.pl "$TMPDIR_T/geo"
 mkdir -p "$TMPDIR_T/ssl"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
     -addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' \
+    -addext 'basicConstraints=critical,CA:FALSE' \
     -keyout "$TMPDIR_T/ssl/key.pem" -out "$TMPDIR_T/ssl/cert.pem" 2>/dev/null
 
 # The C unit tests: one TAP program per t/unit/*.c.

@@ -8,11 +8,7 @@
 #include <apr_pools.h>
 
 #include "ms_cmd.h"
-
-static int cmd_not_yet(ms_cmd_ctx_t *ctx, int argc, char **argv)
-{
-    return ms_cmd_fail(MS_EXIT_FAIL, "%s: not implemented in this version", argv[0]);
-}
+#include "ms_cmd_scan.h"
 
 static const struct {
     const char *name;
@@ -21,8 +17,8 @@ static const struct {
     { "init",    ms_cmd_init },
     { "mirror",  ms_cmd_mirror },
     { "index",   ms_cmd_index },
-    { "scan",    cmd_not_yet },
-    { "probe",   cmd_not_yet },
+    { "scan",    ms_cmd_scan },
+    { "probe",   ms_cmd_probe },
     { "explain", ms_cmd_explain },
 };
 
@@ -41,8 +37,9 @@ static void usage(FILE *out)
 " mirror show NAME [--json]     one mirror with its prefixes and health\n"
 " index ROOT                    index the origin tree (incremental: unchanged files\n"
 "                               are not rehashed)\n"
-" scan [NAME...] [--jobs N]     list mirrors' trees (not in this version)\n"
-" probe [NAME...] [--jobs N]    health-check mirrors (not in this version)\n"
+" scan [NAME...] [--jobs N] [--path SUBDIR]\n"
+"                               list mirrors' trees and record what they hold\n"
+" probe [NAME...] [--jobs N]    health-check mirrors\n"
 " explain PATH [--ip ADDR] [--country CC] [--https] [--spread F K] [--json]\n"
 "                               rank mirrors for that client exactly as the module\n"
 "                               would, with every excluded mirror and the reason\n"

@@ -38,6 +38,19 @@ enum { FC_ID, FC_PATH, FC_SIZE, FC_MTIME, FC_SHA256 };
 #define COPY_COLS "mirror_id, size, mtime, precision, seen"
 enum { CC_MIRROR, CC_SIZE, CC_MTIME, CC_PRECISION, CC_SEEN };
 
+/* --- scans and probes (ms_scan) --- */
+#define RUN_COLS "id, mirror_id, started, finished, ok, files_seen, fresh, stale, " \
+                 "missing, extra, error"
+enum { RC_ID, RC_MIRROR, RC_STARTED, RC_FINISHED, RC_OK, RC_SEEN, RC_FRESH,
+       RC_STALE, RC_MISSING, RC_EXTRA, RC_ERROR };
+/* FILE_COLS of f, then the copy's columns (NULL without a copy). */
+#define TARGET_COLS "f.id, f.path, f.size, f.mtime, f.sha256, " \
+                    "c.size, c.mtime, c.precision, c.seen"
+enum { TC_COPY_SIZE = FC_SHA256 + 1, TC_COPY_MTIME, TC_COPY_PRECISION, TC_COPY_SEEN };
+#define FRESH_FILE_COLS "f.id, f.path, f.size, f.mtime, f.sha256"
+/* The SQL twin of ms_copy_fresh (ms_select.c). */
+#define FRESH_WHERE "c.size = f.size AND abs(c.mtime - f.mtime) < c.precision"
+
 typedef enum {
     ST_GENERATION,
     ST_MIRRORS_ALL, ST_PREFIXES_ALL, ST_HEALTH_ALL,
@@ -47,11 +60,14 @@ typedef enum {
     ST_FILE_BY_PATH, ST_FILE_UPSERT, ST_FILE_DELETE, ST_FILES_ALL, ST_FILE_COUNT,
     ST_COPIES_OF, ST_COPY_UPSERT, ST_COPY_DELETE,
     ST_HEALTH_UPSERT,
+    ST_SCAN_RUN_START, ST_SCAN_RUN_FINISH, ST_SCAN_RUN_LAST, ST_SCAN_TARGETS,
+    ST_SCAN_CONF_GET, ST_SCAN_CONF_PUT, ST_PROBE_FILE_SET, ST_PROBE_FILE_REMEMBERED,
+    ST_PROBE_FILE_PICK,
     ST_COUNT
 } stmt_id;
 
 static const char *const stmt_sql[ST_COUNT] = {
-    [ST_GENERATION]     = "SELECT value FROM generation WHERE id = 1",
+    [ST_GENERATION]     = "SELECT mirrors, data FROM generation WHERE id = 1",
     [ST_MIRRORS_ALL]    = "SELECT " MIRROR_COLS " FROM mirrors ORDER BY id",
     [ST_PREFIXES_ALL]   = "SELECT mirror_id, prefix FROM mirror_prefixes ORDER BY mirror_id, prefix",
     [ST_HEALTH_ALL]     = "SELECT " HEALTH_COLS " FROM mirror_health",
@@ -96,6 +112,34 @@ static const char *const stmt_sql[ST_COUNT] = {
                           "up = excluded.up, checked = excluded.checked, "
                           "latency_ms = excluded.latency_ms, failures = excluded.failures, "
                           "status = excluded.status, error = excluded.error",
+    /* --- scans and probes (ms_scan) --- */
+    [ST_SCAN_RUN_START] = "INSERT INTO scan_runs (mirror_id, started) VALUES (?1, ?2) "
+                          "RETURNING id",
+    [ST_SCAN_RUN_FINISH] = "UPDATE scan_runs SET finished = ?2, ok = ?3, files_seen = ?4, "
+                          "fresh = ?5, stale = ?6, missing = ?7, extra = ?8, error = ?9 "
+                          "WHERE id = ?1",
+    [ST_SCAN_RUN_LAST]  = "SELECT " RUN_COLS " FROM scan_runs WHERE mirror_id = ?1 "
+                          "ORDER BY started DESC, id DESC LIMIT 1",
+    [ST_SCAN_TARGETS]   = "SELECT " TARGET_COLS " FROM files f LEFT JOIN mirror_files c "
+                          "ON c.file_id = f.id AND c.mirror_id = ?1 "
+                          "WHERE ?2 = '' OR (f.path > ?2 || '/' AND f.path < ?2 || '0') "
+                          "ORDER BY f.path",
+    [ST_SCAN_CONF_GET]  = "SELECT ca_file, ssh_key, known_hosts, probe_file_id "
+                          "FROM mirror_scan WHERE mirror_id = ?1",
+    [ST_SCAN_CONF_PUT]  = "INSERT INTO mirror_scan (mirror_id, ca_file, ssh_key, known_hosts) "
+                          "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (mirror_id) DO UPDATE SET "
+                          "ca_file = excluded.ca_file, ssh_key = excluded.ssh_key, "
+                          "known_hosts = excluded.known_hosts",
+    [ST_PROBE_FILE_SET] = "INSERT INTO mirror_scan (mirror_id, probe_file_id) VALUES (?1, ?2) "
+                          "ON CONFLICT (mirror_id) DO UPDATE SET "
+                          "probe_file_id = excluded.probe_file_id",
+    [ST_PROBE_FILE_REMEMBERED] = "SELECT " FRESH_FILE_COLS " FROM mirror_scan s "
+                          "JOIN files f ON f.id = s.probe_file_id "
+                          "JOIN mirror_files c ON c.file_id = f.id AND c.mirror_id = s.mirror_id "
+                          "WHERE s.mirror_id = ?1 AND " FRESH_WHERE,
+    [ST_PROBE_FILE_PICK] = "SELECT " FRESH_FILE_COLS " FROM mirror_files c "
+                          "JOIN files f ON f.id = c.file_id WHERE c.mirror_id = ?1 AND "
+                          FRESH_WHERE " AND f.size > 0 ORDER BY f.size, f.path LIMIT 1",
 };
 
 struct ms_db {
@@ -496,10 +540,28 @@ static void add_prefix(ms_mirror_t *m, sqlite3_stmt *st, int col)
         *(ms_cidr_t *)apr_array_push(m->prefixes) = c;
 }
 
-/* Find a mirror of a snapshot by id (the array is ordered by id). */
-static ms_mirror_t *mirror_by_id(ms_mirrors_t *ms, int64_t id)
+/* A direct index by id, so the request path finds a copy's mirror in one
+ * step. Ids are rowids, dense unless many mirrors were removed; a sparse set
+ * (more than 16 slots per mirror) falls back to the binary search. */
+static void index_by_id(ms_mirrors_t *ms)
+{
+    int i;
+
+    ms->max_id = ms->count ? ms->mirror[ms->count - 1]->id : 0;
+    ms->by_id = NULL;
+    if (ms->max_id < 0 || ms->max_id > 16 * (int64_t)ms->count + 64)
+        return;
+    ms->by_id = apr_pcalloc(ms->pool, (ms->max_id + 1) * sizeof(*ms->by_id));
+    for (i = 0; i < ms->count; i++)
+        ms->by_id[ms->mirror[i]->id] = ms->mirror[i];
+}
+
+const ms_mirror_t *ms_mirrors_find(const ms_mirrors_t *ms, int64_t id)
 {
     int lo = 0, hi = ms->count - 1;
+
+    if (ms->by_id)
+        return id >= 0 && id <= ms->max_id ? ms->by_id[id] : NULL;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
         if (ms->mirror[mid]->id == id)
@@ -512,7 +574,8 @@ static ms_mirror_t *mirror_by_id(ms_mirrors_t *ms, int64_t id)
     return NULL;
 }
 
-static int read_generation(ms_db_t *db, int64_t *gen)
+
+int ms_db_generation(ms_db_t *db, int64_t *mirrors, int64_t *data)
 {
     sqlite3_stmt *st = stmt(db, ST_GENERATION);
     int rc;
@@ -520,8 +583,10 @@ static int read_generation(ms_db_t *db, int64_t *gen)
     if (!st)
         return MS_ERR;
     rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *gen = sqlite3_column_int64(st, 0);
+    if (rc == SQLITE_ROW) {
+        *mirrors = sqlite3_column_int64(st, 0);
+        *data = sqlite3_column_int64(st, 1);
+    }
     else
         set_error(db, "reading the generation");
     done(st);
@@ -548,11 +613,12 @@ static int load_mirrors(ms_mirrors_t *ms, ms_db_t *db)
     }
     ms->count = list->nelts;
     ms->mirror = (ms_mirror_t **)list->elts;
+    index_by_id(ms);
 
     if (!(st = stmt(db, ST_PREFIXES_ALL)))
         return MS_ERR;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        ms_mirror_t *m = mirror_by_id(ms, sqlite3_column_int64(st, 0));
+        ms_mirror_t *m = (ms_mirror_t *)ms_mirrors_find(ms, sqlite3_column_int64(st, 0));
         if (m)
             add_prefix(m, st, 1);
     }
@@ -565,7 +631,7 @@ static int load_mirrors(ms_mirrors_t *ms, ms_db_t *db)
     if (!(st = stmt(db, ST_HEALTH_ALL)))
         return MS_ERR;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        ms_mirror_t *m = mirror_by_id(ms, sqlite3_column_int64(st, HC_MIRROR));
+        ms_mirror_t *m = (ms_mirror_t *)ms_mirrors_find(ms, sqlite3_column_int64(st, HC_MIRROR));
         if (m)
             health_from_row(health_slot(m, st), st, ms->pool);
     }
@@ -577,14 +643,11 @@ static int load_mirrors(ms_mirrors_t *ms, ms_db_t *db)
     return MS_OK;
 }
 
-int ms_db_mirrors(const ms_mirrors_t **out, ms_db_t *db)
+int ms_db_mirrors_at(const ms_mirrors_t **out, ms_db_t *db, int64_t gen)
 {
-    int64_t gen;
     apr_pool_t *pool;
     ms_mirrors_t *ms;
 
-    if (read_generation(db, &gen) != MS_OK)
-        return MS_ERR;
     if (db->mirrors && db->mirrors->generation == gen) {
         *out = db->mirrors;
         return MS_OK;
@@ -603,6 +666,15 @@ int ms_db_mirrors(const ms_mirrors_t **out, ms_db_t *db)
     db->mirrors = ms;
     *out = ms;
     return MS_OK;
+}
+
+int ms_db_mirrors(const ms_mirrors_t **out, ms_db_t *db)
+{
+    int64_t gen, data;
+
+    if (ms_db_generation(db, &gen, &data) != MS_OK)
+        return MS_ERR;
+    return ms_db_mirrors_at(out, db, gen);
 }
 
 int ms_db_mirror_get(ms_mirror_t **out, ms_db_t *db, const char *name, apr_pool_t *p)
@@ -898,4 +970,202 @@ int ms_db_health_put(ms_db_t *db, int64_t mirror_id, int scheme, int family,
     sqlite3_bind_int(st, 8, h->status);
     sqlite3_bind_text(st, 9, h->error ? h->error : "", -1, SQLITE_STATIC);
     return step_done(db, st, "storing health");
+}
+
+/* --- scans and probes (ms_scan) --- */
+
+int ms_db_scan_run_start(ms_db_t *db, ms_scan_run_t *r)
+{
+    sqlite3_stmt *st = stmt(db, ST_SCAN_RUN_START);
+    int rc;
+
+    if (!st)
+        return MS_ERR;
+    sqlite3_bind_int64(st, 1, r->mirror_id);
+    sqlite3_bind_int64(st, 2, r->started);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        r->id = sqlite3_column_int64(st, 0);
+    else
+        set_error(db, "recording a scan run");
+    done(st);
+    return rc == SQLITE_ROW ? MS_OK : MS_ERR;
+}
+
+int ms_db_scan_run_finish(ms_db_t *db, const ms_scan_run_t *r)
+{
+    sqlite3_stmt *st = stmt(db, ST_SCAN_RUN_FINISH);
+
+    if (!st)
+        return MS_ERR;
+    sqlite3_bind_int64(st, 1, r->id);
+    sqlite3_bind_int64(st, 2, r->finished);
+    sqlite3_bind_int(st, 3, r->ok ? 1 : 0);
+    sqlite3_bind_int64(st, 4, r->files_seen);
+    sqlite3_bind_int64(st, 5, r->fresh);
+    sqlite3_bind_int64(st, 6, r->stale);
+    sqlite3_bind_int64(st, 7, r->missing);
+    sqlite3_bind_int64(st, 8, r->extra);
+    sqlite3_bind_text(st, 9, r->error ? r->error : "", -1, SQLITE_STATIC);
+    return step_done(db, st, "recording the end of a scan run");
+}
+
+int ms_db_scan_run_last(ms_scan_run_t **out, ms_db_t *db, int64_t mirror_id,
+                        apr_pool_t *p)
+{
+    sqlite3_stmt *st = stmt(db, ST_SCAN_RUN_LAST);
+    ms_scan_run_t *r;
+    int rc;
+
+    *out = NULL;
+    if (!st)
+        return MS_ERR;
+    sqlite3_bind_int64(st, 1, mirror_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        r = apr_pcalloc(p, sizeof(*r));
+        r->id = sqlite3_column_int64(st, RC_ID);
+        r->mirror_id = sqlite3_column_int64(st, RC_MIRROR);
+        r->started = sqlite3_column_int64(st, RC_STARTED);
+        r->finished = sqlite3_column_int64(st, RC_FINISHED);
+        r->ok = sqlite3_column_int(st, RC_OK) != 0;
+        r->files_seen = sqlite3_column_int64(st, RC_SEEN);
+        r->fresh = sqlite3_column_int64(st, RC_FRESH);
+        r->stale = sqlite3_column_int64(st, RC_STALE);
+        r->missing = sqlite3_column_int64(st, RC_MISSING);
+        r->extra = sqlite3_column_int64(st, RC_EXTRA);
+        r->error = col_text(st, RC_ERROR, p);
+        if (!r->error)
+            r->error = "";
+        *out = r;
+    }
+    else if (rc != SQLITE_DONE)
+        set_error(db, "reading the latest scan run");
+    done(st);
+    return rc == SQLITE_ROW ? MS_OK : rc == SQLITE_DONE ? MS_NOTFOUND : MS_ERR;
+}
+
+int ms_db_scan_targets(apr_array_header_t **out, ms_db_t *db, int64_t mirror_id,
+                       const char *prefix, apr_pool_t *p)
+{
+    sqlite3_stmt *st = stmt(db, ST_SCAN_TARGETS);
+    apr_array_header_t *list;
+    int rc;
+
+    *out = NULL;
+    if (!st)
+        return MS_ERR;
+    list = apr_array_make(p, 1024, sizeof(ms_scan_target_t));
+    sqlite3_bind_int64(st, 1, mirror_id);
+    sqlite3_bind_text(st, 2, prefix ? prefix : "", -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ms_scan_target_t *t = apr_array_push(list);
+        file_from_row(&t->file, st, p);
+        t->has_copy = sqlite3_column_type(st, TC_COPY_SIZE) != SQLITE_NULL;
+        memset(&t->copy, 0, sizeof(t->copy));
+        if (t->has_copy) {
+            t->copy.mirror_id = mirror_id;
+            t->copy.size = sqlite3_column_int64(st, TC_COPY_SIZE);
+            t->copy.mtime = sqlite3_column_int64(st, TC_COPY_MTIME);
+            t->copy.precision = sqlite3_column_int(st, TC_COPY_PRECISION);
+            t->copy.seen = sqlite3_column_int64(st, TC_COPY_SEEN);
+        }
+    }
+    done(st);
+    if (rc != SQLITE_DONE) {
+        set_error(db, "listing the origin files to scan");
+        return MS_ERR;
+    }
+    *out = list;
+    return MS_OK;
+}
+
+int ms_db_scan_conf_get(ms_scan_conf_t **out, ms_db_t *db, int64_t mirror_id,
+                        apr_pool_t *p)
+{
+    sqlite3_stmt *st = stmt(db, ST_SCAN_CONF_GET);
+    ms_scan_conf_t *c;
+    int rc;
+
+    *out = NULL;
+    if (!st)
+        return MS_ERR;
+    c = apr_pcalloc(p, sizeof(*c));
+    sqlite3_bind_int64(st, 1, mirror_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        c->ca_file = col_text(st, 0, p);
+        c->ssh_key = col_text(st, 1, p);
+        c->known_hosts = col_text(st, 2, p);
+        c->probe_file_id = sqlite3_column_int64(st, 3);
+    }
+    else if (rc != SQLITE_DONE)
+        set_error(db, "reading scan settings");
+    done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return MS_ERR;
+    *out = c;
+    return MS_OK;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    bind_text(st, i, s && *s ? s : NULL);
+}
+
+int ms_db_scan_conf_put(ms_db_t *db, int64_t mirror_id, const ms_scan_conf_t *c)
+{
+    sqlite3_stmt *st = stmt(db, ST_SCAN_CONF_PUT);
+
+    if (!st)
+        return MS_ERR;
+    sqlite3_bind_int64(st, 1, mirror_id);
+    bind_text_or_null(st, 2, c->ca_file);
+    bind_text_or_null(st, 3, c->ssh_key);
+    bind_text_or_null(st, 4, c->known_hosts);
+    return step_done(db, st, "storing scan settings");
+}
+
+int ms_db_probe_file_set(ms_db_t *db, int64_t mirror_id, int64_t file_id)
+{
+    sqlite3_stmt *st = stmt(db, ST_PROBE_FILE_SET);
+
+    if (!st)
+        return MS_ERR;
+    sqlite3_bind_int64(st, 1, mirror_id);
+    if (file_id > 0)
+        sqlite3_bind_int64(st, 2, file_id);
+    else
+        sqlite3_bind_null(st, 2);
+    return step_done(db, st, "remembering the probe file");
+}
+
+static int fresh_file(ms_file_t **out, ms_db_t *db, stmt_id id, int64_t mirror_id,
+                      apr_pool_t *p)
+{
+    sqlite3_stmt *st = stmt(db, id);
+    int rc;
+
+    *out = NULL;
+    if (!st)
+        return MS_ERR;
+    sqlite3_bind_int64(st, 1, mirror_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = apr_palloc(p, sizeof(ms_file_t));
+        file_from_row(*out, st, p);
+    }
+    else if (rc != SQLITE_DONE)
+        set_error(db, "choosing a file to probe");
+    done(st);
+    return rc == SQLITE_ROW ? MS_OK : rc == SQLITE_DONE ? MS_NOTFOUND : MS_ERR;
+}
+
+int ms_db_probe_file(ms_file_t **out, ms_db_t *db, int64_t mirror_id, apr_pool_t *p)
+{
+    int rc = fresh_file(out, db, ST_PROBE_FILE_REMEMBERED, mirror_id, p);
+
+    if (rc != MS_NOTFOUND)
+        return rc;
+    return fresh_file(out, db, ST_PROBE_FILE_PICK, mirror_id, p);
 }

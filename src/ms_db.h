@@ -78,7 +78,12 @@ typedef struct ms_mirrors {
     int64_t generation;
     int count;
     ms_mirror_t **mirror;      /* ordered by id */
+    int64_t max_id;            /* by_id has max_id + 1 slots, or is NULL */
+    ms_mirror_t **by_id;       /* mirror by id, NULL where none */
 } ms_mirrors_t;
+
+/* The mirror with this id, or NULL. */
+const ms_mirror_t *ms_mirrors_find(const ms_mirrors_t *ms, int64_t id);
 
 typedef struct ms_file {
     int64_t id;
@@ -124,10 +129,17 @@ void ms_db_rollback(ms_db_t *db);
 
 /* --- mirrors --- */
 
+/* The database's generations, in one cheap query: `mirrors` moves when
+ * mirrors, prefixes or up/down states change; `data` on any change the
+ * module reads (mirrors, files, copies). Kept by triggers. */
+int ms_db_generation(ms_db_t *db, int64_t *mirrors, int64_t *data);
+
 /* The handle's snapshot of all mirrors, loaded anew when the database's
  * generation (bumped by triggers on any change to mirrors, prefixes or
  * health) moved since the last call. Valid until the next call on db. */
 int ms_db_mirrors(const ms_mirrors_t **out, ms_db_t *db);
+/* The same for a mirrors generation the caller has just read. */
+int ms_db_mirrors_at(const ms_mirrors_t **out, ms_db_t *db, int64_t gen);
 
 /* One mirror by name, allocated from p; MS_NOTFOUND when there is none. */
 int ms_db_mirror_get(ms_mirror_t **out, ms_db_t *db, const char *name, apr_pool_t *p);

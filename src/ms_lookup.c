@@ -52,16 +52,67 @@ int ms_client_locate(ms_client_t *out, const ms_geo_t *geo, const char *ip,
 
 /* The origin file as it is now: a caller that stat()ed it knows better than
  * the index when the two disagree (the file changed since `mirrorsel index`);
- * then the hash in the index is not this file's either. */
-static void apply_stat(ms_file_t *f, const ms_request_t *req)
+ * then the hash in the index is not this file's either. Returns 1 when the
+ * file was corrected. */
+static int apply_stat(ms_file_t *f, const ms_request_t *req)
 {
-    if (!req->have_stat)
-        return;
-    if (f->size != req->size || f->mtime != req->mtime) {
-        f->size = req->size;
-        f->mtime = req->mtime;
-        f->sha256 = NULL;
-    }
+    if (!req->have_stat || (f->size == req->size && f->mtime == req->mtime))
+        return 0;
+    f->size = req->size;
+    f->mtime = req->mtime;
+    f->sha256 = NULL;
+    return 1;
+}
+
+/* From the database, in one read transaction: the mirrors, the file and its
+ * copies from one snapshot. Returns MS_OK, MS_NOTFOUND (not indexed) or
+ * MS_ERR. */
+static int read_file(ms_answer_t *a, const ms_mirrors_t **mirrors,
+                     apr_array_header_t **copies, int64_t *data_gen, ms_db_t *db,
+                     const ms_request_t *req, apr_pool_t *p)
+{
+    int64_t mirrors_gen;
+    int rc;
+
+    if (ms_db_begin(db) != MS_OK)
+        return MS_ERR;
+    if (ms_db_generation(db, &mirrors_gen, data_gen) != MS_OK
+        || ms_db_mirrors_at(mirrors, db, mirrors_gen) != MS_OK)
+        goto fail;
+    rc = ms_db_file_get(&a->file, db, req->path, p);
+    if (rc == MS_OK && ms_db_copies(copies, db, a->file->id, p) != MS_OK)
+        rc = MS_ERR;
+    if (rc == MS_ERR)
+        goto fail;
+    ms_db_rollback(db);               /* read-only: ending it is all there is */
+    return rc;
+
+fail:
+    ms_db_rollback(db);
+    return MS_ERR;
+}
+
+/* The request path's shortcut: the mirrors snapshot for the current
+ * generation and the file's fresh holders from the per-process cache.
+ * Returns 1 when the cache answered. */
+static int read_cached(ms_answer_t *a, const ms_mirrors_t **mirrors,
+                       apr_array_header_t **copies, ms_db_t *db,
+                       const ms_request_t *req, apr_pool_t *p)
+{
+    int64_t mirrors_gen, data_gen;
+    ms_file_t *f;
+
+    if (ms_db_generation(db, &mirrors_gen, &data_gen) != MS_OK
+        || !ms_cache_get(req->cache, data_gen, req->path, &f, copies, p))
+        return 0;
+    /* The cache holds holders fresh against the index; a file changed on
+     * disk since must be judged against the copies themselves. */
+    if (f && req->have_stat && (f->size != req->size || f->mtime != req->mtime))
+        return 0;
+    if (ms_db_mirrors_at(mirrors, db, mirrors_gen) != MS_OK)
+        return 0;
+    a->file = f;
+    return 1;
 }
 
 void ms_lookup(ms_answer_t **out, ms_db_t *db, const ms_geo_t *geo,
@@ -70,34 +121,29 @@ void ms_lookup(ms_answer_t **out, ms_db_t *db, const ms_geo_t *geo,
     ms_answer_t *a = apr_pcalloc(p, sizeof(*a));
     const ms_mirrors_t *mirrors = NULL;
     apr_array_header_t *copies = NULL;
-    int rc;
+    int64_t data_gen = 0;
+    int use_cache = req->cache && !req->explain;
 
     *out = a;
     ms_client_locate(&a->client, geo, req->client_ip, req->country, req->https);
 
-    /* One read transaction: mirrors, file and copies from one snapshot. */
-    if (ms_db_begin(db) != MS_OK)
-        goto fail;
-    if (ms_db_mirrors(&mirrors, db) != MS_OK)
-        goto fail;
-    rc = ms_db_file_get(&a->file, db, req->path, p);
-    if (rc == MS_NOTFOUND) {
-        ms_db_rollback(db);
+    if (!use_cache || !read_cached(a, &mirrors, &copies, db, req, p)) {
+        int rc = read_file(a, &mirrors, &copies, &data_gen, db, req, p);
+        if (rc == MS_ERR) {
+            a->error = apr_pstrdup(p, ms_db_errmsg(db));
+            a->result = MS_RESULT_ERROR;
+            a->file = NULL;
+            return;
+        }
+        if (use_cache)
+            ms_cache_put(req->cache, data_gen, req->path, a->file, copies);
+    }
+    if (!a->file) {
         a->result = MS_RESULT_NOMIRROR;
         return;
     }
-    if (rc != MS_OK || ms_db_copies(&copies, db, a->file->id, p) != MS_OK)
-        goto fail;
-    ms_db_rollback(db);               /* read-only: ending it is all there is */
-
     apply_stat(a->file, req);
     ms_select(&a->choice, mirrors, a->file, copies, &a->client, &req->spread,
-              req->explain, p);
+              req->explain, req->limit, p);
     a->result = a->choice->ranked->nelts > 0 ? MS_RESULT_REDIRECT : MS_RESULT_NOMIRROR;
-    return;
-
-fail:
-    a->error = apr_pstrdup(p, ms_db_errmsg(db));
-    ms_db_rollback(db);
-    a->result = MS_RESULT_ERROR;
 }

@@ -7,6 +7,7 @@
 #include "ms_db.h"
 #include "ms_geo.h"
 #include "ms_select.h"
+#include "ms_cache.h"
 
 enum {
     MS_RESULT_REDIRECT = 1,    /* ranked mirrors exist */
@@ -25,7 +26,9 @@ typedef struct ms_request {
     int have_stat;             /* the caller stat()ed the origin file: */
     int64_t size, mtime;       /*   its real size and mtime win over the index */
     ms_spread_t spread;
-    int explain;
+    int explain;               /* list every excluded mirror with its reason */
+    int limit;                 /* rank only the first limit mirrors; 0: all */
+    ms_cache_t *cache;         /* per-process cache, or NULL */
 } ms_request_t;
 
 typedef struct ms_answer {

@@ -208,12 +208,13 @@ static int list_dir(curl_walk *cw, const char *rel, apr_array_header_t **entries
         keep_err = w->err;
         if (cw->mlsd == 1)
             return -1;
-        /* Not understood (5xx): a LIST-only server. Anything else (refused,
-         * timed out, TLS, login) is the answer for this mirror. */
+        /* Refused with a 5xx (not understood, not permitted): a LIST-only
+         * server. Anything else (refused connection, timeout, TLS, login) is
+         * the answer for this mirror. */
         {
             long code = 0;
             curl_easy_getinfo(cw->h, CURLINFO_RESPONSE_CODE, &code);
-            if (code < 500 || code > 504) {
+            if (code < 500 || code > 599) {
                 w->err = keep_err;
                 return -1;
             }

@@ -257,10 +257,7 @@ static int qualify(ms_ranked_t *r, const char **detail, const ms_mirror_t *m,
     }
     r->mirror = m;
     r->copy = q->fallback_pass ? NULL : copy;
-    r->distance_km = -1;
-    if (q->client->loc.has_coords && m->has_coords)
-        r->distance_km = ms_distance_km(q->client->loc.lat, q->client->loc.lon,
-                                        m->lat, m->lon);
+    r->distance_km = -1;             /* measured by rank(), tier by tier */
     return 0;
 }
 
@@ -317,23 +314,28 @@ static int draw(const ms_ranked_t *band, int n, uint64_t seed)
     return n - 1;
 }
 
-static void rank(ms_choice_t *choice, const ms_client_t *client, const char *path,
-                 const ms_spread_t *spread)
+static void measure(ms_ranked_t *r, int n, const ms_client_t *client)
 {
-    ms_ranked_t *r = (ms_ranked_t *)choice->ranked->elts;
-    int n = choice->ranked->nelts, tier_n = 1, chosen;
+    int i;
+
+    if (!client->loc.has_coords)
+        return;
+    for (i = 0; i < n; i++)
+        if (r[i].mirror->has_coords)
+            r[i].distance_km = ms_distance_km(client->loc.lat, client->loc.lon,
+                                              r[i].mirror->lat, r[i].mirror->lon);
+}
+
+/* The winning tier, ordered: band, draw, chosen mirror first. */
+static void order_winners(ms_choice_t *choice, ms_ranked_t *r, int n,
+                          const ms_client_t *client, const char *path,
+                          const ms_spread_t *spread)
+{
     const char *seed_text = client->addr_text;
     char text[64];
+    int chosen;
 
-    if (n == 0)
-        return;
-    qsort(r, n, sizeof(*r), by_tier_distance);
-    while (tier_n < n && r[tier_n].tier == r[0].tier)
-        tier_n++;
-    if (!client->loc.has_coords)
-        choice->band = tier_n;
-    else
-        choice->band = band_size(r, tier_n, spread);
+    choice->band = client->loc.has_coords ? band_size(r, n, spread) : n;
     /* Seed from the canonical address, so "::ffff:192.0.2.1" and "192.0.2.1"
      * are one client. */
     if (client->addr.family == 4 || client->addr.family == 6)
@@ -344,6 +346,43 @@ static void rank(ms_choice_t *choice, const ms_client_t *client, const char *pat
         memmove(r + 1, r, chosen * sizeof(*r));
         r[0] = pick;
     }
+}
+
+/* Order the qualified mirrors, tier by tier, measuring distances only for the
+ * tiers that make it into the first `limit` places (all with limit 0): the
+ * request path usually needs one tier and a handful of mirrors. */
+static void rank(ms_choice_t *choice, const ms_client_t *client, const char *path,
+                 const ms_spread_t *spread, int limit, apr_pool_t *p)
+{
+    ms_ranked_t *all = (ms_ranked_t *)choice->ranked->elts;
+    int n = choice->ranked->nelts, i, tier, done = 0;
+    ms_ranked_t *out;
+
+    if (n == 0)
+        return;
+    out = apr_palloc(p, n * sizeof(*out));
+    for (tier = MS_TIER_PREFIX; tier <= MS_TIER_WORLD && done < n; tier++) {
+        ms_ranked_t *group = out + done;
+        int count = 0;
+
+        if (limit > 0 && done >= limit)
+            break;
+        for (i = 0; i < n; i++)
+            if (all[i].tier == tier)
+                group[count++] = all[i];
+        if (count == 0)
+            continue;
+        measure(group, count, client);
+        qsort(group, count, sizeof(*group), by_tier_distance);
+        if (done == 0)
+            order_winners(choice, group, count, client, path, spread);
+        done += count;
+    }
+    if (limit > 0 && done > limit)
+        done = limit;
+    choice->ranked->elts = (char *)out;
+    choice->ranked->nelts = done;
+    choice->ranked->nalloc = n;
 }
 
 /* --- the whole selection --- */
@@ -379,23 +418,6 @@ static void note_excluded(ms_choice_t *choice, const ms_mirror_t *m, int reason,
     e->detail = detail ? detail : "";
 }
 
-/* The mirror with this id (mirrors are ordered by id), or NULL. */
-static const ms_mirror_t *mirror_of(const ms_mirrors_t *mirrors, int64_t id)
-{
-    int lo = 0, hi = mirrors->count - 1;
-
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (mirrors->mirror[mid]->id == id)
-            return mirrors->mirror[mid];
-        if (mirrors->mirror[mid]->id < id)
-            lo = mid + 1;
-        else
-            hi = mid - 1;
-    }
-    return NULL;
-}
-
 static void consider(ms_choice_t *choice, const ms_mirror_t *m, const ms_copy_t *copy,
                      const qualify_ctx *q)
 {
@@ -420,7 +442,7 @@ static void collect(ms_choice_t *choice, const ms_mirrors_t *mirrors,
     if (!q->fallback_pass && !q->explain) {
         for (i = 0; copies && i < copies->nelts; i++) {
             const ms_copy_t *c = &APR_ARRAY_IDX(copies, i, ms_copy_t);
-            const ms_mirror_t *m = mirror_of(mirrors, c->mirror_id);
+            const ms_mirror_t *m = ms_mirrors_find(mirrors, c->mirror_id);
             if (m)
                 consider(choice, m, c, q);
         }
@@ -435,7 +457,7 @@ static void collect(ms_choice_t *choice, const ms_mirrors_t *mirrors,
 
 int ms_select(ms_choice_t **out, const ms_mirrors_t *mirrors, const ms_file_t *file,
               const apr_array_header_t *copies, const ms_client_t *client,
-              const ms_spread_t *spread, int explain, apr_pool_t *p)
+              const ms_spread_t *spread, int explain, int limit, apr_pool_t *p)
 {
     ms_choice_t *choice = apr_pcalloc(p, sizeof(*choice));
     qualify_ctx q = { file, client, 0, explain, p };
@@ -459,7 +481,7 @@ int ms_select(ms_choice_t **out, const ms_mirrors_t *mirrors, const ms_file_t *f
         collect(choice, mirrors, copies, &q);
         choice->fallback = choice->ranked->nelts > 0;
     }
-    rank(choice, client, file->path, spread);
+    rank(choice, client, file->path, spread, limit, p);
     *out = choice;
     return 0;
 }

@@ -68,10 +68,12 @@ typedef struct ms_choice {
 /* Rank the mirrors for one request. copies: ms_copy_t of the file, ordered by
  * mirror id (as ms_db_copies gives them). When no mirror qualifies, the
  * fallback mirrors are ranked instead; when none of those either, ranked is
- * empty. With explain, every mirror left out is listed with its reason. */
+ * empty. With explain, every mirror left out is listed with its reason.
+ * With limit > 0 only the first limit places are ranked and returned (the
+ * redirect needs its Link headers' worth); 0 ranks them all. */
 int ms_select(ms_choice_t **out, const ms_mirrors_t *mirrors, const ms_file_t *file,
               const apr_array_header_t *copies, const ms_client_t *client,
-              const ms_spread_t *spread, int explain, apr_pool_t *p);
+              const ms_spread_t *spread, int explain, int limit, apr_pool_t *p);
 
 /* Building blocks, exposed for the tests. */
 double ms_distance_km(double lat1, double lon1, double lat2, double lon2);

@@ -156,12 +156,34 @@ SKIP: {
     $t->stop;
 }
 
-# --- ASN mmdb missing ------------------------------------------------------------------
+# --- ASN mmdb missing, corrupt ------------------------------------------------------
+# conf/mirrorsel.conf configures the optional ASN database only when the file
+# exists at start-up (<IfFile>): without it, requests are still redirected,
+# without the asn tier. A file that is there but corrupt is an unusable
+# configured mmdb: served locally, logged.
 {
     my $mm = "$dir/missing-asn.mmdb";
-    push @provoked, $mm;
     $t->start(db => $good, asndb => $mm);
-    local_ok('ASN mmdb missing', 10);
+    my $r = $t->get($url, ip => MSTest::client('munich'));
+    $t->redirects_to($r, 'm', 'country', $file, 'ASN mmdb missing: still redirected, no asn tier');
+    $r = $t->get("$url?asnlog=1", ip => $berlin);
+    is($r->{status}, 302, 'ASN mmdb missing: redirect');
+    my $e;
+    MSTest::eventually(5, sub {
+        ($e) = grep { $_->{uri} eq "$url?asnlog=1" } $t->access_entries;
+        $e;
+    });
+    is($e && $e->{asn}, '-', 'ASN mmdb missing: MIRRORSEL_ASN is "-"');
+    is($e && $e->{country}, 'DE', 'ASN mmdb missing: MIRRORSEL_COUNTRY still DE');
+    ok($t->running, 'ASN mmdb missing: httpd still running');
+    $t->stop;
+
+    $mm = "$dir/corrupt-asn.mmdb";
+    push @provoked, $mm;
+    garbage($mm, 4096);
+    $t->start(db => $good, asndb => $mm);
+    local_ok('ASN mmdb corrupt', 30);
+    logged_rate_limited($mm, 'ASN mmdb corrupt', 6);
     $t->stop;
 }
 

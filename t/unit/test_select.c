@@ -161,7 +161,7 @@ static ms_choice_t *run_in(fixture_t *fx, const ms_client_t *c, const ms_spread_
                            int explain, apr_pool_t *p)
 {
     ms_choice_t *choice = NULL;
-    int rv = ms_select(&choice, &fx->mirrors, &fx->file, fx_copies(fx, p), c, sp, explain, p);
+    int rv = ms_select(&choice, &fx->mirrors, &fx->file, fx_copies(fx, p), c, sp, explain, 0, p);
 
     if (rv != 0 || choice == NULL || choice->ranked == NULL)
         bail_out("ms_select failed (%d)", rv);

@@ -1,0 +1,196 @@
+/* ms_probe.c — health probes through curl multi (see ms_probe.h). */
+#include <netdb.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <curl/curl.h>
+#include <apr_strings.h>
+
+#include "ms_db.h"
+#include "ms_probe.h"
+
+#ifndef MS_VERSION
+#define MS_VERSION "0.1.0"
+#endif
+
+const char *ms_url_host(const char *url, apr_pool_t *p)
+{
+    const char *s = strstr(url, "://"), *end, *at;
+
+    if (!s)
+        return NULL;
+    s += 3;
+    end = s + strcspn(s, "/?#");
+    at = memchr(s, '@', (size_t)(end - s));
+    if (at)
+        s = at + 1;
+    if (*s == '[') {
+        const char *close = memchr(s, ']', (size_t)(end - s));
+        if (!close || close == s + 1)
+            return NULL;
+        return apr_pstrndup(p, s + 1, (size_t)(close - s - 1));
+    }
+    end = s + strcspn(s, ":/?#");
+    if (end == s)
+        return NULL;
+    return apr_pstrndup(p, s, (size_t)(end - s));
+}
+
+int ms_probe_families(const char *host, const char **err, apr_pool_t *p)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    int rc, fams = 0;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc != 0) {
+        *err = apr_psprintf(p, "cannot resolve %s: %s", host, gai_strerror(rc));
+        return 0;
+    }
+    for (ai = res; ai; ai = ai->ai_next)
+        fams |= ai->ai_family == AF_INET ? MS_HAS_V4 : ai->ai_family == AF_INET6 ? MS_HAS_V6 : 0;
+    freeaddrinfo(res);
+    if (!fams)
+        *err = apr_psprintf(p, "%s has no IPv4 or IPv6 address", host);
+    return fams;
+}
+
+typedef struct slot {
+    CURL *h;
+    ms_probe_t *probe;
+    char err[CURL_ERROR_SIZE];
+} slot;
+
+static size_t discard(char *ptr, size_t size, size_t n, void *baton)
+{
+    return size * n;
+}
+
+static void prepare(slot *s, ms_probe_t *pr, long timeout_ms)
+{
+    CURL *h = s->h;
+
+    curl_easy_reset(h);
+    s->probe = pr;
+    s->err[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_URL, pr->url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, s->err);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, s);
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_IPRESOLVE,
+                     pr->family == 6 ? CURL_IPRESOLVE_V6 : CURL_IPRESOLVE_V4);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (pr->ca_file && *pr->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, pr->ca_file);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "mirrorsel/" MS_VERSION " (probe)");
+}
+
+/* Judge one finished probe. */
+static void judge(slot *s, CURLcode rc, apr_pool_t *p)
+{
+    ms_probe_t *pr = s->probe;
+    long code = 0;
+    curl_off_t len = -1, total = 0;
+    char *location = NULL;
+
+    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(s->h, CURLINFO_TOTAL_TIME_T, &total);
+    pr->status = (int)code;
+    pr->latency_ms = (int)(total / 1000);
+    pr->up = 0;
+    if (rc != CURLE_OK) {
+        pr->error = apr_pstrdup(p, s->err[0] ? s->err : curl_easy_strerror(rc));
+        return;
+    }
+    if (code >= 300 && code < 400) {
+        curl_easy_getinfo(s->h, CURLINFO_REDIRECT_URL, &location);
+        pr->error = apr_psprintf(p, "HTTP %ld: redirected to %.200s", code,
+                                 location ? location : "(no Location)");
+        return;
+    }
+    if (code != 200 && code != 206) {
+        pr->error = apr_psprintf(p, "HTTP %ld", code);
+        return;
+    }
+    curl_easy_getinfo(s->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+    if (pr->expect_size >= 0 && len != pr->expect_size) {
+        pr->error = len < 0 ? apr_pstrdup(p, "no Content-Length in the answer")
+                  : apr_psprintf(p, "wrong size: %" CURL_FORMAT_CURL_OFF_T
+                                 " bytes, expected %" APR_INT64_T_FMT,
+                                 len, (apr_int64_t)pr->expect_size);
+        return;
+    }
+    pr->up = 1;
+    pr->error = "";
+}
+
+int ms_probe_run(apr_array_header_t *probes, int parallel, long timeout_ms,
+                 apr_pool_t *p)
+{
+    CURLM *multi;
+    slot *slots;
+    int nslots, i, next = 0, active = 0, running = 0, rc = 0;
+
+    if (probes->nelts == 0)
+        return 0;
+    nslots = parallel > 0 && parallel < probes->nelts ? parallel : probes->nelts;
+    if (!(multi = curl_multi_init()))
+        return -1;
+    slots = apr_pcalloc(p, sizeof(slot) * (size_t)nslots);
+    for (i = 0; i < nslots; i++) {
+        if (!(slots[i].h = curl_easy_init())) {
+            rc = -1;
+            goto leave;
+        }
+    }
+    for (i = 0; i < nslots; i++, next++, active++) {
+        prepare(&slots[i], APR_ARRAY_IDX(probes, next, ms_probe_t *), timeout_ms);
+        curl_multi_add_handle(multi, slots[i].h);
+    }
+    while (active > 0) {
+        CURLMsg *msg;
+        int left;
+
+        if (curl_multi_perform(multi, &running) != CURLM_OK) {
+            rc = -1;
+            goto leave;
+        }
+        while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+            slot *s = NULL;
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+            curl_multi_remove_handle(multi, s->h);
+            active--;
+            judge(s, msg->data.result, p);
+            if (next < probes->nelts) {
+                prepare(s, APR_ARRAY_IDX(probes, next, ms_probe_t *), timeout_ms);
+                curl_multi_add_handle(multi, s->h);
+                next++;
+                active++;
+            }
+        }
+        if (active > 0)
+            curl_multi_poll(multi, NULL, 0, 200, NULL);
+    }
+leave:
+    for (i = 0; i < nslots; i++) {
+        if (slots[i].h) {
+            curl_multi_remove_handle(multi, slots[i].h);
+            curl_easy_cleanup(slots[i].h);
+        }
+    }
+    curl_multi_cleanup(multi);
+    return rc;
+}
