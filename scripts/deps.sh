@@ -32,7 +32,13 @@ rsync
 aria2
 wrk
 libxml2-utils
+chromium
 wget
+proftpd-core
+nginx-light
+lighttpd
+openssh-server
+openssh-client
 "
 
 missing=""
@@ -54,18 +60,21 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 echo "deps.sh: installing:$missing"
+# Wait for another apt/dpkg run (unattended upgrades, a parallel install)
+# instead of failing at once on its lock.
+APT="apt-get -q -o DPkg::Lock::Timeout=600"
 
 # Empty package lists (a fresh container) make every install fail: update first.
 lists_empty() {
     ! ls /var/lib/apt/lists/ 2>/dev/null | grep -q '_Packages'
 }
 if lists_empty; then
-    apt-get update -q
+    $APT update
 fi
 # shellcheck disable=SC2086
-if ! apt-get install -y -q --no-install-recommends $missing; then
+if ! $APT install -y --no-install-recommends $missing; then
     echo "deps.sh: install failed; updating the package lists and retrying" >&2
-    apt-get update -q
+    $APT update
     # shellcheck disable=SC2086
-    apt-get install -y -q --no-install-recommends $missing
+    $APT install -y --no-install-recommends $missing
 fi

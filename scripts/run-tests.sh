@@ -34,21 +34,27 @@ if [ "$(id -u)" -eq 0 ]; then
         done
     }
     trap 'stop_work' EXIT
-    trap 'stop_work; exit 130' INT
-    trap 'stop_work; exit 143' TERM
+    trap 'stop_work; rm -rf "$WORK"; exit 130' INT
+    trap 'stop_work; rm -rf "$WORK"; exit 143' TERM
 
     case "$BUILD" in
         /*) build_abs=$BUILD ;;
         *)  build_abs=$ROOT/$BUILD ;;
     esac
     [ -d "$build_abs" ] || { echo "run-tests.sh: $build_abs: no such build directory" >&2; exit 1; }
+    case "$build_abs" in
+        "$ROOT"/*) rel_build=${build_abs#"$ROOT"/} ;;
+        *)         rel_build=.build/$(basename "$build_abs") ;;
+    esac
     mkdir "$WORK/tree"
-    # the tree without .git and old test output
-    (cd "$ROOT" && tar --exclude=./.git --exclude=./t/tmp --exclude=./build \
-        --exclude=./build-asan -cf - .) | (cd "$WORK/tree" && tar -xf -)
-    (cd "$build_abs/.." && tar -cf - "$(basename "$build_abs")") | \
-        (mkdir -p "$WORK/tree/.build" && cd "$WORK/tree/.build" && tar -xf -)
-    rel_build=.build/$(basename "$build_abs")
+    # what the tests read: the tests, the scripts, the configuration they
+    # load (not .git, build trees, benchmark data or old test output)
+    (cd "$ROOT" && tar --exclude=./t/tmp --exclude='./t/tmp-*' -cf - \
+        ./Makefile ./conf ./scripts ./schema ./t) | (cd "$WORK/tree" && tar -xf -)
+    # from BUILD only what the tests run (it may hold benchmark trees too)
+    mkdir -p "$WORK/tree/$rel_build"
+    (cd "$build_abs" && tar -cf - mod_mirrorsel.so mirrorsel t) | \
+        (cd "$WORK/tree/$rel_build" && tar -xf -)
     chown -R "$TEST_USER:" "$WORK"
     chmod 0755 "$WORK"
 
@@ -71,9 +77,9 @@ fi
 
 # --- as a normal user ----------------------------------------------------------------
 cd "$ROOT"
+BUILD=${BUILD%/}
 case "$BUILD" in
-    /*) ;;
-    *) BUILD=$ROOT/$BUILD ;;
+    "$ROOT"/*) BUILD=${BUILD#"$ROOT"/} ;;
 esac
 TMPDIR_T=$ROOT/t/tmp
 mkdir -p "$TMPDIR_T"
@@ -119,4 +125,4 @@ export MS_BUILD="$BUILD" MS_TMP="$TMPDIR_T"
 # prove runs the .t files with perl and the unit test programs as executables.
 # shellcheck disable=SC2086
 timeout --kill-after=20 "${TEST_TIMEOUT:-480}" \
-    prove -j"${PROVE_JOBS:-2}" --timer -I t/support t/integration/*.t $units
+    prove -j"${PROVE_JOBS:-2}" --timer -I t/support t/integration/*.t t/scan/*.t $units

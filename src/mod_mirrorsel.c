@@ -1,18 +1,23 @@
 /* mod_mirrorsel.c — the httpd glue: directives, per-process state, handler.
  *
- * Nothing clever lives here. The handler turns a request into an
- * ms_request_t, asks ms_lookup() (the same call `mirrorsel explain` makes)
- * and turns the answer into a response: a 302 to the chosen mirror, or
- * DECLINED so that httpd serves the file itself. Every decision under
- * MirrorSelEngine on is made visible in MIRRORSEL_* environment variables.
+ * Nothing clever lives here. The handler finds the origin file a request is
+ * about and what is wanted of it (the file itself, or a document about it:
+ * FILE.meta4, FILE.mirrorlist, FILE.sha256, ?meta4, ?mirrorlist[=json], or
+ * a Metalink/JSON asked for by Accept), turns that into an ms_request_t,
+ * asks ms_lookup() (the same call `mirrorsel explain` makes) and turns the
+ * answer into a response with the core's writers, one small function per
+ * output kind: a 302 to the chosen mirror with Link and Digest headers, a
+ * document, a 404 for a document about a file not in the index, or DECLINED
+ * so that httpd serves the file itself. Every decision under MirrorSelEngine
+ * on is made visible in MIRRORSEL_* environment variables.
  *
- * Per process: the geo databases are opened once (child_init); database
- * handles live in a resource list, one per concurrently running request,
- * each in a pool of its own with its own allocator, so a handle never shares
- * memory with another thread. A handle is taken for one lookup and given
- * back straight after; everything the response needs is copied out of the
- * answer into r->pool first, because the mirror snapshot an answer points
- * into belongs to the handle. */
+ * Per process: the geo databases are opened once (child_init), with a cache
+ * of files' fresh holders (ms_cache); database handles live in a resource
+ * list, one per concurrently running request, each in a pool of its own
+ * with its own allocator, so a handle never shares memory with another
+ * thread. A handle is taken for one lookup and given back straight after
+ * the response's headers and body are built into r->pool, because the
+ * mirror snapshot an answer points into belongs to the handle. */
 #include <string.h>
 
 #include "httpd.h"
@@ -31,10 +36,15 @@
 #include <apr_reslist.h>
 #include <apr_strings.h>
 
+#include "ms_buf.h"
+#include "ms_cache.h"
 #include "ms_country.h"
 #include "ms_db.h"
 #include "ms_geo.h"
+#include "ms_links.h"
 #include "ms_lookup.h"
+#include "ms_meta4.h"
+#include "ms_mirrorlist.h"
 #include "ms_net.h"
 #include "ms_path.h"
 #include "ms_select.h"
@@ -48,6 +58,7 @@
 #define MS_DEFAULT_SPREAD_F  1.5
 #define MS_DEFAULT_SPREAD_KM 250.0
 #define MS_MAX_LINKS         100
+#define MS_CACHE_SLOTS       16384           /* files remembered per process */
 #define MS_LOG_INTERVAL      60              /* seconds between repeats of one kind */
 #define MS_ACQUIRE_TIMEOUT   apr_time_from_sec(10)
 
@@ -147,6 +158,11 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 static apr_off_t dc_min_size(const ms_dir_conf_t *dc)
 {
     return dc->min_size != MS_UNSET ? dc->min_size : MS_DEFAULT_MIN_SIZE;
+}
+
+static int dc_links(const ms_dir_conf_t *dc)
+{
+    return dc->link_headers != MS_UNSET ? dc->link_headers : MS_DEFAULT_LINKS;
 }
 
 static ms_spread_t dc_spread(const ms_dir_conf_t *dc)
@@ -378,6 +394,7 @@ struct ms_proc {
     ms_geo_t *geo;              /* NULL when no mmdb is configured or usable */
     const char *geo_err;        /* set when a configured mmdb is unusable */
     apr_reslist_t *dbs;         /* ms_handle_t; NULL without a database */
+    ms_cache_t *cache;          /* files' fresh holders; NULL: none */
     int max_handles;
     apr_uint32_t logged[MS_LOG_KINDS];   /* when each kind was last logged */
 };
@@ -495,6 +512,12 @@ static ms_proc_t *proc_create(apr_pool_t *pchild, server_rec *s, const ms_srv_co
     proc->asn_path = sc->asn_path;
     proc_open_geo(proc, p);
     proc_create_dbs(proc, p);
+    if (proc->dbs && ms_cache_create(&proc->cache, MS_CACHE_SLOTS, p) != 0) {
+        proc->cache = NULL;     /* slower, not wrong */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, proc->s, MSLOGNO(00013)
+                     "cannot create the per-process cache; reading every "
+                     "request from %s", proc->db_path);
+    }
     return proc;
 }
 
@@ -532,32 +555,59 @@ static void ms_child_init(apr_pool_t *pchild, server_rec *main_s)
 /* ------------------------------------------------------------------ */
 /* the request                                                         */
 
-/* How a request is answered. The later outputs (Link headers, Metalink,
- * mirror list) become further kinds, each with its own answer function. */
+/* What the client asked for. The file itself is a redirect; the others are
+ * documents about the file, written by the core's writers. */
 typedef enum {
-    MS_ANSWER_LOCAL,            /* DECLINED: httpd serves the file */
-    MS_ANSWER_REDIRECT,         /* 302 to targets[0] */
+    MS_WANT_FILE,               /* a 302 with Link and Digest headers */
+    MS_WANT_META4,              /* FILE.meta4, ?meta4, Accept: metalink4 */
+    MS_WANT_HTML,               /* FILE.mirrorlist, ?mirrorlist */
+    MS_WANT_JSON,               /* ?mirrorlist=json, Accept: application/json */
+    MS_WANT_SHA256,             /* FILE.sha256 */
+} ms_want_t;
+
+static const char *const want_names[] = {
+    [MS_WANT_FILE] = "redirect", [MS_WANT_META4] = "meta4",
+    [MS_WANT_HTML] = "mirrorlist", [MS_WANT_JSON] = "json",
+    [MS_WANT_SHA256] = "sha256",
+};
+
+/* How a request is answered. */
+typedef enum {
+    MS_ANSWER_LOCAL,            /* DECLINED: httpd serves (or 404s) it */
+    MS_ANSWER_NOT_FOUND,        /* a document about a file not in the index */
+    MS_ANSWER_REDIRECT,         /* 302 to the chosen mirror */
+    MS_ANSWER_DOCUMENT,         /* 200 with a body built by the core */
 } ms_answer_kind_t;
 
-/* A ranked mirror, copied out of the handle's snapshot into r->pool. */
-typedef struct ms_target {
-    const char *name;
-    const char *base_url;
-    int tier;
-    double distance_km;         /* < 0 unknown */
-    char country[3];
-} ms_target_t;
-
-/* Everything the response needs, in r->pool. */
+/* Everything the response needs, in r->pool: built while the database
+ * handle is held (the ranked mirrors point into its snapshot), sent after
+ * it is given back. */
 typedef struct ms_reply {
     int result;                 /* MS_RESULT_* */
     ms_answer_kind_t kind;
     const char *why;            /* for the debug log: what decided it */
+    /* the origin file the request is about */
+    ms_want_t want;
+    int negotiated;             /* want came from Accept: answer Vary */
+    int by_url;                 /* want came from the URL (suffix, query) */
+    const char *filename;       /* on disk */
+    const char *uri;            /* its URL path, decoded */
+    apr_finfo_t finfo;
     const char *path;           /* origin-relative, normalised; NULL before */
-    char country[3];            /* client's, "" unknown */
-    uint32_t asn;               /* client's, 0 unknown */
-    const ms_file_t *file;      /* origin file as indexed, or NULL */
-    apr_array_header_t *targets;    /* ms_target_t, chosen first */
+    /* the client, as located */
+    char country[3];            /* "" unknown */
+    uint32_t asn;               /* 0 unknown */
+    /* a redirect */
+    const char *location;
+    const char *mirror;         /* name of the chosen mirror */
+    const char *tier;
+    apr_array_header_t *links;  /* const char *: Link values */
+    const char *digest;         /* NULL: hash unknown */
+    const char *repr_digest;
+    /* a document */
+    const char *content_type;
+    const char *body;
+    apr_size_t body_len;
 } ms_reply_t;
 
 /* 1 when every byte of s is printable ASCII (0x20-0x7e; no space when
@@ -575,16 +625,140 @@ static int header_safe(const char *s, int url)
     return 1;
 }
 
-/* The origin-relative path of r->filename under the engine's root;
+/* The origin-relative path of filename under the engine's root;
  * -1 when it is not under the root or does not normalise. */
-static int origin_path(const char **out, request_rec *r, const ms_dir_conf_t *dc)
+static int origin_path(const char **out, const char *filename, const ms_dir_conf_t *dc,
+                       apr_pool_t *p)
 {
     size_t n = strlen(dc->root);
 
-    if (strncmp(r->filename, dc->root, n) != 0)
+    if (strncmp(filename, dc->root, n) != 0)
         return -1;
-    return ms_path_normalise(out, r->filename + n, r->pool);
+    return ms_path_normalise(out, filename + n, p);
 }
+
+/* --- what was asked --- */
+
+/* The quality (0-1000) the Accept header gives exactly this media type
+ * (wildcards do not count), or -1 when it does not name it. */
+static int accept_q(request_rec *r, const char *accept, const char *type)
+{
+    char *list = apr_pstrdup(r->pool, accept), *state, *range;
+
+    for (range = apr_strtok(list, ",", &state); range;
+         range = apr_strtok(NULL, ",", &state)) {
+        char *params = strchr(range, ';'), *q;
+        double v = 1.0;
+
+        if (params)
+            *params++ = '\0';
+        apr_collapse_spaces(range, range);
+        if (strcasecmp(range, type) != 0)
+            continue;
+        q = params ? ap_strcasestr(params, "q=") : NULL;
+        if (q)
+            v = strtod(q + 2, NULL);
+        return v <= 0 || v != v ? 0 : v >= 1 ? 1000 : (int)(v * 1000);
+    }
+    return -1;
+}
+
+/* Content negotiation on a plain request: Metalink for a client that names
+ * it (aria2 does), JSON for one that names application/json. */
+static ms_want_t want_by_accept(request_rec *r)
+{
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+    int meta4, json;
+
+    if (!accept)
+        return MS_WANT_FILE;
+    meta4 = accept_q(r, accept, MS_META4_TYPE);
+    json = accept_q(r, accept, MS_MIRRORLIST_JSON_TYPE);
+    if (meta4 > 0 && meta4 >= json)
+        return MS_WANT_META4;
+    return json > 0 ? MS_WANT_JSON : MS_WANT_FILE;
+}
+
+/* "?meta4", "?mirrorlist", "?mirrorlist=json"; MS_WANT_FILE otherwise. */
+static ms_want_t want_by_query(request_rec *r)
+{
+    apr_table_t *args;
+    const char *list;
+
+    if (!r->args || !*r->args)
+        return MS_WANT_FILE;
+    ap_args_to_table(r, &args);
+    if (apr_table_get(args, "meta4"))
+        return MS_WANT_META4;
+    if (!(list = apr_table_get(args, "mirrorlist")))
+        return MS_WANT_FILE;
+    return strcasecmp(list, "json") ? MS_WANT_HTML : MS_WANT_JSON;
+}
+
+static const struct {
+    const char *suffix;
+    ms_want_t want;
+} suffixes[] = {
+    { ".meta4", MS_WANT_META4 },
+    { ".mirrorlist", MS_WANT_HTML },
+    { ".sha256", MS_WANT_SHA256 },
+};
+
+/* FILE.meta4, FILE.mirrorlist, FILE.sha256 for a FILE that exists when the
+ * name asked for does not (a real x.iso.sha256 is served as itself). The
+ * FILE is looked up as a subrequest, so its own access rules apply. Returns
+ * 1 and fills the target when it is such a request. */
+static int target_by_suffix(ms_reply_t *rep, request_rec *r)
+{
+    const char *base = strrchr(r->filename, '/');
+    size_t i, n, len;
+    request_rec *rr;
+    int ok;
+
+    if (r->finfo.filetype != APR_NOFILE || !base || (r->path_info && *r->path_info))
+        return 0;
+    base++;
+    len = strlen(base);
+    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        n = strlen(suffixes[i].suffix);
+        if (len > n && !strcmp(base + len - n, suffixes[i].suffix))
+            break;
+    }
+    if (i == sizeof(suffixes) / sizeof(suffixes[0]))
+        return 0;
+    rr = ap_sub_req_lookup_file(apr_pstrndup(r->pool, base, len - n), r, NULL);
+    ok = rr->status == HTTP_OK && rr->finfo.filetype == APR_REG && rr->filename
+         && !(rr->path_info && *rr->path_info);
+    if (ok) {
+        rep->want = suffixes[i].want;
+        rep->by_url = 1;
+        rep->filename = rr->filename;
+        rep->uri = rr->uri;
+        rep->finfo = rr->finfo;
+    }
+    ap_destroy_sub_req(rr);
+    return ok;
+}
+
+/* The origin file the request is about and what is wanted of it; 0 when
+ * this is no request for the module (httpd answers it as usual). */
+static int find_target(ms_reply_t *rep, request_rec *r)
+{
+    if (!r->filename)
+        return 0;
+    if (target_by_suffix(rep, r))
+        return 1;
+    if (r->finfo.filetype != APR_REG || (r->path_info && *r->path_info))
+        return 0;
+    rep->filename = r->filename;
+    rep->uri = r->uri;
+    rep->finfo = r->finfo;
+    rep->want = want_by_query(r);
+    rep->by_url = rep->want != MS_WANT_FILE;
+    return 1;
+}
+
+/* --- decisions --- */
 
 /* "?country=CC": an assigned ISO 3166-1 code, upper-cased; else NULL. */
 static const char *country_override(request_rec *r)
@@ -626,6 +800,21 @@ static const char *client_excluded(request_rec *r, const ms_dir_conf_t *dc)
     return NULL;
 }
 
+/* Why the file itself is served locally (SPEC's request path: too small,
+ * path masked, client excluded), or NULL. Sets rep->result. */
+static const char *file_served_locally(ms_reply_t *rep, request_rec *r,
+                                       const ms_dir_conf_t *dc)
+{
+    if (rep->finfo.size < dc_min_size(dc))
+        return "smaller than MirrorSelMinSize";
+    rep->result = MS_RESULT_EXCLUDED;
+    if (dc->file_mask.re && !ap_regexec(dc->file_mask.re, rep->path, 0, NULL, 0))
+        return "MirrorSelExcludeFileMask";
+    return client_excluded(r, dc);
+}
+
+/* --- the database --- */
+
 /* A database handle that still reads the file at the configured path:
  * handles opened before the database was replaced by rename are dropped. */
 static ms_handle_t *db_acquire(ms_proc_t *proc, request_rec *r)
@@ -653,45 +842,155 @@ static ms_handle_t *db_acquire(ms_proc_t *proc, request_rec *r)
     return NULL;
 }
 
-/* Copy what the response needs out of the answer, which points into the
- * handle's mirror snapshot. Entries unfit for a header are skipped. */
-static void take_answer(ms_reply_t *rep, const ms_answer_t *a, ms_proc_t *proc,
-                        request_rec *r)
+/* --- building the answer (the handle is held) --- */
+
+/* The file's absolute URL on the origin, percent-encoded. */
+static const char *origin_url(const ms_reply_t *rep, request_rec *r)
 {
-    int i, n;
-
-    rep->result = a->result;
-    rep->file = a->file;
-    memcpy(rep->country, a->client.loc.country, sizeof(rep->country));
-    rep->asn = a->client.loc.asn;
-    if (a->result != MS_RESULT_REDIRECT)
-        return;
-    n = a->choice->ranked->nelts;
-    rep->targets = apr_array_make(r->pool, n, sizeof(ms_target_t));
-    for (i = 0; i < n; i++) {
-        const ms_ranked_t *rk = &APR_ARRAY_IDX(a->choice->ranked, i, ms_ranked_t);
-        ms_target_t *t;
-
-        if (!header_safe(rk->mirror->name, 0) || !header_safe(rk->base_url, 1)) {
-            if (log_allowed(proc, MS_LOG_BAD_VALUE))
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, MSLOGNO(00009)
-                              "mirror #%" APR_INT64_T_FMT " has a name or base URL "
-                              "with bytes unfit for a header; skipped",
-                              (apr_int64_t)rk->mirror->id);
-            continue;
-        }
-        t = apr_array_push(rep->targets);
-        t->name = apr_pstrdup(r->pool, rk->mirror->name);
-        t->base_url = apr_pstrdup(r->pool, rk->base_url);
-        t->tier = rk->tier;
-        t->distance_km = rk->distance_km;
-        memcpy(t->country, rk->mirror->country, sizeof(t->country));
-    }
-    if (rep->targets->nelts == 0)
-        rep->result = MS_RESULT_ERROR;
+    return ap_construct_url(r->pool, ms_path_escape(rep->uri, r->pool), r);
 }
 
-/* Ask the core. On any trouble the reply says MS_RESULT_ERROR. */
+/* The answer with only the mirrors whose name and URL are fit for response
+ * headers, so that Location, X-MirrorSel-Mirror and the Link headers agree
+ * on who is first. A tool-registered mirror always is. */
+static const ms_answer_t *header_fit(const ms_answer_t *a, ms_proc_t *proc,
+                                     request_rec *r)
+{
+    ms_answer_t *fit = apr_pmemdup(r->pool, a, sizeof(*a));
+    ms_choice_t *choice = apr_pmemdup(r->pool, a->choice, sizeof(*a->choice));
+    int i, n = a->choice->ranked->nelts;
+
+    choice->ranked = apr_array_make(r->pool, n > 0 ? n : 1, sizeof(ms_ranked_t));
+    for (i = 0; i < n; i++) {
+        const ms_ranked_t *rk = &APR_ARRAY_IDX(a->choice->ranked, i, ms_ranked_t);
+
+        if (header_safe(rk->mirror->name, 0) && header_safe(rk->base_url, 1)) {
+            APR_ARRAY_PUSH(choice->ranked, ms_ranked_t) = *rk;
+            continue;
+        }
+        if (log_allowed(proc, MS_LOG_BAD_VALUE))
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, MSLOGNO(00009)
+                          "mirror #%" APR_INT64_T_FMT " has a name or base URL "
+                          "with bytes unfit for a header; skipped",
+                          (apr_int64_t)rk->mirror->id);
+    }
+    fit->choice = choice;
+    return fit;
+}
+
+/* 302 to the first mirror; Link: rel=duplicate for the first links of the
+ * list and rel=describedby to the .meta4; Digest and Repr-Digest when the
+ * hash is known. */
+static void build_redirect(ms_reply_t *rep, const ms_answer_t *a, int links,
+                           ms_proc_t *proc, request_rec *r)
+{
+    const ms_answer_t *fit = header_fit(a, proc, r);
+    const ms_ranked_t *first;
+    const char *describedby;
+
+    if (fit->choice->ranked->nelts == 0) {
+        rep->result = MS_RESULT_ERROR;
+        rep->why = "no mirror with a name and URL fit for a header";
+        return;
+    }
+    first = &APR_ARRAY_IDX(fit->choice->ranked, 0, ms_ranked_t);
+    rep->location = ms_url_join(first->base_url, ms_path_escape(rep->path, r->pool),
+                                r->pool);
+    rep->mirror = apr_pstrdup(r->pool, first->mirror->name);
+    rep->tier = ms_tier_name(first->tier);
+    rep->links = ms_links_duplicates(fit, links, r->pool);
+    describedby = ms_links_describedby(apr_pstrcat(r->pool, origin_url(rep, r),
+                                                   ".meta4", NULL), r->pool);
+    if (describedby)
+        APR_ARRAY_PUSH(rep->links, const char *) = describedby;
+    rep->digest = ms_links_digest(a->file->sha256, r->pool);
+    rep->repr_digest = ms_links_repr_digest(a->file->sha256, r->pool);
+    rep->kind = MS_ANSWER_REDIRECT;
+}
+
+static void set_body(ms_reply_t *rep, const char *type, const ms_buf_t *b)
+{
+    rep->kind = MS_ANSWER_DOCUMENT;
+    rep->content_type = type;
+    rep->body = ms_buf_str(b);
+    rep->body_len = ms_buf_len(b);
+}
+
+static void build_meta4(ms_reply_t *rep, const ms_answer_t *a, request_rec *r)
+{
+    ms_buf_t *b = ms_buf_make(r->pool, 4096);
+
+    if (ms_meta4_write(b, a, origin_url(rep, r), NULL) == 0)
+        set_body(rep, MS_META4_TYPE, b);
+}
+
+static void build_html(ms_reply_t *rep, const ms_answer_t *a, request_rec *r)
+{
+    ms_buf_t *b = ms_buf_make(r->pool, 16384);
+
+    if (ms_mirrorlist_html(b, a, origin_url(rep, r), apr_time_sec(r->request_time)) == 0)
+        set_body(rep, MS_MIRRORLIST_HTML_TYPE, b);
+}
+
+static void build_json(ms_reply_t *rep, const ms_answer_t *a, request_rec *r)
+{
+    ms_buf_t *b = ms_buf_make(r->pool, 8192);
+
+    if (ms_mirrorlist_json(b, a, origin_url(rep, r), apr_time_sec(r->request_time)) == 0)
+        set_body(rep, MS_MIRRORLIST_JSON_TYPE, b);
+}
+
+/* No known hash, no .sha256: as if the file did not exist. */
+static void build_sha256(ms_reply_t *rep, const ms_answer_t *a, request_rec *r)
+{
+    const char *body = ms_links_sha256_body(a->file, r->pool);
+
+    if (!body) {
+        rep->kind = MS_ANSWER_NOT_FOUND;
+        rep->why = "SHA-256 not known";
+        return;
+    }
+    rep->kind = MS_ANSWER_DOCUMENT;
+    rep->content_type = "text/plain; charset=utf-8";
+    rep->body = body;
+    rep->body_len = strlen(body);
+}
+
+/* Turn the core's answer into the reply, one function per output kind. A
+ * document needs an indexed file; a redirect needs a ranked mirror. */
+static void build(ms_reply_t *rep, const ms_answer_t *a, const ms_dir_conf_t *dc,
+                  ms_proc_t *proc, request_rec *r)
+{
+    if (a->result == MS_RESULT_ERROR)
+        return;
+    if (rep->want != MS_WANT_FILE && !a->file) {
+        /* Asked by URL: there is no such document. Negotiated: the file. */
+        rep->kind = rep->by_url ? MS_ANSWER_NOT_FOUND : MS_ANSWER_LOCAL;
+        rep->why = "not in the index";
+        return;
+    }
+    switch (rep->want) {
+    case MS_WANT_FILE:
+        if (a->result == MS_RESULT_REDIRECT)
+            build_redirect(rep, a, dc_links(dc), proc, r);
+        break;
+    case MS_WANT_META4:
+        build_meta4(rep, a, r);
+        break;
+    case MS_WANT_HTML:
+        build_html(rep, a, r);
+        break;
+    case MS_WANT_JSON:
+        build_json(rep, a, r);
+        break;
+    case MS_WANT_SHA256:
+        build_sha256(rep, a, r);
+        break;
+    }
+}
+
+/* Ask the core and build the reply while the handle is held. On any
+ * trouble the reply says MS_RESULT_ERROR and httpd serves the request. */
 static void lookup(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
                    ms_proc_t *proc)
 {
@@ -705,16 +1004,26 @@ static void lookup(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
     req.country = country_override(r);
     req.https = !strcmp(ap_http_scheme(r), "https");
     req.have_stat = 1;
-    req.size = r->finfo.size;
-    req.mtime = apr_time_sec(r->finfo.mtime);
+    req.size = rep->finfo.size;
+    req.mtime = apr_time_sec(rep->finfo.mtime);
     req.spread = dc_spread(dc);
+    /* A redirect needs only its Link headers' worth of the ranking, and may
+     * take the file's holders from the cache. A document lists every mirror
+     * with when a scan last saw its copy, which the cache does not keep. */
+    if (rep->want == MS_WANT_FILE) {
+        req.limit = dc_links(dc) > 1 ? dc_links(dc) : 1;
+        req.cache = proc->cache;
+    }
 
     if (!(h = db_acquire(proc, r))) {
         rep->result = MS_RESULT_ERROR;
         return;
     }
     ms_lookup(&a, h->db, proc->geo, &req, r->pool);
-    take_answer(rep, a, proc, r);
+    rep->result = a->result;
+    memcpy(rep->country, a->client.loc.country, sizeof(rep->country));
+    rep->asn = a->client.loc.asn;
+    build(rep, a, dc, proc, r);
     if (a->result == MS_RESULT_ERROR) {
         /* A handle that failed may be broken (corrupt file, schema changed
          * under it): the next request opens a new one. */
@@ -750,77 +1059,103 @@ static const char *unusable(request_rec *r, ms_proc_t *proc)
 }
 
 /* Decide: fills rep->result, rep->kind and rep->why. Order as in SPEC's
- * request path: not a file, too small, the exclusions, then the lookup. */
+ * request path: not a file, too small, the exclusions, then the lookup.
+ *
+ * Documents asked for by URL (FILE.meta4, ?meta4, FILE.mirrorlist,
+ * ?mirrorlist[=json], FILE.sha256) are answered for any indexed file, also
+ * below MirrorSelMinSize, matching MirrorSelExcludeFileMask or for an
+ * excluded client: they only describe the file and its mirrors; what those
+ * rules suppress is the redirect. Accept negotiation replaces the redirect,
+ * so it applies only where a redirect would. */
 static void decide(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
                    ms_proc_t *proc)
 {
     rep->result = MS_RESULT_LOCAL;
     rep->kind = MS_ANSWER_LOCAL;
-    if (r->finfo.filetype != APR_REG || !r->filename) {
+    if (!find_target(rep, r)) {
         rep->why = "not a regular file";
         return;
     }
-    if (r->path_info && *r->path_info) {
-        rep->why = "path info after the file name";
-        return;
-    }
-    if (r->finfo.size < dc_min_size(dc)) {
-        rep->why = "smaller than MirrorSelMinSize";
-        return;
-    }
-    if (origin_path(&rep->path, r, dc) != 0) {
+    if (origin_path(&rep->path, rep->filename, dc, r->pool) != 0) {
         rep->path = NULL;
         rep->why = "no usable origin-relative path";
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, MSLOGNO(00011)
                       "%s: no usable path under %s",
-                      ap_escape_logitem(r->pool, r->filename), dc->root);
+                      ap_escape_logitem(r->pool, rep->filename), dc->root);
         return;
     }
-    rep->result = MS_RESULT_EXCLUDED;
-    if (dc->file_mask.re && !ap_regexec(dc->file_mask.re, rep->path, 0, NULL, 0)) {
-        rep->why = "MirrorSelExcludeFileMask";
-        return;
+    if (!rep->by_url) {
+        if ((rep->why = file_served_locally(rep, r, dc)) != NULL)
+            return;
+        rep->want = want_by_accept(r);
+        rep->negotiated = 1;
     }
-    if ((rep->why = client_excluded(r, dc)) != NULL)
-        return;
     rep->result = MS_RESULT_ERROR;
     if ((rep->why = unusable(r, proc)) != NULL)
         return;
     lookup(rep, r, dc, proc);
-    if (rep->result == MS_RESULT_REDIRECT)
-        rep->kind = MS_ANSWER_REDIRECT;
 }
+
+/* --- the response (the handle is given back) --- */
 
 /* MIRRORSEL_* for LogFormat; "-" stands for unknown or not applicable. */
 static void set_env(request_rec *r, const ms_reply_t *rep)
 {
-    const ms_target_t *t = NULL;
     apr_table_t *e = r->subprocess_env;
+    int redirect = rep->kind == MS_ANSWER_REDIRECT;
 
-    if (rep->result == MS_RESULT_REDIRECT && rep->targets && rep->targets->nelts)
-        t = &APR_ARRAY_IDX(rep->targets, 0, ms_target_t);
     apr_table_setn(e, "MIRRORSEL_RESULT", ms_result_name(rep->result));
-    apr_table_setn(e, "MIRRORSEL_MIRROR", t ? t->name : "-");
-    apr_table_setn(e, "MIRRORSEL_TIER", t ? ms_tier_name(t->tier) : "-");
+    apr_table_setn(e, "MIRRORSEL_MIRROR", redirect ? rep->mirror : "-");
+    apr_table_setn(e, "MIRRORSEL_TIER", redirect ? rep->tier : "-");
     apr_table_setn(e, "MIRRORSEL_COUNTRY",
                    rep->country[0] ? apr_pstrdup(r->pool, rep->country) : "-");
     apr_table_setn(e, "MIRRORSEL_ASN",
                    rep->asn ? apr_psprintf(r->pool, "%u", (unsigned)rep->asn) : "-");
+    apr_table_setn(e, "MIRRORSEL_OUTPUT",
+                   redirect || rep->kind == MS_ANSWER_DOCUMENT ? want_names[rep->want]
+                   : rep->kind == MS_ANSWER_NOT_FOUND ? "notfound" : "local");
 }
 
 static int answer_redirect(request_rec *r, const ms_reply_t *rep)
 {
-    const ms_target_t *t = &APR_ARRAY_IDX(rep->targets, 0, ms_target_t);
-    const char *url = ms_url_join(t->base_url, ms_path_escape(rep->path, r->pool),
-                                  r->pool);
+    int i;
 
     /* ap_die() keeps Location from headers_out; the rest must sit in
      * err_headers_out to survive the generated 302 response. */
-    apr_table_setn(r->headers_out, "Location", url);
-    apr_table_setn(r->err_headers_out, "X-MirrorSel-Mirror", t->name);
-    apr_table_setn(r->err_headers_out, "X-MirrorSel-Tier", ms_tier_name(t->tier));
+    apr_table_setn(r->headers_out, "Location", rep->location);
+    apr_table_setn(r->err_headers_out, "X-MirrorSel-Mirror", rep->mirror);
+    apr_table_setn(r->err_headers_out, "X-MirrorSel-Tier", rep->tier);
     apr_table_setn(r->err_headers_out, "Cache-Control", "private");
+    /* The same URL gives a Metalink or JSON to a client that asks for it. */
+    apr_table_mergen(r->err_headers_out, "Vary", "Accept");
+    for (i = 0; i < rep->links->nelts; i++)
+        apr_table_addn(r->err_headers_out, "Link",
+                       APR_ARRAY_IDX(rep->links, i, const char *));
+    if (rep->digest) {
+        apr_table_setn(r->err_headers_out, "Digest", rep->digest);
+        apr_table_setn(r->err_headers_out, "Repr-Digest", rep->repr_digest);
+    }
     return HTTP_MOVED_TEMPORARILY;
+}
+
+/* 200 with the body built earlier. It depends on the client's location,
+ * so it is private; HTML and JSON are never sniffed into something else,
+ * and the HTML page may load nothing (it needs only its inline style). */
+static int answer_document(request_rec *r, const ms_reply_t *rep)
+{
+    ap_set_content_type(r, rep->content_type);
+    ap_set_content_length(r, (apr_off_t)rep->body_len);
+    apr_table_setn(r->headers_out, "Cache-Control", "private");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    if (rep->want == MS_WANT_HTML)
+        apr_table_setn(r->headers_out, "Content-Security-Policy",
+                       "default-src 'none'; style-src 'unsafe-inline'; "
+                       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    if (rep->negotiated)
+        apr_table_mergen(r->headers_out, "Vary", "Accept");
+    if (!r->header_only)
+        ap_rwrite(rep->body, (int)rep->body_len, r);
+    return OK;
 }
 
 static int respond(request_rec *r, const ms_reply_t *rep)
@@ -828,6 +1163,10 @@ static int respond(request_rec *r, const ms_reply_t *rep)
     switch (rep->kind) {
     case MS_ANSWER_REDIRECT:
         return answer_redirect(r, rep);
+    case MS_ANSWER_DOCUMENT:
+        return answer_document(r, rep);
+    case MS_ANSWER_NOT_FOUND:
+        return HTTP_NOT_FOUND;
     case MS_ANSWER_LOCAL:
     default:
         return DECLINED;
@@ -858,10 +1197,11 @@ static int ms_handler(request_rec *r)
     decide(&rep, r, dc, sc->proc);
     set_env(r, &rep);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, MSLOGNO(00010)
-                  "%s: %s%s%s (mirror %s, tier %s, country %s)",
+                  "%s: %s%s%s (output %s, mirror %s, tier %s, country %s)",
                   rep.path ? rep.path : ap_escape_logitem(r->pool, r->uri),
                   ms_result_name(rep.result), rep.why ? ": " : "",
                   rep.why ? rep.why : "",
+                  apr_table_get(r->subprocess_env, "MIRRORSEL_OUTPUT"),
                   apr_table_get(r->subprocess_env, "MIRRORSEL_MIRROR"),
                   apr_table_get(r->subprocess_env, "MIRRORSEL_TIER"),
                   apr_table_get(r->subprocess_env, "MIRRORSEL_COUNTRY"));

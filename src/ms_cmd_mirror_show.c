@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 
 #include "ms_cmd.h"
+#include "ms_cmd_scan.h"
 #include "ms_net.h"
 
 static const char *const scheme_names[2] = { "http", "https" };
@@ -313,6 +314,7 @@ int ms_cmd_mirror_show(ms_cmd_ctx_t *ctx, int argc, char **argv)
     }
     else {
         text_show(m, ctx->pool);
+        ms_cmd_scan_show_text(stdout, db, m->id, ctx->pool);
     }
 leave:
     ms_db_close(db);

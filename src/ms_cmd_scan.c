@@ -111,6 +111,78 @@ int ms_cmd_scanopts_store(ms_db_t *db, int64_t mirror_id, const ms_cmd_scanopts_
     return rc;
 }
 
+/* --- the latest scan, for `mirror show` and `mirror list` --- */
+
+void ms_cmd_scan_show_text(FILE *out, ms_db_t *db, int64_t mirror_id, apr_pool_t *p)
+{
+    ms_scan_run_t *r = NULL;
+    ms_scan_conf_t *c = NULL;
+    int rc = ms_db_scan_run_last(&r, db, mirror_id, p);
+
+    if (rc == MS_NOTFOUND)
+        fprintf(out, "last scan:       never\n");
+    else if (rc != MS_OK)
+        fprintf(out, "last scan:       ? (%s)\n", ms_db_errmsg(db));
+    else if (!r->finished)
+        fprintf(out, "last scan:       started %s, not finished\n", ms_cmd_time(r->started, p));
+    else if (!r->ok)
+        fprintf(out, "last scan:       %s failed: %s\n", ms_cmd_time(r->started, p),
+                ms_cmd_printable(r->error, p));
+    else
+        fprintf(out, "last scan:       %s ok: %" APR_INT64_T_FMT " files seen, %"
+                APR_INT64_T_FMT " fresh, %" APR_INT64_T_FMT " stale, %" APR_INT64_T_FMT
+                " missing, %" APR_INT64_T_FMT " extra\n", ms_cmd_time(r->started, p),
+                (apr_int64_t)r->files_seen, (apr_int64_t)r->fresh, (apr_int64_t)r->stale,
+                (apr_int64_t)r->missing, (apr_int64_t)r->extra);
+    if (ms_db_scan_conf_get(&c, db, mirror_id, p) == MS_OK
+        && (c->ca_file || c->ssh_key || c->known_hosts)) {
+        fprintf(out, "ca file:         %s\n", c->ca_file ? c->ca_file : "-");
+        fprintf(out, "ssh key:         %s\n", c->ssh_key ? c->ssh_key : "-");
+        fprintf(out, "known hosts:     %s\n", c->known_hosts ? c->known_hosts : "-");
+    }
+}
+
+void ms_cmd_scan_show_json(ms_jw_t *j, ms_db_t *db, int64_t mirror_id, apr_pool_t *p)
+{
+    ms_scan_run_t *r = NULL;
+
+    if (ms_db_scan_run_last(&r, db, mirror_id, p) != MS_OK) {
+        ms_jw_null(j, "last_scan");
+        return;
+    }
+    ms_jw_object(j, "last_scan");
+    ms_jw_str(j, "started", ms_cmd_time(r->started, p));
+    if (r->finished)
+        ms_jw_str(j, "finished", ms_cmd_time(r->finished, p));
+    else
+        ms_jw_null(j, "finished");
+    ms_jw_bool(j, "ok", r->ok);
+    ms_jw_int(j, "files_seen", r->files_seen);
+    ms_jw_int(j, "fresh", r->fresh);
+    ms_jw_int(j, "stale", r->stale);
+    ms_jw_int(j, "missing", r->missing);
+    ms_jw_int(j, "extra", r->extra);
+    ms_jw_str(j, "error", *r->error ? r->error : NULL);
+    ms_jw_end(j);
+}
+
+const char *ms_cmd_scan_summary(ms_db_t *db, int64_t mirror_id, apr_pool_t *p)
+{
+    ms_scan_run_t *r = NULL;
+    int rc = ms_db_scan_run_last(&r, db, mirror_id, p);
+
+    if (rc == MS_NOTFOUND)
+        return "never";
+    if (rc != MS_OK)
+        return "?";
+    if (!r->finished)
+        return "running";
+    if (!r->ok)
+        return "failed";
+    return apr_psprintf(p, "%" APR_INT64_T_FMT "/%" APR_INT64_T_FMT " fresh",
+                        (apr_int64_t)r->fresh, (apr_int64_t)(r->fresh + r->stale + r->missing));
+}
+
 /* --- one mirror --- */
 
 /* Write what the walk found, in one transaction. */
@@ -179,7 +251,7 @@ static int scan_one(ms_cmd_ctx_t *ctx, const scan_job_t *job, const scan_opts_t 
     ms_scan_found_t *found = NULL;
     apr_array_header_t *targets;
     const char *err = NULL;
-    int64_t t0 = ms_now_ms();
+    int64_t t0 = ms_now_ms(), t_write;
     int i, rc;
 
     if ((rc = ms_cmd_open_db(&db, ctx, MS_DB_READWRITE)) != MS_EXIT_OK)
@@ -213,6 +285,7 @@ static int scan_one(ms_cmd_ctx_t *ctx, const scan_job_t *job, const scan_opts_t 
         return ms_cmd_fail(MS_EXIT_FAIL, "scan %s: %s", job->name,
                            ms_cmd_printable(err, ctx->pool));
     }
+    t_write = ms_now_ms();
     if (apply(db, job, o, found, &run, ctx->pool) != MS_OK) {
         const char *why = apr_pstrdup(ctx->pool, ms_db_errmsg(db));
         run.files_seen = run.fresh = run.stale = run.missing = run.extra = 0;
@@ -224,10 +297,11 @@ static int scan_one(ms_cmd_ctx_t *ctx, const scan_job_t *job, const scan_opts_t 
     }
     printf("%s: ok: %" APR_INT64_T_FMT " files seen: %" APR_INT64_T_FMT " fresh, %"
            APR_INT64_T_FMT " stale, %" APR_INT64_T_FMT " missing, %" APR_INT64_T_FMT
-           " extra (%.2f s, %" APR_INT64_T_FMT " requests)\n", job->name,
+           " extra (%.2f s, %" APR_INT64_T_FMT " requests, %.3f s writing)\n", job->name,
            (apr_int64_t)run.files_seen, (apr_int64_t)run.fresh, (apr_int64_t)run.stale,
            (apr_int64_t)run.missing, (apr_int64_t)run.extra,
-           (double)(ms_now_ms() - t0) / 1000.0, (apr_int64_t)found->requests);
+           (double)(ms_now_ms() - t0) / 1000.0, (apr_int64_t)found->requests,
+           (double)(ms_now_ms() - t_write) / 1000.0);
     fflush(stdout);
     ms_db_close(db);
     return MS_EXIT_OK;

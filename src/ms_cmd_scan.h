@@ -45,4 +45,15 @@ int ms_cmd_scanopts_store(ms_db_t *db, int64_t mirror_id, const ms_cmd_scanopts_
 /* Usage lines for the options, for `mirror --help`. */
 extern const char ms_cmd_scanopts_usage[];
 
+/* --- the latest scan, for `mirror show` and `mirror list` --- */
+
+/* "last scan: ..." lines of `mirror show` (text), and the scan settings. */
+void ms_cmd_scan_show_text(FILE *out, ms_db_t *db, int64_t mirror_id, apr_pool_t *p);
+/* A member "last_scan": {when, finished, ok, files_seen, fresh, stale,
+ * missing, extra, error} or null, inside the mirror's JSON object. */
+void ms_cmd_scan_show_json(ms_jw_t *j, ms_db_t *db, int64_t mirror_id,
+                           apr_pool_t *p);
+/* One short column for `mirror list`: "ok 120/125 fresh", "failed", "never". */
+const char *ms_cmd_scan_summary(ms_db_t *db, int64_t mirror_id, apr_pool_t *p);
+
 #endif

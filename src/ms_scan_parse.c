@@ -357,6 +357,8 @@ static int list_unix(list_ctx *c, char *line)
         return -1;
     if (line[0] == 'l' || (line[0] != '-' && line[0] != 'd'))
         return 0;                           /* symlinks, devices: not files */
+    if (!strcmp(name, ".") || !strcmp(name, ".."))
+        return 0;                           /* "ls -a" style listings */
     e.is_dir = line[0] == 'd';
     e.name = apr_pstrdup(c->p, name);
     *(ms_listent_t *)apr_array_push(c->out) = e;
@@ -666,12 +668,14 @@ int ms_parse_autoindex(apr_array_header_t **out, const char *buf, size_t len,
          * writing a name with a colon. */
         if (!strncmp(href, "./", 2))
             href += 2;
+        else if (strchr(href, ':'))
+            continue;                       /* a scheme: another host */
         n = strlen(href);
         if (n == 0 || href[0] == '/' || href[0] == '?' || href[0] == '#'
             || strpbrk(href, "?#") || !strcmp(href, "../") || !strcmp(href, "./"))
             continue;
-        if (strchr(href, ':') || memchr(href, '/', n - 1))
-            continue;                       /* other hosts, deeper paths */
+        if (memchr(href, '/', n - 1))
+            continue;                       /* deeper paths */
         memset(&e, 0, sizeof(e));
         e.is_dir = href[n - 1] == '/';
         if (pct_decode(&name, apr_pstrndup(p, href, n - (size_t)e.is_dir), p) != 0) {

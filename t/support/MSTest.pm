@@ -220,15 +220,15 @@ sub fixture {
 }
 
 # Register a mirror. Options: http => 0|1 (default 1), https => 0|1 (default
-# 1), country, continent, lat, lon, asn, prefix => [..], weight, max_size,
+# 1), http_url, https_url (instead of the made-up ones), country, continent, lat, lon, asn, prefix => [..], weight, max_size,
 # scope, other => 'AT,CH', fallback, disabled. Every location field is given,
 # so nothing is looked up by host name. URLs: http(s)://NAME.mirror.test/pub/
 sub mirror {
     my ($self, $name, %o) = @_;
     my $host = lc($name) . '.mirror.test';
     my %url;
-    $url{http}  = "http://$host/pub/"  if $o{http}  // 1;
-    $url{https} = "https://$host/pub/" if $o{https} // 1;
+    $url{http}  = $o{http_url}  // "http://$host/pub/"  if $o{http}  // 1;
+    $url{https} = $o{https_url} // "https://$host/pub/" if $o{https} // 1;
     my @a = ('mirror', 'add', $name);
     push @a, '--url', $url{$_} for grep { $url{$_} } qw(http https);
     push @a, '--country', $o{country} if defined $o{country};
@@ -395,6 +395,16 @@ EOF
 # expect_fail (return 0 instead of dying when httpd does not come up).
 sub start {
     my ($self, %o) = @_;
+    # A port found free may be taken by a parallel test before httpd binds
+    # it: try again with other ports.
+    for my $try (1 .. 4) {
+        my $r = $self->_start_once(%o, _last_try => $try == 4);
+        return $r unless defined $r && $r eq 'busy';
+    }
+}
+
+sub _start_once {
+    my ($self, %o) = @_;
     croak 'MSTest: httpd already running' if $self->{pid};
     $self->{port}    = _free_port();
     $self->{sslport} = _free_port();
@@ -426,6 +436,7 @@ sub start {
         if (waitpid($pid, WNOHANG) == $pid) {
             $self->{pid} = undef;
             my $why = _slurp("$self->{dir}/logs/httpd.out") . _tail("$self->{dir}/logs/error_log");
+            return 'busy' if $why =~ /Address already in use/ && !$o{_last_try};
             return 0 if $o{expect_fail};
             croak "MSTest: httpd exited at start-up: $why";
         }
@@ -776,6 +787,74 @@ sub finish {
         diag("kept $self->{dir}");
     }
     done_testing();
+}
+
+# A real mirror: a plain httpd (no mod_mirrorsel) serving a copy of the
+# origin tree at /pub/ over http and https, on ports of its own.
+#   my $srv = MSTest::MirrorServer->new($t, 'a');
+#   $srv->sync($t);  $srv->start;  $t->mirror('a', http_url => $srv->url, ...)
+package MSTest::MirrorServer;
+our @ISA = ('MSTest');
+use File::Path qw(make_path remove_tree);
+use Carp qw(croak);
+
+sub new {
+    my ($class, $t, $name) = @_;
+    my $dir = "$t->{dir}/mirror-$name";
+    remove_tree($dir) if -e $dir;
+    make_path("$dir/htdocs/pub", "$dir/run", "$dir/logs");
+    return bless {
+        name => "mirror-$name", dir => $dir, root => "$dir/htdocs/pub",
+        cert => $t->{cert}, key => $t->{key}, pid => undef,
+        mirrors => {},
+    }, $class;
+}
+
+sub root { $_[0]{root} }
+
+# Copy the origin tree (mtimes kept), as a completed rsync would.
+sub sync {
+    my ($self, $t) = @_;
+    system('cp', '-a', "$t->{origin}/.", "$self->{root}/") == 0
+        or croak "MSTest: cp to $self->{root} failed";
+    return $self;
+}
+
+sub url       { "http://127.0.0.1:$_[0]{port}/pub/" }
+sub https_url { "https://127.0.0.1:$_[0]{sslport}/pub/" }
+
+sub _asan_preload { undef }
+
+sub _conf {
+    my ($self) = @_;
+    my $d = $self->{dir};
+    my $moddir = '/usr/lib/apache2/modules';
+    my $conf = "ServerRoot \"$d\"\nServerName 127.0.0.1\n";
+    $conf .= "DefaultRuntimeDir \"$d/run\"\nPidFile \"$d/run/httpd.pid\"\n";
+    $conf .= "ErrorLog \"$d/logs/error_log\"\nLogLevel warn\n";
+    $conf .= "LoadModule ${_}_module $moddir/mod_$_.so\n"
+        for qw(mpm_event authz_core mime dir autoindex socache_shmcb ssl);
+    $conf .= <<"EOF";
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 10
+MaxRequestWorkers 10
+TypesConfig /etc/mime.types
+Listen 127.0.0.1:$self->{port}
+Listen 127.0.0.1:$self->{sslport} https
+DocumentRoot "$d/htdocs"
+<Directory "$d/htdocs">
+    Options Indexes
+    Require all granted
+</Directory>
+SSLSessionCache none
+<VirtualHost 127.0.0.1:$self->{sslport}>
+    SSLEngine on
+    SSLCertificateFile "$self->{cert}"
+    SSLCertificateKeyFile "$self->{key}"
+</VirtualHost>
+EOF
+    return $conf;
 }
 
 1;

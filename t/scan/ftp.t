@@ -1,0 +1,32 @@
+#!/usr/bin/perl
+# Scanning over ftp:// against proftpd: with MLSD (1 s precision) and
+# configured to offer only LIST (MLSD neither advertised nor allowed, as on
+# a LIST-only server): the scanner falls back to LIST (60 s precision).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use ScanTest;
+use Test::More;
+
+my $t = ScanTest->new->standard_world;
+my $tree = $t->standard_mirror('m');
+
+my $mp = $t->proftpd($tree, label => 'mlsd');
+my $lp = $t->proftpd($tree, label => 'list', list_only => 1);
+$t->add_mirror('mlsd', "ftp://mirror:secret\@127.0.0.1:$mp/");
+$t->add_mirror('list', "ftp://mirror:secret\@127.0.0.1:$lp/");
+$t->add_mirror('badlogin', "ftp://mirror:wrong\@127.0.0.1:$mp/");
+
+my ($rc, $out, $err) = $t->run_tool('scan', 'mlsd', 'list', '--jobs', '2');
+is($rc, 0, 'both FTP mirrors scanned') or diag($err);
+$t->check_standard('mlsd', 'ftp MLSD', precision => '1');
+# the files are older than six months: LIST shows "Mon DD YYYY", a day's precision
+$t->check_standard('list', 'ftp LIST', precision => '86400');
+
+($rc, $out, $err) = $t->run_tool('scan', 'badlogin');
+is($rc, 1, 'wrong password: scan fails');
+like($err, qr/scan badlogin: .*(login|denied|530)/i, 'error says the login failed');
+is($t->last_run('badlogin')->{ok}, 0, 'failed run recorded');
+
+done_testing;

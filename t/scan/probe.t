@@ -1,0 +1,104 @@
+#!/usr/bin/perl
+# Probing: up, down (closed port), hanging (bounded by --timeout), wrong size,
+# redirect elsewhere, TLS refused without the CA and accepted with it;
+# consecutive failures; many mirrors at once take about one timeout.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use ScanTest;
+use Test::More;
+use Time::HiRes qw(time);
+
+my $t = ScanTest->new->standard_world;
+my $tree = $t->mirror_tree('full');
+my $rp = $t->rsyncd(full => $tree);
+my $scan = "rsync://127.0.0.1:$rp/full/";
+
+# A tree where every file has another size: what a broken mirror serves.
+my $wrong = "$t->{dir}/trees/wrong";
+ScanTest::write_file("$wrong/a/b/s.txt", 7, undef, 'w');
+my $np = $t->nginx($tree);
+my $wp = $t->nginx($wrong, label => 'nginx-wrong');
+my ($cert, $key) = $t->self_signed;
+my $sp = $t->apache($tree, label => 'apache-tls', cert => $cert, key => $key);
+my $closed = ScanTest::free_port();
+my $hang = $t->hanging_server;
+my $redir = $t->http_server(sub { ('302 Found', { Location => 'http://elsewhere.invalid/x' }, '') });
+
+$t->add_mirror('up', $scan, urls => ["http://127.0.0.1:$np/"]);
+$t->add_mirror('closed', $scan, urls => ["http://127.0.0.1:$closed/"]);
+$t->add_mirror('hang', $scan, urls => ["http://127.0.0.1:$hang/"]);
+$t->add_mirror('wrongsize', $scan, urls => ["http://127.0.0.1:$wp/"]);
+$t->add_mirror('redirect', $scan, urls => ["http://127.0.0.1:$redir/"]);
+$t->add_mirror('tls', $scan, urls => ["https://127.0.0.1:$sp/"]);
+$t->add_mirror('tls-ca', $scan, urls => ["https://127.0.0.1:$sp/", "http://127.0.0.1:$np/"],
+               ca_file => $cert);
+my ($rc, $out, $err) = $t->run_tool('scan');
+is($rc, 0, 'all mirrors scanned') or diag($err);
+my ($pf) = $t->sql("SELECT f.path FROM mirror_scan s JOIN files f ON f.id = s.probe_file_id "
+                   . "WHERE s.mirror_id = (SELECT id FROM mirrors WHERE name = 'up')");
+is($pf->[0], 'a/b/s.txt', 'the smallest fresh file is remembered for probing');
+
+my $t0 = time;
+($rc, $out, $err) = $t->run_tool('probe', '--timeout', '3');
+my $took = time - $t0;
+is($rc, 0, 'probe exits 0 with mirrors down') or diag($err);
+cmp_ok($took, '<', 6, "one probe run is bounded by the timeout ($took s)");
+like($out, qr/^probed 8: 3 up, 5 down/m, 'summary line') or diag($out);
+
+my $h = $t->health('up');
+is($h->{'http/4'}{up}, 1, 'up: http over IPv4 up');
+is($h->{'http/4'}{status}, 200, 'status recorded');
+ok(!exists $h->{'http/6'}, 'an IPv4 literal is not probed over IPv6');
+$h = $t->health('closed');
+is($h->{'http/4'}{up}, 0, 'closed port: down');
+like($h->{'http/4'}{error}, qr/refused|connect/i, 'closed port: error recorded');
+$h = $t->health('hang');
+is($h->{'http/4'}{up}, 0, 'hanging: down');
+like($h->{'http/4'}{error}, qr/timed out|timeout/i, 'hanging: timeout recorded');
+$h = $t->health('wrongsize');
+is($h->{'http/4'}{up}, 0, 'wrong size: down');
+like($h->{'http/4'}{error}, qr/wrong size: 7 bytes, expected 6/, 'wrong size: error');
+$h = $t->health('redirect');
+is($h->{'http/4'}{up}, 0, 'redirect: down');
+is($h->{'http/4'}{status}, 302, 'redirect: status kept');
+like($h->{'http/4'}{error}, qr/redirected to http:\/\/elsewhere.invalid/, 'redirect: target named');
+$h = $t->health('tls');
+is($h->{'https/4'}{up}, 0, 'self-signed without CA: down');
+like($h->{'https/4'}{error}, qr/certificate|SSL/i, 'TLS error recorded');
+$h = $t->health('tls-ca');
+is($h->{'https/4'}{up}, 1, 'self-signed with the mirror\'s CA: up');
+is($h->{'http/4'}{up}, 1, 'both schemes probed');
+
+# Consecutive failures count; recovery resets them.
+($rc) = $t->run_tool('probe', 'closed', '--timeout', '2');
+is($t->health('closed')->{'http/4'}{failures}, 2, 'consecutive failures counted');
+my $np2 = $t->nginx($tree, label => 'nginx-2');
+$t->tool('mirror', 'edit', 'closed', '--url', "http://127.0.0.1:$np2/");
+($rc) = $t->run_tool('probe', 'closed');
+is($t->health('closed')->{'http/4'}{up}, 1, 'back up');
+is($t->health('closed')->{'http/4'}{failures}, 0, 'failures reset');
+
+# A mirror never scanned is probed at its base URL.
+$t->add_mirror('unscanned', $scan, urls => ["http://127.0.0.1:$np/"]);
+($rc, $out) = $t->run_tool('probe', 'unscanned', '--verbose');
+is($t->health('unscanned')->{'http/4'}{up}, 1, 'never scanned: base URL answers 200 → up');
+
+# Many mirrors at once: 60 mirrors, a third hanging, take about one timeout.
+for my $i (1 .. 60) {
+    my $port = $i % 3 == 0 ? $hang : $i % 3 == 1 ? $np : $closed;
+    $t->add_mirror("many$i", $scan, urls => ["http://127.0.0.1:$port/"]);
+}
+$t0 = time;
+($rc, $out) = $t->run_tool('probe', '--timeout', '3');
+$took = time - $t0;
+is($rc, 0, '68 mirrors probed');
+cmp_ok($took, '<', 6, "68 mirrors with 20 hanging: $took s for a 3 s timeout");
+
+($rc) = $t->run_tool('probe', 'nosuch');
+is($rc, 1, 'unknown mirror: exit 1');
+($rc) = $t->run_tool('probe', '--timeout', 'x');
+is($rc, 2, 'bad --timeout: exit 2');
+
+done_testing;

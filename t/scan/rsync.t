@@ -1,0 +1,54 @@
+#!/usr/bin/perl
+# Scanning over rsync://: fresh, stale, missing and extra files; a scan URL
+# that maps to a sub-tree; --path; files the mirror dropped; --jobs.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use ScanTest;
+use Test::More;
+
+my $t = ScanTest->new->standard_world;
+my $m1 = $t->standard_mirror('m1');
+my $m2 = $t->mirror_tree('m2');
+system('mkdir', '-p', "$t->{dir}/trees/deep/pub/mirror") == 0 or die;
+system('cp', '-a', "$m2/.", "$t->{dir}/trees/deep/pub/mirror/") == 0 or die;
+my $port = $t->rsyncd(m1 => $m1, m2 => $m2, deep => "$t->{dir}/trees/deep");
+
+$t->add_mirror('m1', "rsync://127.0.0.1:$port/m1/");
+$t->add_mirror('m2', "rsync://127.0.0.1:$port/m2");
+$t->add_mirror('deep', "rsync://127.0.0.1:$port/deep/pub/mirror/");
+
+my ($rc, $out, $err) = $t->run_tool('scan', '--jobs', '3');
+is($rc, 0, 'scan of three mirrors at once exits 0') or diag($err);
+like($out, qr/^m1: ok: 5 files seen: 3 fresh, 2 stale, 1 missing, 1 extra/m, 'summary line');
+$t->check_standard('m1', 'rsync', precision => '1');
+is($t->last_run('m2')->{fresh}, 6, 'full mirror: all 6 fresh');
+is($t->last_run('deep')->{fresh}, 6, 'scan URL pointing into a module sub-tree');
+
+# The mirror drops a file and syncs another: a rescan follows.
+unlink "$m1/top.iso";
+system('cp', '-a', $t->origin . '/a/f2', "$m1/a/f2") == 0 or die;
+($rc, $out, $err) = $t->run_tool('scan', 'm1');
+is($rc, 0, 'rescan');
+ok(!exists $t->copies('m1')->{'top.iso'}, 'a file the mirror no longer has is dropped');
+is($t->last_run('m1')->{fresh}, 3, 'synced file now fresh, dropped one gone');
+
+# --path rescans a sub-tree only; copies elsewhere stay.
+system('cp', '-a', $t->origin . '/a/f3', "$m1/a/f3") == 0 or die;
+unlink "$m1/sp ace/\x{c3}\x{bc}.bin";
+($rc, $out, $err) = $t->run_tool('scan', 'm1', '--path', 'a');
+is($rc, 0, 'scan --path a') or diag($err);
+my $r = $t->last_run('m1');
+is("$r->{seen}/$r->{fresh}/$r->{stale}/$r->{missing}", '3/3/0/1', '--path counts the sub-tree only');
+ok(exists $t->copies('m1')->{"sp ace/\x{c3}\x{bc}.bin"}, 'copies outside --path untouched');
+
+# Unknown mirror name, bad option.
+($rc) = $t->run_tool('scan', 'nosuch');
+is($rc, 1, 'unknown mirror: exit 1');
+($rc) = $t->run_tool('scan', '--jobs', '0');
+is($rc, 2, 'bad --jobs: exit 2');
+($rc) = $t->run_tool('scan', '--path', '../x');
+is($rc, 2, '--path with ..: exit 2');
+
+done_testing;
