@@ -104,6 +104,10 @@ demo: deps all
 $(BUILD)/ms_benchgen: bench/ms_benchgen.c $(BUILD)/libmscore.a | $(BUILD)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmscore.a $(LIBS)
 
+# Cost and size of each output for a 50-mirror answer (bench/outputs_bench.c).
+$(BUILD)/outputs_bench: bench/outputs_bench.c $(BUILD)/libmscore.a | $(BUILD)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmscore.a $(LIBS)
+
 bench: deps all $(BUILD)/ms_benchgen
 	sh scripts/bench.sh $(BUILD)
 

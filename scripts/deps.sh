@@ -64,6 +64,19 @@ echo "deps.sh: installing:$missing"
 # instead of failing at once on its lock.
 APT="apt-get -q -o DPkg::Lock::Timeout=600"
 
+# Installing a server package (apache2, nginx, lighttpd, sshd, proftpd) must
+# not start it: several would fight over port 80, and the tests start their
+# own on free ports. Unless the machine has a policy already, forbid starts
+# for the duration of the install.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# written by mod_mirrorsel scripts/deps.sh during an install\nexit 101\n' \
+        > /usr/sbin/policy-rc.d
+    chmod 0755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    trap 'rm -f /usr/sbin/policy-rc.d; exit 130' INT
+    trap 'rm -f /usr/sbin/policy-rc.d; exit 143' TERM
+fi
+
 # Empty package lists (a fresh container) make every install fail: update first.
 lists_empty() {
     ! ls /var/lib/apt/lists/ 2>/dev/null | grep -q '_Packages'

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run-tests.sh BUILD — run every test with one `prove`: the C unit tests
-# (BUILD/t/test_*, TAP programs) and the integration tests (t/integration/*.t,
-# each against a real httpd running BUILD/mod_mirrorsel.so).
+# (BUILD/t/test_*, TAP programs), the integration tests (t/integration/*.t,
+# each against a real httpd running BUILD/mod_mirrorsel.so) and the scanner's
+# tests against real mirror servers (t/scan/*.t).
 #
 # httpd and the harness must not run as root. Run as root (as CI does), this
 # script makes the system user mirrorsel-test when missing, copies the tree
@@ -25,12 +26,13 @@ if [ "$(id -u)" -eq 0 ]; then
     fi
     WORK=$(mktemp -d /tmp/mirrorsel-test.XXXXXX)
     stop_work() {
-        # httpds a killed test left behind, by the pids in their pid files
-        for pf in "$WORK"/tree/t/tmp/*/run/httpd.pid; do
-            [ -f "$pf" ] || continue
-            pid=$(cat "$pf" 2>/dev/null || true)
-            case "$pid" in ''|*[!0-9]*) continue ;; esac
-            kill "$pid" 2>/dev/null || true
+        # servers a killed test left behind, by the pids in their pid files
+        [ -d "$WORK/tree/t/tmp" ] || return 0
+        find "$WORK/tree/t/tmp" -name '*.pid' -type f 2>/dev/null | while read -r pf; do
+            pid=$(head -c 32 "$pf" 2>/dev/null | tr -dc 0-9)
+            # only a process started for this tree (its command line names it)
+            [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | \
+                grep -qF "$WORK/" && kill "$pid" 2>/dev/null || true
         done
     }
     trap 'stop_work' EXIT
@@ -84,12 +86,14 @@ esac
 TMPDIR_T=$ROOT/t/tmp
 mkdir -p "$TMPDIR_T"
 
+# Servers a killed test left behind (httpd, mirrors, rsyncd, sshd, proftpd …),
+# by the pids in their pid files; the harnesses stop their own normally.
 stop_all() {
-    for pf in "$TMPDIR_T"/*/run/httpd.pid; do
-        [ -f "$pf" ] || continue
-        pid=$(cat "$pf" 2>/dev/null || true)
-        case "$pid" in ''|*[!0-9]*) continue ;; esac
-        kill "$pid" 2>/dev/null || true
+    find "$TMPDIR_T" -name '*.pid' -type f 2>/dev/null | while read -r pf; do
+        pid=$(head -c 32 "$pf" 2>/dev/null | tr -dc 0-9)
+        # only a process started for this tree (its command line names it)
+        [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | \
+            grep -qF "$TMPDIR_T/" && kill "$pid" 2>/dev/null || true
     done
 }
 trap 'stop_all' EXIT

@@ -43,6 +43,10 @@ my $r = $t->last_run('m1');
 is("$r->{seen}/$r->{fresh}/$r->{stale}/$r->{missing}", '3/3/0/1', '--path counts the sub-tree only');
 ok(exists $t->copies('m1')->{"sp ace/\x{c3}\x{bc}.bin"}, 'copies outside --path untouched');
 
+like($t->tool('mirror', 'show', 'm1'),
+     qr/^last scan: +\S+ ok: 3 files seen, 3 fresh, 0 stale, 1 missing, 0 extra$/m,
+     'mirror show: the latest scan');
+
 # Unknown mirror name, bad option.
 ($rc) = $t->run_tool('scan', 'nosuch');
 is($rc, 1, 'unknown mirror: exit 1');

@@ -86,6 +86,15 @@ sub xpath {
     return $out;
 }
 
+# The same for an HTML file (xmllint --html).
+sub xpath_html {
+    my ($f, $expr) = @_;
+    my ($rc, $out) = run(dirname($f), 'xmllint', '--html', '--xpath', $expr, $f);
+    return undef if $rc != 0;
+    $out =~ s/\n\z//;
+    return $out;
+}
+
 # The string values of the nodes an XPath selects, in document order.
 sub xpath_list {
     my ($f, $expr) = @_;
