@@ -89,7 +89,6 @@ LoadModule authz_core_module $MODULES/mod_authz_core.so
 LoadModule mime_module $MODULES/mod_mime.so
 LoadModule dir_module $MODULES/mod_dir.so
 LoadModule autoindex_module $MODULES/mod_autoindex.so
-LoadModule log_config_module $MODULES/mod_log_config.so
 TypesConfig /etc/mime.types
 Listen 127.0.0.1:$((PORT + 1))
 Listen 127.0.0.1:$((PORT + 2))
@@ -124,7 +123,6 @@ LoadModule mime_module $MODULES/mod_mime.so
 LoadModule alias_module $MODULES/mod_alias.so
 LoadModule dir_module $MODULES/mod_dir.so
 LoadModule autoindex_module $MODULES/mod_autoindex.so
-LoadModule log_config_module $MODULES/mod_log_config.so
 LoadModule remoteip_module $MODULES/mod_remoteip.so
 TypesConfig /etc/mime.types
 Listen 127.0.0.1:$PORT
@@ -150,11 +148,11 @@ export MIRRORSEL_DB="$DIR/db/mirrorsel.db" MIRRORSEL_GEOIP="$GEO" MIRRORSEL_ASND
 say "== mirrorsel init, mirror add, index"
 "$MS" init
 "$MS" mirror add berlin  --url "http://127.0.0.1:$((PORT + 1))/pub/" \
-    --country DE --lat 52.52 --lon 13.40 --asn 64501
+    --country DE --lat 52.52 --lon 13.40
 "$MS" mirror add newyork --url "http://127.0.0.1:$((PORT + 2))/pub/" \
-    --country US --lat 40.71 --lon -74.01 --asn 64510
+    --country US --lat 40.71 --lon -74.01
 "$MS" mirror add tokyo   --url "http://127.0.0.1:$((PORT + 3))/pub/" \
-    --country JP --lat 35.68 --lon 139.69 --asn 64520
+    --country JP --lat 35.68 --lon 139.69
 "$MS" index "$ORIGIN"
 [ "$(id -u)" = 0 ] && chown -R www-data "$DIR/db"
 

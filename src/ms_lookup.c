@@ -40,12 +40,15 @@ int ms_client_locate(ms_client_t *out, const ms_geo_t *geo, const char *ip,
         if (!continent)
             return -1;
         /* The override says where the client wants to be served from; its
-         * address's coordinates are elsewhere, so distance no longer applies. */
+         * address's coordinates and network are elsewhere, so distance and
+         * the AS tier no longer apply (a mirror's --prefix still does: that
+         * is the operator's word about the address itself). */
         out->loc.country[0] = (char)(country[0] & ~0x20);
         out->loc.country[1] = (char)(country[1] & ~0x20);
         out->loc.country[2] = '\0';
         memcpy(out->loc.continent, continent, 3);
         out->loc.has_coords = 0;
+        out->loc.asn = 0;
     }
     return rc;
 }

@@ -10,12 +10,21 @@
 #
 #   my $t = MSTest->new;                       # workdir, geo databases
 #   $t->standard_origin;                        # the files the tests use
-#   $t->tool(qw(init)); $t->mirror('de', country => 'DE', ...); $t->index;
-#   $t->fixture('copy-all', 'de'); $t->fixture('all-up', 'de');
+#   $t->init;                                   # mirrorsel init
+#   $t->mirror('de', MSTest::at('berlin'));     # mirrorsel mirror add
+#   $t->index_origin;                           # mirrorsel index
+#   $t->fixture('copy-all', 'de'); $t->fixture('all-up', 'de');   # ms_fixture
 #   $t->start;
 #   my $r = $t->get('/pub/big/file.iso', ip => '192.0.2.10');
 #   $t->redirects_to($r, 'de', 'country', 'big/file.iso', 'Berlin client');
 #   $t->finish;                                 # stop, check the error log, done_testing
+#
+# Scan and probe results are written by build/t/ms_fixture through the
+# core's own functions (t/support/ms_fixture.c), never by SQL here. Client
+# addresses reach httpd in X-Forwarded-For (mod_remoteip); the geo databases
+# are scripts/mkmmdb.pl's, whose table %CLIENT and %CITY below follow.
+# MSTest::MirrorServer (at the end) is a real mirror: a plain httpd serving a
+# copy of the origin over http and https.
 #
 # Environment: MS_BUILD (build directory, default "build"), MS_TMP (default
 # t/tmp), MS_KEEP=1 keeps the work directory.
@@ -25,14 +34,12 @@ use strict;
 use warnings;
 use Carp qw(croak);
 use Cwd qw(abs_path);
-use Errno qw(EINTR);
 use File::Basename qw(dirname basename);
 use File::Path qw(make_path remove_tree);
 use File::Spec;
 use IO::Socket::IP;
 use IO::Select;
 use POSIX qw(WNOHANG _exit);
-use Socket qw(SOCK_STREAM);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
