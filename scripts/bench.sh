@@ -34,6 +34,9 @@
 #   BENCH_PROFILE [0]  1: one extra B run at full size under `perf record`
 #   BENCH_ACCESSLOG [0]  1: both instances write an access log
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+# One brace group: bash reads all of it before running any, so an edit of
+# this file during a run cannot change the running script.
+{
 set -u -o pipefail
 
 BUILD=${1:-build}
@@ -278,6 +281,30 @@ parse_wrk() {
     END { printf "%.0f %.3f %.3f %d %d %d\n", rps, p50, p99, non, se, req }' "$1"
 }
 
+# The share of CPU time (%) the machine spent busy over one second.
+cpu_busy() {
+    local a b
+    a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+    sleep 1
+    b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+    echo "$a $b" | awk '{ d = $4 - $2; printf "%.0f\n", (d > 0 ? 100 * ($3 - $1) / d : 0) }'
+}
+
+# Other work on the machine (a test suite, a build) skews the figures: wait up
+# to BENCH_QUIET_WAIT seconds (60) for it to calm down; QUIET tells how busy
+# the machine was right before the run.
+wait_quiet() {
+    local t=0 busy
+    while :; do
+        busy=$(cpu_busy)
+        if [ "$busy" -le 15 ] || [ "$t" -ge "${BENCH_QUIET_WAIT:-20}" ]; then break; fi
+        sleep 2
+        t=$((t + 3))
+    done
+    QUIET="idle before: $((100 - busy)) %"
+    [ "$busy" -gt 15 ] && QUIET="$QUIET (BUSY: other processes use the CPU)"
+}
+
 lines_of() { [ -f "$1" ] && wc -l < "$1" || echo 0; }
 
 WRK_ENV=()
@@ -328,11 +355,12 @@ bench_size() {        # N pairs duration
         for side in A B; do
             port=$pa; [ "$side" = B ] && port=$pb
             out=$dir/$side/run-$i.txt
+            wait_quiet
             wrk_run "$out" "$port" "$dur"
             read -r rps p50 p99 non se req < <(parse_wrk "$out")
             errs_non=$((errs_non + non)); errs_sock=$((errs_sock + se))
-            printf '   pair %d %s: %8s req/s  p50 %7.2f ms  p99 %7.2f ms  (%s requests, non-2xx/3xx %s, socket errors %s)\n' \
-                "$i" "$side" "$rps" "$p50" "$p99" "$req" "$non" "$se"
+            printf '   pair %d %s: %8s req/s  p50 %7.2f ms  p99 %7.2f ms  (%s requests, non-2xx/3xx %s, socket errors %s; %s)\n' \
+                "$i" "$side" "$rps" "$p50" "$p99" "$req" "$non" "$se" "$QUIET"
             if [ "$side" = A ]; then a_rps="$a_rps $rps"; a_p50="$a_p50 $p50"; a_p99="$a_p99 $p99"
             else b_rps="$b_rps $rps"; b_p50="$b_p50 $p50"; b_p99="$b_p99 $p99"; fi
         done
@@ -516,3 +544,5 @@ say "  memory per process <= A + 20 MB (RSS): $(echo "$ma $mb" | awk '{ printf "
 say "  no failed request, no error-log line: ${ERRS[$FULL]} -> $(verdict "$(echo "${ERRS[$FULL]}" | grep -oE '[0-9]+' | paste -sd+ | bc) == 0")"
 say "logs: $RUN"
 say "============================================================="
+exit 0
+}

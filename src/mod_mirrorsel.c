@@ -606,6 +606,7 @@ typedef struct ms_reply {
     const char *repr_digest;
     /* a document */
     const char *content_type;
+    const char *disposition;    /* NULL: none */
     const char *body;
     apr_size_t body_len;
 } ms_reply_t;
@@ -920,8 +921,15 @@ static void build_meta4(ms_reply_t *rep, const ms_answer_t *a, request_rec *r)
 {
     ms_buf_t *b = ms_buf_make(r->pool, 4096);
 
-    if (ms_meta4_write(b, a, origin_url(rep, r), NULL) == 0)
-        set_body(rep, MS_META4_TYPE, b);
+    const char *name = ms_path_escape(ms_basename(a->file->path), r->pool);
+
+    if (ms_meta4_write(b, a, origin_url(rep, r), NULL) != 0)
+        return;
+    set_body(rep, MS_META4_TYPE, b);
+    /* Saved as NAME.meta4, not as NAME: aria2 asks for the Metalink on the
+     * file's own URL and would otherwise name the Metalink like the file. */
+    rep->disposition = apr_pstrcat(r->pool, "attachment; filename=\"", name,
+                                   ".meta4\"; filename*=UTF-8''", name, ".meta4", NULL);
 }
 
 static void build_html(ms_reply_t *rep, const ms_answer_t *a, request_rec *r)
@@ -1153,6 +1161,8 @@ static int answer_document(request_rec *r, const ms_reply_t *rep)
                        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
     if (rep->negotiated)
         apr_table_mergen(r->headers_out, "Vary", "Accept");
+    if (rep->disposition)
+        apr_table_setn(r->headers_out, "Content-Disposition", rep->disposition);
     if (!r->header_only)
         ap_rwrite(rep->body, (int)rep->body_len, r);
     return OK;
@@ -1174,12 +1184,13 @@ static int respond(request_rec *r, const ms_reply_t *rep)
 }
 
 /* Only what the default handler would serve: no explicit handler other
- * than one derived from the content type. */
+ * than one derived from the content type (empty when httpd knows no type
+ * for the file). */
 static int plain_file_handler(const request_rec *r)
 {
     const char *h = r->handler;
 
-    return !h || !strcmp(h, "default-handler")
+    return !h || !*h || !strcmp(h, "default-handler")
            || (ap_strchr_c(h, '/') && strncmp(h, "proxy:", 6) != 0);
 }
 

@@ -20,6 +20,7 @@
 typedef struct entry {
     char *path;                /* malloc'd; NULL: empty slot */
     uint64_t hash;
+    uint64_t db_ident;
     int64_t gen;
     int indexed;               /* 0: the path is not in the index */
     ms_file_t file;            /* file.path and file.sha256 point into path/sha */
@@ -111,7 +112,7 @@ static void copy_out(const entry *e, ms_file_t **file, apr_array_header_t **copi
     *copies = list;
 }
 
-int ms_cache_get(ms_cache_t *c, int64_t gen, const char *path, ms_file_t **file,
+int ms_cache_get(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path, ms_file_t **file,
                  apr_array_header_t **copies, apr_pool_t *p)
 {
     uint64_t h = hash_path(path);
@@ -120,7 +121,8 @@ int ms_cache_get(ms_cache_t *c, int64_t gen, const char *path, ms_file_t **file,
 
     apr_thread_mutex_lock(c->mutex);
     e = c->slot[h & c->mask];
-    if (e && e->gen == gen && e->hash == h && strcmp(e->path, path) == 0) {
+    if (e && e->gen == gen && e->db_ident == db_ident && e->hash == h
+        && strcmp(e->path, path) == 0) {
         copy_out(e, file, copies, p);
         hit = 1;
         c->hits++;
@@ -131,7 +133,7 @@ int ms_cache_get(ms_cache_t *c, int64_t gen, const char *path, ms_file_t **file,
     return hit;
 }
 
-static entry *entry_make(int64_t gen, const char *path, uint64_t h, const ms_file_t *f,
+static entry *entry_make(uint64_t db_ident, int64_t gen, const char *path, uint64_t h, const ms_file_t *f,
                          const apr_array_header_t *copies)
 {
     entry *e = calloc(1, sizeof(*e));
@@ -140,6 +142,7 @@ static entry *entry_make(int64_t gen, const char *path, uint64_t h, const ms_fil
     if (!e || !(e->path = strdup(path)))
         goto fail;
     e->hash = h;
+    e->db_ident = db_ident;
     e->gen = gen;
     if (!f)
         return e;
@@ -166,11 +169,11 @@ fail:
     return NULL;
 }
 
-void ms_cache_put(ms_cache_t *c, int64_t gen, const char *path, const ms_file_t *f,
+void ms_cache_put(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path, const ms_file_t *f,
                   const apr_array_header_t *copies)
 {
     uint64_t h = hash_path(path);
-    entry *e = entry_make(gen, path, h, f, copies), *old;
+    entry *e = entry_make(db_ident, gen, path, h, f, copies), *old;
 
     if (!e)
         return;                /* out of memory: simply not cached */

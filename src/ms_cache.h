@@ -18,15 +18,19 @@ typedef struct ms_cache ms_cache_t;
  * a new entry replaces the one in its slot. Freed by a cleanup on p. */
 int ms_cache_create(ms_cache_t **out, int slots, apr_pool_t *p);
 
-/* Look a file up for data generation gen. On a hit returns 1 and sets *file
+/* Entries are tagged with the database file's identity (ms_db_identity: a
+ * database replaced by rename is another file whose counters start anew) and
+ * its data generation.
+ *
+ * Look a file up for database db_ident at data generation gen. On a hit returns 1 and sets *file
  * and *copies (ms_copy_t of the fresh holders only, synthesised as exact
  * copies of the indexed file), allocated from p. Else returns 0. */
-int ms_cache_get(ms_cache_t *c, int64_t gen, const char *path, ms_file_t **file,
+int ms_cache_get(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path, ms_file_t **file,
                  apr_array_header_t **copies, apr_pool_t *p);
 
 /* Remember a file and its copies as read in data generation gen. Only the
  * copies fresh against f are kept. A NULL file remembers "not indexed". */
-void ms_cache_put(ms_cache_t *c, int64_t gen, const char *path, const ms_file_t *f,
+void ms_cache_put(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path, const ms_file_t *f,
                   const apr_array_header_t *copies);
 
 /* Hits and misses so far (for the benchmark and debug logging). */

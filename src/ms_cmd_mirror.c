@@ -17,6 +17,7 @@
 #include <apr_uri.h>
 
 #include "ms_cmd.h"
+#include "ms_cmd_scan.h"
 #include "ms_country.h"
 #include "ms_net.h"
 
@@ -45,6 +46,7 @@ typedef struct mirror_opts {
     int have_other;
     int fallback;                      /* -1: not given */
     int enabled;                       /* -1: not given */
+    ms_cmd_scanopts_t scan;            /* --ca-file, --ssh-key, --known-hosts */
 } mirror_opts_t;
 
 enum {
@@ -83,7 +85,10 @@ static void mirror_usage(FILE *out)
 " --other-countries CC,CC   countries it also serves when theirs has no mirror\n"
 " --fallback                assumed to hold everything; used when no mirror qualifies\n"
 " --disabled                registered but not used\n"
-"edit only: --no-fallback, --enabled, --clear-prefixes, --no-coords\n", out);
+"edit only: --no-fallback, --enabled, --clear-prefixes, --no-coords\n"
+"scan and probe settings (the file must be readable now; '' clears on edit):\n",
+          out);
+    fputs(ms_cmd_scanopts_usage, out);
 }
 
 /* --- validating single values --- */
@@ -437,6 +442,7 @@ static int opts_parse(mirror_opts_t *o, const char **name, ms_cmd_ctx_t *ctx,
         { "no-fallback",     no_argument,       NULL, OPT_NO_FALLBACK },
         { "disabled",        no_argument,       NULL, OPT_DISABLED },
         { "enabled",         no_argument,       NULL, OPT_ENABLED },
+        MS_SCAN_LONGOPTS,
         { "help",            no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -454,6 +460,11 @@ static int opts_parse(mirror_opts_t *o, const char **name, ms_cmd_ctx_t *ctx,
         }
         if (c == '?' || c == ':')
             return ms_cmd_bad_opt(cmd, c, argv);
+        if ((rc = ms_cmd_scanopt(&o->scan, c, optarg, ctx->pool)) != 0) {
+            if (rc < 0)
+                return MS_EXIT_USAGE;       /* message printed */
+            continue;
+        }
         if ((rc = opt_one(o, cmd, c, optarg, ctx->pool)) != MS_EXIT_OK)
             return rc;
     }
@@ -536,7 +547,7 @@ static int opts_empty(const mirror_opts_t *o)
     return !(o->have_urls || o->scan_url || o->have_country || o->have_continent
              || o->have_lat || o->no_coords || o->have_asn || o->have_prefixes
              || o->have_weight || o->have_max_size || o->have_scope || o->have_other
-             || o->fallback >= 0 || o->enabled >= 0);
+             || o->fallback >= 0 || o->enabled >= 0 || o->scan.given);
 }
 
 static ms_mirror_t *mirror_new(const char *name, apr_pool_t *p)
@@ -699,19 +710,35 @@ leave:
     return rc;
 }
 
+/* What add stores: the new mirror and its scan settings. */
+typedef struct add_baton {
+    ms_mirror_t *m;
+    const ms_cmd_scanopts_t *scan;
+} add_baton_t;
+
 static int change_add(ms_db_t *db, ms_mirror_t *old, const char *name, void *baton)
 {
+    add_baton_t *b = baton;
+
     if (old)
         return ms_cmd_fail(MS_EXIT_FAIL, "mirror %s exists", name);
-    return ms_db_mirror_insert(db, baton) == MS_OK ? MS_EXIT_OK : db_fail(db);
+    if (ms_db_mirror_insert(db, b->m) != MS_OK
+        || ms_cmd_scanopts_store(db, b->m->id, b->scan) != MS_OK)
+        return db_fail(db);
+    return MS_EXIT_OK;
 }
 
 static int change_edit(ms_db_t *db, ms_mirror_t *m, const char *name, void *baton)
 {
+    const mirror_opts_t *o = baton;
+
     if (!m)
         return not_found(name);
-    opts_apply(m, baton);
-    return ms_db_mirror_update(db, m) == MS_OK ? MS_EXIT_OK : db_fail(db);
+    opts_apply(m, o);
+    if (ms_db_mirror_update(db, m) != MS_OK
+        || ms_cmd_scanopts_store(db, m->id, &o->scan) != MS_OK)
+        return db_fail(db);
+    return MS_EXIT_OK;
 }
 
 static int change_enable(ms_db_t *db, ms_mirror_t *m, const char *name, void *baton)
@@ -753,6 +780,7 @@ static int mirror_add(ms_cmd_ctx_t *ctx, int argc, char **argv)
     const char *name = NULL;
     ms_mirror_t *m;
     ms_db_t *db = NULL;
+    add_baton_t b;
     int rc;
 
     if ((rc = opts_parse(&o, &name, ctx, "mirror add", argc, argv)) != MS_EXIT_OK)
@@ -761,12 +789,14 @@ static int mirror_add(ms_cmd_ctx_t *ctx, int argc, char **argv)
         return ms_cmd_fail(MS_EXIT_USAGE, "mirror add: %s: --url is required", name);
     m = mirror_new(name, ctx->pool);
     opts_apply(m, &o);
+    b.m = m;
+    b.scan = &o.scan;
     if ((rc = ms_cmd_open_db(&db, ctx, MS_DB_READWRITE)) != MS_EXIT_OK)
         return rc;
     /* Said before the geo lookup; said again, race-free, in the transaction. */
     if ((rc = precheck_absent(db, name, ctx->pool)) == MS_EXIT_OK
         && (rc = locate_fill(m, &o, ctx)) == MS_EXIT_OK
-        && (rc = mirror_txn(db, name, change_add, m, ctx->pool)) == MS_EXIT_OK)
+        && (rc = mirror_txn(db, name, change_add, &b, ctx->pool)) == MS_EXIT_OK)
         printf("added mirror %s: country %s, continent %s, coordinates %s, asn %s\n",
                name, fmt_or_dash(m->country), fmt_or_dash(m->continent),
                m->has_coords ? apr_psprintf(ctx->pool, "%.4f,%.4f", m->lat, m->lon) : "-",

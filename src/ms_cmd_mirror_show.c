@@ -1,5 +1,7 @@
 /* ms_cmd_mirror_show.c — `mirrorsel mirror list|show [--json]`: the registry
- * as a table, one mirror in full, or either as JSON. */
+ * as a table, one mirror in full, or either as JSON. Each mirror comes with
+ * its health per scheme and address family, its latest scan and its scan
+ * settings (CA file, SSH key, known_hosts). */
 #include <getopt.h>
 #include <string.h>
 
@@ -75,8 +77,21 @@ static void json_prefixes(ms_jw_t *j, const ms_mirror_t *m)
     ms_jw_end(j);
 }
 
+/* The scan settings: "ca_file", "ssh_key", "known_hosts" (null when unset). */
+static void json_scan_conf(ms_jw_t *j, ms_db_t *db, int64_t mirror_id, apr_pool_t *p)
+{
+    ms_scan_conf_t *c = NULL;
+
+    if (ms_db_scan_conf_get(&c, db, mirror_id, p) != MS_OK)
+        c = apr_pcalloc(p, sizeof(*c));
+    ms_jw_str(j, "ca_file", (c->ca_file && *c->ca_file) ? c->ca_file : NULL);
+    ms_jw_str(j, "ssh_key", (c->ssh_key && *c->ssh_key) ? c->ssh_key : NULL);
+    ms_jw_str(j, "known_hosts", (c->known_hosts && *c->known_hosts) ? c->known_hosts : NULL);
+}
+
 /* One mirror as a JSON object; key as for ms_jw_object. */
-static void json_mirror(ms_jw_t *j, const char *key, const ms_mirror_t *m, apr_pool_t *p)
+static void json_mirror(ms_jw_t *j, const char *key, ms_db_t *db, const ms_mirror_t *m,
+                        apr_pool_t *p)
 {
     ms_jw_object(j, key);
     ms_jw_int(j, "id", m->id);
@@ -85,6 +100,7 @@ static void json_mirror(ms_jw_t *j, const char *key, const ms_mirror_t *m, apr_p
     ms_jw_str(j, "http_url", m->http_url);
     ms_jw_str(j, "https_url", m->https_url);
     ms_jw_str(j, "scan_url", m->scan_url);
+    json_scan_conf(j, db, m->id, p);
     ms_jw_str(j, "country", m->country[0] ? m->country : NULL);
     ms_jw_str(j, "continent", m->continent[0] ? m->continent : NULL);
     if (m->has_coords) {
@@ -106,21 +122,24 @@ static void json_mirror(ms_jw_t *j, const char *key, const ms_mirror_t *m, apr_p
     json_codes(j, "other_countries", m->other_countries, p);
     ms_jw_bool(j, "fallback", m->fallback);
     json_health(j, m);
+    ms_cmd_scan_show_json(j, db, m->id, p);
     ms_jw_end(j);
 }
 
 /* --- text --- */
 
-/* "http/4,https/4" for the scheme-family pairs that are up, or "-". */
-static const char *up_summary(const ms_mirror_t *m, apr_pool_t *p)
+/* "http/4:up http/6:never https/4:down ..." for the schemes the mirror
+ * offers, or "-" when it offers none. */
+static const char *health_summary(const ms_mirror_t *m, apr_pool_t *p)
 {
     const char *s = "";
     int sc, f;
 
     for (sc = 0; sc < 2; sc++)
         for (f = 0; f < 2; f++)
-            if (scheme_url(m, sc) && m->health[sc][f].known && m->health[sc][f].up)
-                s = apr_psprintf(p, "%s,%s/%d", s, scheme_names[sc], f ? 6 : 4);
+            if (scheme_url(m, sc))
+                s = apr_psprintf(p, "%s %s/%d:%s", s, scheme_names[sc], f ? 6 : 4,
+                                 health_state(&m->health[sc][f]));
     return *s ? s + 1 : "-";
 }
 
@@ -131,24 +150,37 @@ static const char *urls_text(const ms_mirror_t *m, apr_pool_t *p)
     return m->http_url ? m->http_url : m->https_url ? m->https_url : "-";
 }
 
-static void text_list(const ms_mirrors_t *ms, apr_pool_t *p)
+static int max_int(int a, int b)
+{
+    return a > b ? a : b;
+}
+
+static void text_list(ms_db_t *db, const ms_mirrors_t *ms, apr_pool_t *p)
 {
     const ms_mirror_t *m;
-    int i, w = 4;
+    const char **health = apr_pcalloc(p, sizeof(char *) * (size_t)(ms->count + 1));
+    const char **scan = apr_pcalloc(p, sizeof(char *) * (size_t)(ms->count + 1));
+    int i, w = 4, wh = 6, ws = 9;
 
-    for (i = 0; i < ms->count; i++)
-        if ((int)strlen(ms->mirror[i]->name) > w)
-            w = (int)strlen(ms->mirror[i]->name);
-    printf("%-*s  %-8s  %-2s  %-4s  %-10s  %7s  %-9s  %-8s  %-15s  %s\n", w, "NAME",
-           "STATE", "CC", "CONT", "ASN", "WEIGHT", "SCOPE", "FALLBACK", "UP", "URLS");
     for (i = 0; i < ms->count; i++) {
         m = ms->mirror[i];
-        printf("%-*s  %-8s  %-2s  %-4s  %-10s  %7d  %-9s  %-8s  %-15s  %s\n", w, m->name,
+        health[i] = health_summary(m, p);
+        scan[i] = ms_cmd_scan_summary(db, m->id, p);
+        w = max_int(w, (int)strlen(m->name));
+        wh = max_int(wh, (int)strlen(health[i]));
+        ws = max_int(ws, (int)strlen(scan[i]));
+    }
+    printf("%-*s  %-8s  %-2s  %-4s  %-10s  %7s  %-9s  %-8s  %-*s  %-*s  %s\n", w, "NAME",
+           "STATE", "CC", "CONT", "ASN", "WEIGHT", "SCOPE", "FALLBACK", wh, "HEALTH",
+           ws, "LAST SCAN", "URLS");
+    for (i = 0; i < ms->count; i++) {
+        m = ms->mirror[i];
+        printf("%-*s  %-8s  %-2s  %-4s  %-10s  %7d  %-9s  %-8s  %-*s  %-*s  %s\n", w, m->name,
                m->enabled ? "enabled" : "disabled", m->country[0] ? m->country : "-",
                m->continent[0] ? m->continent : "-",
                m->asn ? apr_psprintf(p, "%u", (unsigned)m->asn) : "-", m->weight,
-               ms_scope_name(m->scope), m->fallback ? "yes" : "no", up_summary(m, p),
-               urls_text(m, p));
+               ms_scope_name(m->scope), m->fallback ? "yes" : "no", wh, health[i],
+               ws, scan[i], urls_text(m, p));
     }
 }
 
@@ -273,13 +305,13 @@ int ms_cmd_mirror_list(ms_cmd_ctx_t *ctx, int argc, char **argv)
         ms_jw_object(&j, NULL);
         ms_jw_array(&j, "mirrors");
         for (i = 0; i < ms->count; i++)
-            json_mirror(&j, NULL, ms->mirror[i], ctx->pool);
+            json_mirror(&j, NULL, db, ms->mirror[i], ctx->pool);
         ms_jw_end(&j);
         ms_jw_end(&j);
         rc = ms_cmd_json_print(&j);
     }
     else {
-        text_list(ms, ctx->pool);
+        text_list(db, ms, ctx->pool);
     }
 leave:
     ms_db_close(db);
@@ -309,7 +341,7 @@ int ms_cmd_mirror_show(ms_cmd_ctx_t *ctx, int argc, char **argv)
     }
     if (json) {
         ms_cmd_json_begin(&j, ctx->pool);
-        json_mirror(&j, NULL, m, ctx->pool);
+        json_mirror(&j, NULL, db, m, ctx->pool);
         rc = ms_cmd_json_print(&j);
     }
     else {

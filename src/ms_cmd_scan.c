@@ -63,9 +63,21 @@ static const char *absolute_file(const char *opt, const char *arg, apr_pool_t *p
         if (apr_filepath_get(&cwd, 0, p) == APR_SUCCESS)
             abs = apr_pstrcat(p, cwd, "/", abs, NULL);
     }
-    if (apr_stat(&fi, abs, APR_FINFO_TYPE, p) != APR_SUCCESS || fi.filetype != APR_REG) {
-        ms_cmd_fail(MS_EXIT_USAGE, "--%s %s: not a readable file", opt, arg);
+    if (apr_stat(&fi, abs, APR_FINFO_TYPE, p) != APR_SUCCESS || fi.filetype != APR_REG
+        || access(abs, R_OK) != 0) {
+        ms_cmd_fail(MS_EXIT_USAGE, "--%s %s: not a readable file", opt,
+                    ms_cmd_printable(arg, p));
         return NULL;
+    }
+    /* libcurl (libssh2) reads the public half from PATH.pub */
+    if (!strcmp(opt, "ssh-key")) {
+        const char *pub = apr_pstrcat(p, abs, ".pub", NULL);
+        if (apr_stat(&fi, pub, APR_FINFO_TYPE, p) != APR_SUCCESS || fi.filetype != APR_REG
+            || access(pub, R_OK) != 0) {
+            ms_cmd_fail(MS_EXIT_USAGE, "--%s %s: no readable public key %s.pub beside it",
+                        opt, ms_cmd_printable(arg, p), ms_cmd_printable(arg, p));
+            return NULL;
+        }
     }
     return abs;
 }
@@ -166,6 +178,19 @@ void ms_cmd_scan_show_json(ms_jw_t *j, ms_db_t *db, int64_t mirror_id, apr_pool_
     ms_jw_end(j);
 }
 
+/* An error cut to n bytes (at a UTF-8 boundary), as a terminal may show it. */
+static const char *short_error(const char *e, size_t n, apr_pool_t *p)
+{
+    size_t len = strlen(e);
+
+    if (len > n) {
+        while (n > 0 && ((unsigned char)e[n] & 0xC0) == 0x80)
+            n--;
+        return apr_pstrcat(p, ms_cmd_printable(apr_pstrndup(p, e, n), p), "...", NULL);
+    }
+    return ms_cmd_printable(e, p);
+}
+
 const char *ms_cmd_scan_summary(ms_db_t *db, int64_t mirror_id, apr_pool_t *p)
 {
     ms_scan_run_t *r = NULL;
@@ -176,11 +201,15 @@ const char *ms_cmd_scan_summary(ms_db_t *db, int64_t mirror_id, apr_pool_t *p)
     if (rc != MS_OK)
         return "?";
     if (!r->finished)
-        return "running";
+        return apr_pstrcat(p, ms_cmd_time(r->started, p), " running", NULL);
     if (!r->ok)
-        return "failed";
-    return apr_psprintf(p, "%" APR_INT64_T_FMT "/%" APR_INT64_T_FMT " fresh",
-                        (apr_int64_t)r->fresh, (apr_int64_t)(r->fresh + r->stale + r->missing));
+        return apr_pstrcat(p, ms_cmd_time(r->started, p), " failed: ",
+                           short_error(r->error ? r->error : "", 60, p), NULL);
+    return apr_psprintf(p, "%s ok %" APR_INT64_T_FMT " seen %" APR_INT64_T_FMT " fresh %"
+                        APR_INT64_T_FMT " stale %" APR_INT64_T_FMT " missing",
+                        ms_cmd_time(r->started, p), (apr_int64_t)r->files_seen,
+                        (apr_int64_t)r->fresh, (apr_int64_t)r->stale,
+                        (apr_int64_t)r->missing);
 }
 
 /* --- one mirror --- */

@@ -49,11 +49,13 @@ extern const char ms_cmd_scanopts_usage[];
 
 /* "last scan: ..." lines of `mirror show` (text), and the scan settings. */
 void ms_cmd_scan_show_text(FILE *out, ms_db_t *db, int64_t mirror_id, apr_pool_t *p);
-/* A member "last_scan": {when, finished, ok, files_seen, fresh, stale,
+/* A member "last_scan": {started, finished, ok, files_seen, fresh, stale,
  * missing, extra, error} or null, inside the mirror's JSON object. */
 void ms_cmd_scan_show_json(ms_jw_t *j, ms_db_t *db, int64_t mirror_id,
                            apr_pool_t *p);
-/* One short column for `mirror list`: "ok 120/125 fresh", "failed", "never". */
+/* One column for `mirror list`: "never", "<started> running",
+ * "<started> ok 125 seen 120 fresh 3 stale 2 missing" or
+ * "<started> failed: <error, cut to 60 bytes>". */
 const char *ms_cmd_scan_summary(ms_db_t *db, int64_t mirror_id, apr_pool_t *p);
 
 #endif

@@ -345,16 +345,13 @@ int ms_db_open(ms_db_t **out, const char *path, int mode, apr_pool_t *p,
         db->ino = sb.st_ino;
         db->have_ident = 1;
     }
-    if (mode != MS_DB_READONLY) {
-        /* Keep -wal and -shm after the tool exits: a reader that may not
-         * write the directory (httpd's user) can then still open the
-         * database, in SQLite's read-only shared-memory mode. */
-        int persist = 1;
-        sqlite3_file_control(db->sql, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-        if (exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL",
-                 "setting pragmas") != MS_OK)
-            goto fail;
-    }
+    /* No SQLITE_FCNTL_PERSIST_WAL: a -wal left behind would be replayed
+     * over a database replaced by rename. Readers therefore need to be
+     * able to create -shm in the database's directory (see README). */
+    if (mode != MS_DB_READONLY
+        && exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL",
+                "setting pragmas") != MS_OK)
+        goto fail;
     if (mode != MS_DB_CREATE && check_schema(db) != MS_OK)
         goto fail;
     *out = db;
@@ -374,6 +371,11 @@ int ms_db_replaced(const ms_db_t *db)
     if (stat(db->path, &sb) != 0)
         return 1;
     return !db->have_ident || sb.st_dev != db->dev || sb.st_ino != db->ino;
+}
+
+uint64_t ms_db_identity(const ms_db_t *db)
+{
+    return ((uint64_t)db->dev << 40) ^ (uint64_t)db->ino;
 }
 
 int ms_db_migrate(ms_db_t *db, int *from, int *to)

@@ -119,6 +119,10 @@ const char *ms_db_path(const ms_db_t *db);
  * (replaced by rename, or removed): the caller should open it anew. */
 int ms_db_replaced(const ms_db_t *db);
 
+/* The identity of the file the handle opened (device and inode), so caches
+ * can tell a database replaced by rename from the one before. */
+uint64_t ms_db_identity(const ms_db_t *db);
+
 int ms_db_schema_current(void);  /* the schema version this program writes */
 /* Create or migrate (MS_DB_CREATE handles only). Sets *from and *to. */
 int ms_db_migrate(ms_db_t *db, int *from, int *to);

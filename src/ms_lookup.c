@@ -106,7 +106,8 @@ static int read_cached(ms_answer_t *a, const ms_mirrors_t **mirrors,
     ms_file_t *f;
 
     if (ms_db_generation(db, &mirrors_gen, &data_gen) != MS_OK
-        || !ms_cache_get(req->cache, data_gen, req->path, &f, copies, p))
+        || !ms_cache_get(req->cache, ms_db_identity(db), data_gen, req->path, &f,
+                         copies, p))
         return 0;
     /* The cache holds holders fresh against the index; a file changed on
      * disk since must be judged against the copies themselves. */
@@ -139,7 +140,8 @@ void ms_lookup(ms_answer_t **out, ms_db_t *db, const ms_geo_t *geo,
             return;
         }
         if (use_cache)
-            ms_cache_put(req->cache, data_gen, req->path, a->file, copies);
+            ms_cache_put(req->cache, ms_db_identity(db), data_gen, req->path, a->file,
+                         copies);
     }
     if (!a->file) {
         a->result = MS_RESULT_NOMIRROR;

@@ -7,6 +7,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
+use JSON::PP;
 use ScanTest;
 use Test::More;
 
@@ -49,5 +50,37 @@ is(scalar keys %{ $t->copies('tls') }, 0, 'no copies from a refused scan');
 ($rc, $out, $err) = $t->run_tool('scan', 'tls-ca');
 is($rc, 0, 'accepted with the mirror\'s CA file') or diag($err);
 $t->check_standard('tls-ca', 'https+ca', precision => '1');
+
+# The CA file is a setting of the mirror: shown, changed and cleared with
+# `mirror edit`; a file that cannot be read is refused and changes nothing.
+my $show = sub { JSON::PP->new->decode($t->tool('mirror', 'show', $_[0], '--json')) };
+is($show->('tls-ca')->{ca_file}, $cert, 'mirror show --json: the CA file');
+like($t->tool('mirror', 'show', 'tls-ca'), qr/^ca file: +\Q$cert\E$/m, 'mirror show: the CA file');
+($rc, $out, $err) = $t->run_tool('mirror', 'add', 'tls-bad', '--url', 'http://127.0.0.1:9/',
+                                 '--country', 'DE', '--ca-file', "$t->{dir}/run/nosuch.pem");
+is($rc, 2, 'mirror add --ca-file with a missing file: usage error');
+like($err, qr/--ca-file .*nosuch\.pem: not a readable file/, 'the error names the option and file');
+($rc) = $t->run_tool('mirror', 'show', 'tls-bad');
+is($rc, 1, 'the refused mirror was not added');
+($rc, $out, $err) = $t->run_tool('mirror', 'edit', 'tls', '--weight', '7',
+                                 '--ca-file', "$t->{dir}/run");
+is($rc, 2, 'mirror edit --ca-file with a directory: usage error');
+is($show->('tls')->{weight}, 100, 'the refused edit changed nothing');
+$t->tool('mirror', 'edit', 'tls', '--ca-file', $cert);
+is($show->('tls')->{ca_file}, $cert, 'mirror edit --ca-file sets it');
+($rc, $out, $err) = $t->run_tool('scan', 'tls');
+is($rc, 0, 'with the CA set by edit, the scan is accepted') or diag($err);
+my $ls = $show->('tls')->{last_scan};
+is(join('/', map { $ls->{$_} } qw(files_seen fresh stale missing extra)), '5/3/2/1/1',
+   'mirror show --json: last_scan counts');
+ok($ls->{ok} && !defined $ls->{error}, 'mirror show --json: last_scan ok, no error');
+$t->tool('mirror', 'edit', 'tls', '--ca-file', '');
+is($show->('tls')->{ca_file}, undef, "mirror edit --ca-file '' clears it");
+($rc) = $t->run_tool('scan', 'tls');
+is($rc, 1, 'cleared: the self-signed certificate is refused again');
+$ls = $show->('tls')->{last_scan};
+ok(!$ls->{ok} && $ls->{error} =~ /certificate|SSL/i, 'mirror show --json: failed last_scan with its error');
+like($t->tool('mirror', 'list'), qr/^tls +.* \S+ failed: .*(certificate|SSL)/mi,
+     'mirror list: the failed scan and its error');
 
 done_testing;

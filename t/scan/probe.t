@@ -70,6 +70,10 @@ like($h->{'https/4'}{error}, qr/certificate|SSL/i, 'TLS error recorded');
 $h = $t->health('tls-ca');
 is($h->{'https/4'}{up}, 1, 'self-signed with the mirror\'s CA: up');
 is($h->{'http/4'}{up}, 1, 'both schemes probed');
+my $list = $t->tool('mirror', 'list');
+like($list, qr/^tls-ca +.* https\/4:up https\/6:never .* ok 6 seen 6 fresh 0 stale 0 missing /m,
+     'mirror list: health per scheme and family, and the latest scan');
+like($list, qr/^closed +.* http\/4:down http\/6:never /m, 'mirror list: a mirror down');
 
 # Consecutive failures count; recovery resets them.
 ($rc) = $t->run_tool('probe', 'closed', '--timeout', '2');

@@ -5,6 +5,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
+use JSON::PP;
 use ScanTest;
 use Test::More;
 
@@ -46,6 +47,16 @@ ok(exists $t->copies('m1')->{"sp ace/\x{c3}\x{bc}.bin"}, 'copies outside --path 
 like($t->tool('mirror', 'show', 'm1'),
      qr/^last scan: +\S+ ok: 3 files seen, 3 fresh, 0 stale, 1 missing, 0 extra$/m,
      'mirror show: the latest scan');
+like($t->tool('mirror', 'list'),
+     qr/^m1 +enabled .* \S+ ok 3 seen 3 fresh 0 stale 1 missing /m,
+     'mirror list: the latest scan, compact');
+my $list = JSON::PP->new->decode($t->tool('mirror', 'list', '--json'));
+my ($j) = grep { $_->{name} eq 'm1' } @{ $list->{mirrors} };
+is(join('/', map { $j->{last_scan}{$_} } qw(files_seen fresh stale missing extra)), '3/3/0/1/0',
+   'mirror list --json: last_scan counts');
+ok($j->{last_scan}{ok} && $j->{last_scan}{started} && $j->{last_scan}{finished},
+   'mirror list --json: last_scan ok, started and finished');
+ok(exists $j->{ca_file} && !defined $j->{ca_file}, 'mirror list --json: no CA file set');
 
 # Unknown mirror name, bad option.
 ($rc) = $t->run_tool('scan', 'nosuch');

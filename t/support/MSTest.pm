@@ -355,6 +355,7 @@ MinSpareThreads 5
 MaxSpareThreads 20
 Timeout 20
 KeepAlive On
+GracefulShutdownTimeout 5
 TypesConfig /etc/mime.types
 Listen 127.0.0.1:$self->{port}
 Listen 127.0.0.1:$self->{sslport} https
@@ -471,18 +472,23 @@ sub running {
     return waitpid($self->{pid}, WNOHANG) == 0;
 }
 
-# Stop httpd by its pid: SIGTERM, then SIGKILL to its process group after 10 s.
+# Stop httpd by its pid: a graceful stop (SIGWINCH: connections still in
+# their lingering close are finished, so an immediate stop racing them does
+# not log errors of its own), then SIGTERM, then SIGKILL to its process group.
 sub stop {
     my ($self) = @_;
     my $pid = $self->{pid} or return;
     $self->{pid} = undef;
     @LIVE = grep { $_ != $self } @LIVE;
-    kill 'TERM', $pid;
-    my $deadline = time + 10;
-    while (time < $deadline) {
-        my $w = waitpid($pid, WNOHANG);
-        return if $w == $pid || $w == -1;
-        sleep 0.05;
+    for my $step ([ 'WINCH', 8 ], [ 'TERM', 5 ]) {
+        my ($sig, $secs) = @$step;
+        kill $sig, $pid;
+        my $deadline = time + $secs;
+        while (time < $deadline) {
+            my $w = waitpid($pid, WNOHANG);
+            return if $w == $pid || $w == -1;
+            sleep 0.05;
+        }
     }
     kill 'KILL', -$pid;
     kill 'KILL', $pid;
@@ -846,6 +852,7 @@ StartServers 1
 ServerLimit 1
 ThreadsPerChild 10
 MaxRequestWorkers 10
+GracefulShutdownTimeout 5
 TypesConfig /etc/mime.types
 Listen 127.0.0.1:$self->{port}
 Listen 127.0.0.1:$self->{sslport} https

@@ -22,12 +22,13 @@ use File::Basename qw(dirname);
 use File::Path qw(make_path remove_tree);
 use File::Spec;
 use IO::Socket::IP;
-use POSIX qw(WNOHANG _exit);
+use POSIX qw(WNOHANG _exit setpgid);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
 our $ROOT = abs_path(File::Spec->catdir(dirname(__FILE__), '..', '..', '..'));
 my @PIDS;
+my %GROUP;          # pid => 1: a server spawned in a process group of its own
 
 sub new {
     my ($class, %o) = @_;
@@ -114,20 +115,19 @@ sub _slurp {
 
 sub init { my $s = shift; $s->tool('init'); $s }
 
+# Register a mirror through the tool; ca_file, ssh_key and known_hosts go
+# in as `mirror add --ca-file/--ssh-key/--known-hosts`.
 sub add_mirror {
     my ($self, $name, $scan_url, %o) = @_;
     my @urls = map { ('--url', $_) } @{ $o{urls} || ['http://127.0.0.1:9/'] };
+    my @scan = map { defined $o{$_} ? ('--' . ($_ =~ tr/_/-/r), $o{$_}) : () }
+        qw(ca_file ssh_key known_hosts);
     $self->tool('mirror', 'add', $name, @urls, '--scan-url', $scan_url,
-                '--country', $o{country} || 'DE');
-    $self->sql("INSERT INTO mirror_scan (mirror_id, ca_file) SELECT id, '$o{ca_file}' "
-               . "FROM mirrors WHERE name = '$name' ON CONFLICT (mirror_id) DO UPDATE "
-               . "SET ca_file = excluded.ca_file") if $o{ca_file};
-    $self->sql("INSERT INTO mirror_scan (mirror_id, ssh_key, known_hosts) SELECT id, "
-               . "'$o{ssh_key}', '$o{known_hosts}' FROM mirrors WHERE name = '$name'")
-        if $o{ssh_key};
+                '--country', $o{country} || 'DE', @scan);
 }
 
-# Run SQL through the sqlite3 shell; rows as arrays of columns.
+# Read the database through the sqlite3 shell (to check what the tool
+# wrote; tests write only through the tool); rows as arrays of columns.
 sub sql {
     my ($self, $sql) = @_;
     open my $fh, '-|', 'sqlite3', '-separator', '|', $self->{db}, $sql
@@ -204,17 +204,22 @@ sub wait_port {
 }
 
 # Start @cmd in the foreground of a child; returns its pid once $port answers.
+# The child leads a process group of its own, so that what the server forks
+# per connection (rsync daemon, sshd) is stopped with it.
 sub spawn {
     my ($self, $label, $port, @cmd) = @_;
     my $log = "$self->{dir}/run/$label.log";
     my $pid = fork // croak "fork: $!";
     if (!$pid) {
+        setpgid(0, 0);
         open STDIN, '<', '/dev/null';
         open STDOUT, '>>', $log;
         open STDERR, '>>', $log;
         { exec @cmd }
         _exit(127);
     }
+    setpgid($pid, $pid);
+    $GROUP{$pid} = 1;
     push @PIDS, $pid;
     $self->{pids}{$label} = $pid;
     if (defined $port && !wait_port($port, 15)) {
@@ -231,15 +236,23 @@ sub stop {
     @PIDS = grep { $_ != $pid } @PIDS;
 }
 
+# TERM the server (its process group when it has one), KILL it when it
+# lingers, then KILL what is left of its group (per-connection children).
 sub _stop_pid {
     my ($pid) = @_;
-    kill 'TERM', $pid;
+    my $group = delete $GROUP{$pid};
+    my $target = $group ? -$pid : $pid;
+    kill 'TERM', $target;
+    my $gone = 0;
     for (1 .. 100) {
-        return if waitpid($pid, WNOHANG) != 0;
+        if (waitpid($pid, WNOHANG) != 0) { $gone = 1; last }
         sleep 0.05;
     }
-    kill 'KILL', $pid;
-    waitpid $pid, 0;
+    if (!$gone) {
+        kill 'KILL', $pid;
+        waitpid $pid, 0;
+    }
+    kill 'KILL', -$pid if $group;
 }
 
 sub stop_all { _stop_pid($_) for @PIDS; @PIDS = () }
