@@ -1,8 +1,16 @@
 #!/bin/sh
 # run-tests.sh BUILD — run every test with one `prove`: the C unit tests
-# (BUILD/t/test_*, TAP programs), the integration tests (t/integration/*.t,
-# each against a real httpd running BUILD/mod_mirrorsel.so) and the scanner's
-# tests against real mirror servers (t/scan/*.t).
+# (BUILD/t/test_*, one TAP program per t/unit/*.c), the integration tests
+# (t/integration/*.t, each against a real httpd running BUILD/mod_mirrorsel.so)
+# and every other t/*/*.t (the scanner's, against real mirror servers).
+#
+#   make all unit && sh scripts/run-tests.sh build          (make test does both)
+#   make SANITIZE=1 all unit && sh scripts/run-tests.sh build-asan
+#       the same under AddressSanitizer/UBSan: the harness preloads the
+#       sanitizer runtimes into httpd, and every error log is searched for
+#       their reports.
+#   MS_BUILD=build prove -I t/support t/integration/10-tiers.t
+#       one file, by hand, as a user other than root
 #
 # httpd and the harness must not run as root. Run as root (as CI does), this
 # script makes the system user mirrorsel-test when missing, copies the tree
@@ -18,6 +26,27 @@ BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TEST_USER=mirrorsel-test
 
+# Stop what the tests started and left running (a killed test's httpd, a
+# server or client a test lost track of): every process whose command line
+# names the run's own temporary tree ($1, unique to this run), by its pid;
+# SIGTERM, then SIGKILL for what is still there a second later.
+stop_strays() {
+    for sig in TERM KILL; do
+        found=""
+        for d in /proc/[0-9]*; do
+            pid=${d#/proc/}
+            [ "$pid" = "$$" ] && continue
+            [ -r "$d/cmdline" ] || continue
+            if tr '\0' ' ' < "$d/cmdline" 2>/dev/null | grep -qF -- "$1"; then
+                kill -s "$sig" "$pid" 2>/dev/null && found=1
+            fi
+        done
+        [ -n "$found" ] || return 0
+        [ "$sig" = TERM ] && sleep 1
+    done
+    return 0
+}
+
 # --- as root: drop to the test user in a copy of the tree ----------------------
 if [ "$(id -u)" -eq 0 ]; then
     if ! id "$TEST_USER" >/dev/null 2>&1; then
@@ -26,14 +55,7 @@ if [ "$(id -u)" -eq 0 ]; then
     fi
     WORK=$(mktemp -d /tmp/mirrorsel-test.XXXXXX)
     stop_work() {
-        # servers a killed test left behind, by the pids in their pid files
-        [ -d "$WORK/tree/t/tmp" ] || return 0
-        find "$WORK/tree/t/tmp" -name '*.pid' -type f 2>/dev/null | while read -r pf; do
-            pid=$(head -c 32 "$pf" 2>/dev/null | tr -dc 0-9)
-            # only a process started for this tree (its command line names it)
-            [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | \
-                grep -qF "$WORK/" && kill "$pid" 2>/dev/null || true
-        done
+        stop_strays "$WORK/tree/t/tmp"
     }
     trap 'stop_work' EXIT
     trap 'stop_work; rm -rf "$WORK"; exit 130' INT
@@ -86,15 +108,8 @@ esac
 TMPDIR_T=$ROOT/t/tmp
 mkdir -p "$TMPDIR_T"
 
-# Servers a killed test left behind (httpd, mirrors, rsyncd, sshd, proftpd …),
-# by the pids in their pid files; the harnesses stop their own normally.
 stop_all() {
-    find "$TMPDIR_T" -name '*.pid' -type f 2>/dev/null | while read -r pf; do
-        pid=$(head -c 32 "$pf" 2>/dev/null | tr -dc 0-9)
-        # only a process started for this tree (its command line names it)
-        [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | \
-            grep -qF "$TMPDIR_T/" && kill "$pid" 2>/dev/null || true
-    done
+    stop_strays "$TMPDIR_T/"
 }
 trap 'stop_all' EXIT
 trap 'stop_all; exit 130' INT
@@ -125,8 +140,15 @@ for src in t/unit/*.c; do
     units="$units $bin"
 done
 
+# The Perl tests: every t/<dir>/*.t but the unit tests' directory.
+tests=""
+for f in t/*/*.t; do
+    case "$f" in t/unit/*|t/tmp*) continue ;; esac
+    if [ -e "$f" ]; then tests="$tests $f"; fi
+done
+
 export MS_BUILD="$BUILD" MS_TMP="$TMPDIR_T"
 # prove runs the .t files with perl and the unit test programs as executables.
 # shellcheck disable=SC2086
 timeout --kill-after=20 "${TEST_TIMEOUT:-480}" \
-    prove -j"${PROVE_JOBS:-2}" --timer -I t/support t/integration/*.t t/scan/*.t $units
+    prove -j"${PROVE_JOBS:-2}" --timer -I t/support $tests $units

@@ -920,7 +920,6 @@ static void set_body(ms_reply_t *rep, const char *type, const ms_buf_t *b)
 static void build_meta4(ms_reply_t *rep, const ms_answer_t *a, request_rec *r)
 {
     ms_buf_t *b = ms_buf_make(r->pool, 4096);
-
     const char *name = ms_path_escape(ms_basename(a->file->path), r->pool);
 
     if (ms_meta4_write(b, a, origin_url(rep, r), NULL) != 0)

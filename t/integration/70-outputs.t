@@ -111,6 +111,8 @@ for my $accept ('application/metalink4+xml', '*/*,application/metalink4+xml,appl
     is(MSTest::hdr($r, 'Content-Type'), 'application/metalink4+xml', "Accept: $accept: a Metalink");
     is($r->{body}, $m4->{body}, "Accept: $accept: the same document");
     like(MSTest::hdr($r, 'Vary') // '', qr/\bAccept\b/, "Accept: $accept: Vary: Accept");
+    like(MSTest::hdr($r, 'Content-Disposition') // '', qr/^attachment; filename="file\.iso\.meta4"/,
+         "Accept: $accept: saved as file.iso.meta4, not as the file");
 }
 for my $accept ('*/*', 'text/html,application/xhtml+xml,*/*;q=0.8', 'application/metalink4+xml;q=0',
                 'application/*') {
