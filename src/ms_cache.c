@@ -6,8 +6,10 @@
  * the slots outnumber it. An entry is valid only for the data generation it
  * was read in; the first request after any change reads the database again.
  *
- * The mutex is held only to compare and copy an entry out, or to swap one
- * in: allocation, freeing and every query happen outside it. */
+ * Slots are guarded by a set of mutexes (slot number modulo MS_CACHE_LOCKS),
+ * so threads rarely wait for each other. A mutex is held only to compare and
+ * copy an entry out, or to swap one in: allocation, freeing and every query
+ * happen outside it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,12 +31,19 @@ typedef struct entry {
     int64_t *holders;          /* mirror ids holding the file fresh */
 } entry;
 
+#define MS_CACHE_LOCKS 64
+
 struct ms_cache {
-    apr_thread_mutex_t *mutex;
+    apr_thread_mutex_t *lock[MS_CACHE_LOCKS];
     uint64_t mask;
     entry **slot;
-    uint64_t hits, misses;
+    uint64_t hits[MS_CACHE_LOCKS], misses[MS_CACHE_LOCKS];  /* under lock[i] */
 };
+
+static apr_thread_mutex_t *lock_of(ms_cache_t *c, uint64_t slot)
+{
+    return c->lock[slot % MS_CACHE_LOCKS];
+}
 
 static uint64_t hash_path(const char *s)
 {
@@ -69,6 +78,7 @@ int ms_cache_create(ms_cache_t **out, int slots, apr_pool_t *p)
 {
     ms_cache_t *c = apr_pcalloc(p, sizeof(*c));
     uint64_t n = 1;
+    int i;
 
     *out = NULL;
     while (n < (uint64_t)(slots > 0 ? slots : 1))
@@ -77,10 +87,12 @@ int ms_cache_create(ms_cache_t **out, int slots, apr_pool_t *p)
     c->slot = calloc(n, sizeof(*c->slot));
     if (!c->slot)
         return -1;
-    if (apr_thread_mutex_create(&c->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS) {
-        free(c->slot);
-        return -1;
-    }
+    for (i = 0; i < MS_CACHE_LOCKS; i++)
+        if (apr_thread_mutex_create(&c->lock[i], APR_THREAD_MUTEX_DEFAULT, p)
+            != APR_SUCCESS) {
+            free(c->slot);
+            return -1;
+        }
     apr_pool_cleanup_register(p, c, cache_cleanup, apr_pool_cleanup_null);
     *out = c;
     return 0;
@@ -115,21 +127,22 @@ static void copy_out(const entry *e, ms_file_t **file, apr_array_header_t **copi
 int ms_cache_get(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path, ms_file_t **file,
                  apr_array_header_t **copies, apr_pool_t *p)
 {
-    uint64_t h = hash_path(path);
+    uint64_t h = hash_path(path), slot = h & c->mask;
+    apr_thread_mutex_t *lock = lock_of(c, slot);
     entry *e;
     int hit = 0;
 
-    apr_thread_mutex_lock(c->mutex);
-    e = c->slot[h & c->mask];
+    apr_thread_mutex_lock(lock);
+    e = c->slot[slot];
     if (e && e->gen == gen && e->db_ident == db_ident && e->hash == h
         && strcmp(e->path, path) == 0) {
         copy_out(e, file, copies, p);
         hit = 1;
-        c->hits++;
+        c->hits[slot % MS_CACHE_LOCKS]++;
     }
     else
-        c->misses++;
-    apr_thread_mutex_unlock(c->mutex);
+        c->misses[slot % MS_CACHE_LOCKS]++;
+    apr_thread_mutex_unlock(lock);
     return hit;
 }
 
@@ -172,22 +185,28 @@ fail:
 void ms_cache_put(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path, const ms_file_t *f,
                   const apr_array_header_t *copies)
 {
-    uint64_t h = hash_path(path);
+    uint64_t h = hash_path(path), slot = h & c->mask;
+    apr_thread_mutex_t *lock = lock_of(c, slot);
     entry *e = entry_make(db_ident, gen, path, h, f, copies), *old;
 
     if (!e)
         return;                /* out of memory: simply not cached */
-    apr_thread_mutex_lock(c->mutex);
-    old = c->slot[h & c->mask];
-    c->slot[h & c->mask] = e;
-    apr_thread_mutex_unlock(c->mutex);
+    apr_thread_mutex_lock(lock);
+    old = c->slot[slot];
+    c->slot[slot] = e;
+    apr_thread_mutex_unlock(lock);
     entry_free(old);
 }
 
 void ms_cache_stats(ms_cache_t *c, uint64_t *hits, uint64_t *misses)
 {
-    apr_thread_mutex_lock(c->mutex);
-    *hits = c->hits;
-    *misses = c->misses;
-    apr_thread_mutex_unlock(c->mutex);
+    int i;
+
+    *hits = *misses = 0;
+    for (i = 0; i < MS_CACHE_LOCKS; i++) {
+        apr_thread_mutex_lock(c->lock[i]);
+        *hits += c->hits[i];
+        *misses += c->misses[i];
+        apr_thread_mutex_unlock(c->lock[i]);
+    }
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <sqlite3.h>
 #include <apr_strings.h>
@@ -154,6 +155,14 @@ struct ms_db {
     apr_pool_t *mirrors_pool;     /* owns the cached snapshot */
     ms_mirrors_t *mirrors;
     char errmsg[512];
+    /* Readers: the generations as last read, and what the -wal looked like
+     * then (see ms_db_generation). */
+    int gen_known;
+    int64_t gen_mirrors, gen_data;
+    time_t gen_checked;
+    struct stat wal_seen;
+    int wal_existed;
+    const char *wal_path;
 };
 
 static void set_error(ms_db_t *db, const char *fmt, ...)
@@ -340,6 +349,13 @@ int ms_db_open(ms_db_t **out, const char *path, int mode, apr_pool_t *p,
     /* Readers never wait on the tool long: WAL lets them read while it
      * writes; the timeout only covers checkpoints and recovery. */
     sqlite3_busy_timeout(db->sql, mode == MS_DB_READONLY ? 500 : 10000);
+    db->wal_path = apr_pstrcat(pool, path, "-wal", NULL);
+    /* Readers map the file (pages shared with every process through the
+     * page cache, no copy per read) and keep a small private cache. */
+    if (mode == MS_DB_READONLY
+        && exec(db, "PRAGMA mmap_size = 4294967296; PRAGMA cache_size = -1024",
+                "setting pragmas") != MS_OK)
+        goto fail;
     if (stat(path, &sb) == 0) {
         db->dev = sb.st_dev;
         db->ino = sb.st_ino;
@@ -577,12 +593,36 @@ const ms_mirror_t *ms_mirrors_find(const ms_mirrors_t *ms, int64_t id)
 }
 
 
+/* Every commit in WAL mode appends to the -wal (or recreates it), which moves
+ * its size or mtime; while neither moved, the generations read last are still
+ * the truth. A reader therefore asks SQLite only when the -wal changed, and at
+ * least once a second in case a commit fell within the file system's
+ * timestamp granularity with an unchanged size. */
+static int wal_unchanged(ms_db_t *db, struct stat *now_sb, int *exists, time_t now)
+{
+    *exists = stat(db->wal_path, now_sb) == 0;
+    if (!db->gen_known || now != db->gen_checked || *exists != db->wal_existed)
+        return 0;
+    if (!*exists)
+        return 1;
+    return now_sb->st_ino == db->wal_seen.st_ino && now_sb->st_size == db->wal_seen.st_size
+           && now_sb->st_mtim.tv_sec == db->wal_seen.st_mtim.tv_sec
+           && now_sb->st_mtim.tv_nsec == db->wal_seen.st_mtim.tv_nsec;
+}
+
 int ms_db_generation(ms_db_t *db, int64_t *mirrors, int64_t *data)
 {
-    sqlite3_stmt *st = stmt(db, ST_GENERATION);
-    int rc;
+    sqlite3_stmt *st;
+    struct stat sb;
+    int rc, exists = 0;
+    time_t now = time(NULL);
 
-    if (!st)
+    if (db->mode == MS_DB_READONLY && wal_unchanged(db, &sb, &exists, now)) {
+        *mirrors = db->gen_mirrors;
+        *data = db->gen_data;
+        return MS_OK;
+    }
+    if (!(st = stmt(db, ST_GENERATION)))
         return MS_ERR;
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -592,6 +632,15 @@ int ms_db_generation(ms_db_t *db, int64_t *mirrors, int64_t *data)
     else
         set_error(db, "reading the generation");
     done(st);
+    db->gen_known = rc == SQLITE_ROW && db->mode == MS_DB_READONLY;
+    if (db->gen_known) {
+        db->gen_mirrors = *mirrors;
+        db->gen_data = *data;
+        db->gen_checked = now;
+        db->wal_existed = exists;
+        if (exists)
+            db->wal_seen = sb;
+    }
     return rc == SQLITE_ROW ? MS_OK : MS_ERR;
 }
 
