@@ -114,7 +114,7 @@ Group www-data"
 fi
 LOG=$RUN/bench.log
 exec > >(tee -a "$LOG") 2>&1
-say "== make bench: $STAMP, $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $($APACHE -v | sed -n 's/^Server version: //p'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+say "== make bench: $STAMP, commit $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?') (+ the working tree as built), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $($APACHE -v | sed -n 's/^Server version: //p'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
 
 # --- geo data ------------------------------------------------------------------
 
@@ -317,7 +317,7 @@ wrk_run() {           # out port duration [check]
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-declare -A RATIO P99R RPS_A RPS_B P50_A P50_B P99_A P99_B ERRS MEM CHECK_B TIERS_B
+declare -A ERRN RATIO P99R RPS_A RPS_B P50_A P50_B P99_A P99_B ERRS MEM CHECK_B TIERS_B
 bench_size() {        # N pairs duration
     local n=$1 pairs=$2 dur=$3 dir data pa pb i side port pf out res rps p50 p99 non se req
     local ea eb ratios="" p99s="" a_rps="" b_rps="" a_p50="" b_p50="" a_p99="" b_p99=""
@@ -372,10 +372,12 @@ bench_size() {        # N pairs duration
     errs_log_b=$(( $(lines_of "$dir/B/error.log") - eb ))
     RATIO[$n]=$(echo $ratios | tr ' ' '\n' | median)
     P99R[$n]=$(echo $p99s | tr ' ' '\n' | median)
-    RPS_A[$n]=$(echo $a_rps | tr ' ' '\n' | median); RPS_B[$n]=$(echo $b_rps | tr ' ' '\n' | median)
+    RPS_A[$n]=$(echo $a_rps | tr ' ' '\n' | median | xargs printf '%.0f')
+    RPS_B[$n]=$(echo $b_rps | tr ' ' '\n' | median | xargs printf '%.0f')
     P50_A[$n]=$(echo $a_p50 | tr ' ' '\n' | median); P50_B[$n]=$(echo $b_p50 | tr ' ' '\n' | median)
     P99_A[$n]=$(echo $a_p99 | tr ' ' '\n' | median); P99_B[$n]=$(echo $b_p99 | tr ' ' '\n' | median)
     ERRS[$n]="non-2xx/3xx $errs_non, socket errors $errs_sock, error-log lines A $errs_log_a B $errs_log_b"
+    ERRN[$n]=$((errs_non + errs_sock + errs_log_a + errs_log_b))
     say "   median ratio B/A: req/s ${RATIO[$n]} (pairs:$ratios), p99 ${P99R[$n]}"
     say "   errors during the runs: ${ERRS[$n]}"
     if [ "$errs_log_b" -gt 0 ]; then
@@ -543,7 +545,7 @@ say "  B/A req/s >= 0.90: ${RATIO[$FULL]} -> $(verdict "${RATIO[$FULL]} >= 0.90"
 say "  p99 <= 1.5 x Redirect's: ${P99R[$FULL]} x -> $(verdict "${P99R[$FULL]} <= 1.5")"
 say "  ratio at $FIRST vs $FULL within 5 %: ${RATIO[$FIRST]} vs ${RATIO[$FULL]} -> $(verdict "${RATIO[$FULL]} >= 0.95 * ${RATIO[$FIRST]} && ${RATIO[$FULL]} <= 1.05 * ${RATIO[$FIRST]}")"
 say "  memory per process <= A + 20 MB (RSS): $(echo "$ma $mb" | awk '{ printf "B %.1f vs A %.1f MB (+%.1f)", $8, $2, $8 - $2 }') -> $(verdict "$(echo "$ma $mb" | awk '{ print $8 - $2 }') <= 20")"
-say "  no failed request, no error-log line: ${ERRS[$FULL]} -> $(verdict "$(echo "${ERRS[$FULL]}" | grep -oE '[0-9]+' | paste -sd+ | bc) == 0")"
+say "  no failed request, no error-log line: ${ERRS[$FULL]} -> $(verdict "${ERRN[$FULL]} == 0")"
 say "logs: $RUN"
 say "============================================================="
 exit 0
