@@ -176,7 +176,7 @@ show() { # description, curl arguments...
     say ""
     say "# $what"
     say "curl -sI $*"
-    curl -sI "$@" | grep -iE '^(HTTP/|Location|X-MirrorSel|Content-Length)' | tr -d '\r' | sed 's/^/    /'
+    curl -sI "$@" | grep -iE '^(HTTP/|Location|X-MirrorSel|Content-Length|Link|Digest)' | tr -d '\r' | sed 's/^/    /'
 }
 say ""
 say "== clients from different countries (addresses from the demo geo database)"
@@ -194,6 +194,11 @@ show "?country=JP overrides the location" \
     -H 'X-Forwarded-For: 192.0.2.10' "$URL/iso/demo-os-1.0-x86_64.iso?country=JP"
 show "a small file is served by the origin itself" \
     -H 'X-Forwarded-For: 192.0.2.10' "$URL/README.txt"
+say ""
+say "# download clients that know Metalink (aria2c, zypper) get every mirror and the hash"
+say "curl -s -H 'X-Forwarded-For: 192.0.2.10' $URL/iso/demo-os-1.0-x86_64.iso.meta4"
+curl -s -H 'X-Forwarded-For: 192.0.2.10' "$URL/iso/demo-os-1.0-x86_64.iso.meta4" | sed 's/^/    /'
+say "# a person gets the same as a page: $URL/iso/demo-os-1.0-x86_64.iso.mirrorlist (JSON: ?mirrorlist=json)"
 say ""
 say "# why: mirrorsel explain shows every mirror and the reason it was left out"
 say "$MS --db $MIRRORSEL_DB --geoip $GEO --asn-db $ASN explain /iso/demo-os-1.0-aarch64.iso --ip 198.51.100.200"
