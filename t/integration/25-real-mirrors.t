@@ -10,6 +10,8 @@ use Test::More;
 use Digest::SHA qw(sha256_hex);
 use MSTest;
 
+my $aria2_runs = 0;    # a fresh download directory per aria2c run
+
 my $t = MSTest->new;
 $t->standard_origin;
 $t->origin_file('big/changing.iso', 50000);
@@ -87,7 +89,7 @@ for my $case ([ 'big/file.iso', $near ], [ 'big/changing.iso', $far ], [ 'dir/su
 
     # aria2c (it asks for a Metalink and follows it when the origin offers
     # one; either way the file it leaves must be the origin's)
-    my $ad = "$out/aria2-" . ++$main::n;
+    my $ad = "$out/aria2-" . ++$aria2_runs;
     mkdir $ad;
     ($rc, undef, $err) = run_client('aria2c', '-q', '--allow-overwrite=true', '--timeout=20',
                                     '--max-tries=1', '--check-certificate=false',
