@@ -12,7 +12,8 @@
  * on is made visible in MIRRORSEL_* environment variables.
  *
  * Per process: the geo databases are opened once (child_init), with a cache
- * of files' fresh holders (ms_cache); database handles live in a resource
+ * of files' fresh holders (ms_cache) and one of the mirrors' order per client
+ * location (ms_order_cache); database handles live in a resource
  * list, one per concurrently running request, each in a pool of its own
  * with its own allocator, so a handle never shares memory with another
  * thread. A handle is taken for one lookup and given back straight after
@@ -38,6 +39,7 @@
 
 #include "ms_buf.h"
 #include "ms_cache.h"
+#include "ms_order_cache.h"
 #include "ms_country.h"
 #include "ms_db.h"
 #include "ms_geo.h"
@@ -59,8 +61,10 @@
 #define MS_DEFAULT_SPREAD_KM 250.0
 #define MS_MAX_LINKS         100
 #define MS_CACHE_SLOTS       16384           /* files remembered per process */
+#define MS_ORDER_SLOTS       8192            /* client locations remembered */
 #define MS_LOG_INTERVAL      60              /* seconds between repeats of one kind */
 #define MS_ACQUIRE_TIMEOUT   apr_time_from_sec(10)
+#define MS_MAX_HANDLES       8               /* database handles per process */
 
 APLOG_USE_MODULE(mirrorsel);
 
@@ -395,6 +399,7 @@ struct ms_proc {
     const char *geo_err;        /* set when a configured mmdb is unusable */
     apr_reslist_t *dbs;         /* ms_handle_t; NULL without a database */
     ms_cache_t *cache;          /* files' fresh holders; NULL: none */
+    ms_order_cache_t *orders;   /* mirrors' order per client location; NULL: none */
     int max_handles;
     apr_uint32_t logged[MS_LOG_KINDS];   /* when each kind was last logged */
 };
@@ -483,10 +488,16 @@ static void proc_create_dbs(ms_proc_t *proc, apr_pool_t *p)
         return;
     if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads < 1)
         threads = 1;
-    /* Room for mod_http2's own workers, which may outnumber ThreadsPerChild.
-     * Handles are opened on demand (min 0: a missing database must not stop
-     * the child) and kept while idle (smax = hmax, no ttl). */
-    proc->max_handles = 2 * threads;
+    /* A handle is held only while a lookup runs and its reply is built (tens
+     * of microseconds, no network I/O), so a few handles serve any number of
+     * threads: a thread finding none waits on the list's condition variable
+     * (MS_ACQUIRE_TIMEOUT) for one to come back. Each handle costs its own
+     * page cache and statements, and its own map of the file (RSS grows
+     * with handles × pages touched), so their number no longer grows with
+     * ThreadsPerChild (or mod_http2's workers). Handles are opened on demand
+     * (min 0: a missing database must not stop the child) and kept while
+     * idle (smax = hmax, no ttl). */
+    proc->max_handles = threads < MS_MAX_HANDLES ? threads : MS_MAX_HANDLES;
     rv = apr_reslist_create(&proc->dbs, 0, proc->max_handles, proc->max_handles, 0,
                             handle_open, handle_close, proc, p);
     if (rv != APR_SUCCESS) {
@@ -512,6 +523,8 @@ static ms_proc_t *proc_create(apr_pool_t *pchild, server_rec *s, const ms_srv_co
     proc->asn_path = sc->asn_path;
     proc_open_geo(proc, p);
     proc_create_dbs(proc, p);
+    if (proc->dbs && ms_order_cache_create(&proc->orders, MS_ORDER_SLOTS, p) != 0)
+        proc->orders = NULL;    /* slower, not wrong: ms_select ranks each time */
     if (proc->dbs && ms_cache_create(&proc->cache, MS_CACHE_SLOTS, p) != 0) {
         proc->cache = NULL;     /* slower, not wrong */
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, proc->s, MSLOGNO(00013)
@@ -538,6 +551,7 @@ static void ms_child_init(apr_pool_t *pchild, server_rec *main_s)
 {
     server_rec *s, *t;
 
+    ms_db_process_init();
     for (s = main_s; s; s = s->next) {
         ms_srv_conf_t *sc = ap_get_module_config(s->module_config, &mirrorsel_module);
 
@@ -1020,6 +1034,7 @@ static void lookup(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
     if (rep->want == MS_WANT_FILE) {
         req.limit = dc_links(dc) > 1 ? dc_links(dc) : 1;
         req.cache = proc->cache;
+        req.orders = proc->orders;
     }
 
     if (!(h = db_acquire(proc, r))) {

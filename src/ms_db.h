@@ -127,6 +127,10 @@ int ms_db_schema_current(void);  /* the schema version this program writes */
 /* Create or migrate (MS_DB_CREATE handles only). Sets *from and *to. */
 int ms_db_migrate(ms_db_t *db, int *from, int *to);
 
+/* Process-wide settings, before the first ms_db_open (the module: once per
+ * child). Optional: without it everything works, a little slower. */
+void ms_db_process_init(void);
+
 int ms_db_begin(ms_db_t *db);    /* BEGIN IMMEDIATE on writers, BEGIN on readers */
 int ms_db_commit(ms_db_t *db);
 void ms_db_rollback(ms_db_t *db);

@@ -8,6 +8,7 @@
 #include "ms_geo.h"
 #include "ms_select.h"
 #include "ms_cache.h"
+#include "ms_order_cache.h"
 
 enum {
     MS_RESULT_REDIRECT = 1,    /* ranked mirrors exist */
@@ -29,6 +30,8 @@ typedef struct ms_request {
     int explain;               /* list every excluded mirror with its reason */
     int limit;                 /* rank only the first limit mirrors; 0: all */
     ms_cache_t *cache;         /* per-process cache, or NULL */
+    ms_order_cache_t *orders;  /* per-process orders by location (redirects
+                                * only: needs limit > 0, no explain), or NULL */
 } ms_request_t;
 
 typedef struct ms_answer {

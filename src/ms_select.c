@@ -124,6 +124,8 @@ typedef struct qualify_ctx {
     const ms_client_t *client;
     int fallback_pass;
     int explain;               /* details are only worth building for explain */
+    int no_prefixes;           /* tier as if the address were in no --prefix
+                                * (the location-keyed order, ms_select_order) */
     apr_pool_t *p;
 } qualify_ctx;
 
@@ -170,14 +172,23 @@ static int code_in_list(const char *list, const char *cc)
     return 0;
 }
 
-static int tier_of(const ms_mirror_t *m, const ms_client_t *c)
+/* Is the address inside one of the mirror's --prefix networks? */
+static int in_prefixes(const ms_mirror_t *m, const ms_addr_t *addr)
 {
-    const ms_location_t *loc = &c->loc;
     int i;
 
     for (i = 0; m->prefixes && i < m->prefixes->nelts; i++)
-        if (ms_cidr_contains(&APR_ARRAY_IDX(m->prefixes, i, ms_cidr_t), &c->addr))
-            return MS_TIER_PREFIX;
+        if (ms_cidr_contains(&APR_ARRAY_IDX(m->prefixes, i, ms_cidr_t), addr))
+            return 1;
+    return 0;
+}
+
+static int tier_of(const ms_mirror_t *m, const ms_client_t *c, int no_prefixes)
+{
+    const ms_location_t *loc = &c->loc;
+
+    if (!no_prefixes && in_prefixes(m, &c->addr))
+        return MS_TIER_PREFIX;
     if (loc->asn && m->asn == loc->asn)
         return MS_TIER_ASN;
     if (loc->country[0] && strcmp(m->country, loc->country) == 0)
@@ -216,7 +227,52 @@ static int pick_url(ms_ranked_t *r, const ms_mirror_t *m, const ms_client_t *c)
     return MS_EXCL_DOWN;
 }
 
-/* 0 when m may serve the request (r filled), else an MS_EXCL_* reason. */
+/* The file's half of the rules: does the mirror take files this large? */
+static int too_large(const ms_mirror_t *m, const ms_file_t *f)
+{
+    return m->max_size > 0 && f->size > m->max_size;
+}
+
+/* Does the mirror hold the file fresh? 0, MS_EXCL_NOT_HELD or MS_EXCL_STALE. */
+static int copy_reason(const char **detail, const ms_copy_t *copy, const qualify_ctx *q)
+{
+    if (!copy)
+        return MS_EXCL_NOT_HELD;
+    if (ms_copy_fresh(q->file, copy))
+        return 0;
+    *detail = why(q, "mirror has size %" APR_INT64_T_FMT " mtime %"
+                  APR_INT64_T_FMT " (±%d s), origin size %" APR_INT64_T_FMT
+                  " mtime %" APR_INT64_T_FMT,
+                  (apr_int64_t)copy->size, (apr_int64_t)copy->mtime,
+                  copy->precision, (apr_int64_t)q->file->size,
+                  (apr_int64_t)q->file->mtime);
+    return MS_EXCL_STALE;
+}
+
+/* The client's half of the rules: a URL up for its scheme and family, and a
+ * tier within the mirror's scope. Fills r's URL and tier; 0 or a reason. */
+static int client_reason(ms_ranked_t *r, const char **detail, const ms_mirror_t *m,
+                         const qualify_ctx *q)
+{
+    int reason;
+
+    if ((reason = pick_url(r, m, q->client)) != 0) {
+        *detail = why(q, "%s over IPv%d", q->client->https ? "https" : "http",
+                      q->client->addr.family == 6 ? 6 : 4);
+        return reason;
+    }
+    r->tier = tier_of(m, q->client, q->no_prefixes);
+    if (r->tier > max_tier_of_scope(m->scope)) {
+        *detail = why(q, "scope %s, client would be tier %s",
+                      ms_scope_name(m->scope), ms_tier_name(r->tier));
+        return MS_EXCL_SCOPE;
+    }
+    return 0;
+}
+
+/* 0 when m may serve the request (r filled), else an MS_EXCL_* reason.
+ * The one statement of step 1; ms_select_ordered applies the same halves
+ * (the client's ahead of time, per location, the file's per request). */
 static int qualify(ms_ranked_t *r, const char **detail, const ms_mirror_t *m,
                    const ms_copy_t *copy, const qualify_ctx *q)
 {
@@ -226,35 +282,15 @@ static int qualify(ms_ranked_t *r, const char **detail, const ms_mirror_t *m,
     *detail = NULL;
     if (!m->enabled)
         return MS_EXCL_DISABLED;
-    if (m->max_size > 0 && q->file->size > m->max_size) {
+    if (too_large(m, q->file)) {
         *detail = why(q, "%" APR_INT64_T_FMT " > %" APR_INT64_T_FMT,
                       (apr_int64_t)q->file->size, (apr_int64_t)m->max_size);
         return MS_EXCL_MAX_SIZE;
     }
-    if (!q->fallback_pass) {
-        if (!copy)
-            return MS_EXCL_NOT_HELD;
-        if (!ms_copy_fresh(q->file, copy)) {
-            *detail = why(q, "mirror has size %" APR_INT64_T_FMT " mtime %"
-                          APR_INT64_T_FMT " (±%d s), origin size %" APR_INT64_T_FMT
-                          " mtime %" APR_INT64_T_FMT,
-                          (apr_int64_t)copy->size, (apr_int64_t)copy->mtime,
-                          copy->precision, (apr_int64_t)q->file->size,
-                          (apr_int64_t)q->file->mtime);
-            return MS_EXCL_STALE;
-        }
-    }
-    if ((reason = pick_url(r, m, q->client)) != 0) {
-        *detail = why(q, "%s over IPv%d", q->client->https ? "https" : "http",
-                      q->client->addr.family == 6 ? 6 : 4);
+    if (!q->fallback_pass && (reason = copy_reason(detail, copy, q)) != 0)
         return reason;
-    }
-    r->tier = tier_of(m, q->client);
-    if (r->tier > max_tier_of_scope(m->scope)) {
-        *detail = why(q, "scope %s, client would be tier %s",
-                      ms_scope_name(m->scope), ms_tier_name(r->tier));
-        return MS_EXCL_SCOPE;
-    }
+    if ((reason = client_reason(r, detail, m, q)) != 0)
+        return reason;
     r->mirror = m;
     r->copy = q->fallback_pass ? NULL : copy;
     r->distance_km = -1;             /* measured by rank(), tier by tier */
@@ -277,19 +313,32 @@ static int by_tier_distance(const void *a, const void *b)
     return x->mirror->id < y->mirror->id ? -1 : x->mirror->id > y->mirror->id;
 }
 
+/* The band's outer edge for a nearest distance d0 >= 0. */
+static double band_edge(double d0, const ms_spread_t *spread)
+{
+    double limit = d0 * spread->factor;
+
+    if (d0 + spread->km > limit)
+        limit = d0 + spread->km;
+    return limit;
+}
+
+static int in_band(const ms_ranked_t *r, double edge)
+{
+    return r->distance_km >= 0 && r->distance_km <= edge;
+}
+
 /* How many of the first mirrors of the (sorted) winning tier form the band. */
 static int band_size(const ms_ranked_t *tier, int n, const ms_spread_t *spread)
 {
-    double d0 = tier[0].distance_km, limit;
+    double edge;
     int i;
 
-    if (d0 < 0)                       /* no distances known: the whole tier */
+    if (tier[0].distance_km < 0)      /* no distances known: the whole tier */
         return n;
-    limit = d0 * spread->factor;
-    if (d0 + spread->km > limit)
-        limit = d0 + spread->km;
+    edge = band_edge(tier[0].distance_km, spread);
     for (i = 1; i < n; i++)
-        if (tier[i].distance_km < 0 || tier[i].distance_km > limit)
+        if (!in_band(&tier[i], edge))
             break;
     return i;
 }
@@ -460,7 +509,7 @@ int ms_select(ms_choice_t **out, const ms_mirrors_t *mirrors, const ms_file_t *f
               const ms_spread_t *spread, int explain, int limit, apr_pool_t *p)
 {
     ms_choice_t *choice = apr_pcalloc(p, sizeof(*choice));
-    qualify_ctx q = { file, client, 0, explain, p };
+    qualify_ctx q = { file, client, 0, explain, 0, p };
 
     choice->ranked = apr_array_make(p, 8, sizeof(ms_ranked_t));
     if (explain)
@@ -484,4 +533,248 @@ int ms_select(ms_choice_t **out, const ms_mirrors_t *mirrors, const ms_file_t *f
     rank(choice, client, file->path, spread, limit, p);
     *out = choice;
     return 0;
+}
+
+/* --- the redirect's shortcut: an order per location, walked per file --- */
+
+#define MS_ORDER_MAX_ID 1048576   /* a holder bitmap of at most 128 KiB */
+
+/* The position of mirror id in the snapshot (ordered by id), or -1. */
+static int index_of(const ms_mirrors_t *mirrors, int64_t id)
+{
+    int lo = 0, hi = mirrors->count - 1;
+
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (mirrors->mirror[mid]->id == id)
+            return mid;
+        if (mirrors->mirror[mid]->id < id)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+static void order_prefixed(ms_order_t *o, const ms_mirrors_t *mirrors, apr_pool_t *p)
+{
+    int i;
+
+    o->prefixed = apr_palloc(p, (mirrors->count + 1) * sizeof(*o->prefixed));
+    for (i = 0; i < mirrors->count; i++) {
+        const ms_mirror_t *m = mirrors->mirror[i];
+        if (m->enabled && m->prefixes && m->prefixes->nelts > 0)
+            o->prefixed[o->prefixed_count++] = (uint16_t)i;
+    }
+}
+
+int ms_select_order(ms_order_t **out, const ms_mirrors_t *mirrors,
+                    const ms_client_t *client, apr_pool_t *p)
+{
+    qualify_ctx q = { NULL, client, 0, 0, 1, p };
+    ms_order_t *o = apr_pcalloc(p, sizeof(*o));
+    ms_ranked_t *all;
+    const char *detail;
+    int i, n = 0;
+
+    *out = NULL;
+    if (mirrors->count > UINT16_MAX)
+        return -1;
+    all = apr_palloc(p, (mirrors->count + 1) * sizeof(*all));
+    for (i = 0; i < mirrors->count; i++) {
+        const ms_mirror_t *m = mirrors->mirror[i];
+        ms_ranked_t *r = &all[n];
+
+        memset(r, 0, sizeof(*r));
+        if (!m->enabled || client_reason(r, &detail, m, &q) != 0)
+            continue;
+        r->mirror = m;
+        r->distance_km = -1;
+        measure(r, 1, client);
+        n++;
+    }
+    qsort(all, n, sizeof(*all), by_tier_distance);
+    o->place = apr_palloc(p, (n + 1) * sizeof(*o->place));
+    for (i = 0; i < n; i++) {
+        o->place[i].index = (uint16_t)index_of(mirrors, all[i].mirror->id);
+        o->place[i].tier = (uint8_t)all[i].tier;
+        o->place[i].https = (uint8_t)all[i].https;
+    }
+    o->count = n;
+    order_prefixed(o, mirrors, p);
+    *out = o;
+    return 0;
+}
+
+/* One redirect's walk along an order. */
+typedef struct walk {
+    const ms_mirrors_t *mirrors;
+    const ms_file_t *file;
+    const apr_array_header_t *copies;
+    const ms_client_t *client;
+    const ms_spread_t *spread;
+    int limit;
+    unsigned char *held;       /* a bit per mirror id: holds the file fresh */
+    int64_t max_id;
+    int matched[8];            /* indexes of mirrors whose --prefix holds the */
+    int matched_count;         /*   client, walked apart; -1: too many */
+    apr_array_header_t *ranked;
+    int win_tier, n_win;       /* the winning tier, and how many of it so far */
+    int band_open;             /* the band may still grow */
+    int whole_tier;            /* the band is the whole tier (no distances) */
+    double edge;
+} walk_t;
+
+/* A bit per mirror id for the copies fresh against the file: the file's half
+ * of step 1 (copy_reason) in one pass over the copies. 0, or -1 when the ids
+ * are too sparse for a bitmap. */
+static int walk_holders(walk_t *w, apr_pool_t *p)
+{
+    int i;
+
+    w->max_id = w->mirrors->count ? w->mirrors->mirror[w->mirrors->count - 1]->id : 0;
+    if (w->max_id < 0 || w->max_id >= MS_ORDER_MAX_ID)
+        return -1;
+    w->held = apr_pcalloc(p, w->max_id / 8 + 1);
+    for (i = 0; w->copies && i < w->copies->nelts; i++) {
+        const ms_copy_t *c = &APR_ARRAY_IDX(w->copies, i, ms_copy_t);
+        if (c->mirror_id >= 0 && c->mirror_id <= w->max_id && ms_copy_fresh(w->file, c))
+            w->held[c->mirror_id >> 3] |= (unsigned char)(1u << (c->mirror_id & 7));
+    }
+    return 0;
+}
+
+static int walk_holds(const walk_t *w, const ms_mirror_t *m)
+{
+    return m->id >= 0 && m->id <= w->max_id && (w->held[m->id >> 3] & (1u << (m->id & 7)))
+           && !too_large(m, w->file);
+}
+
+/* Take a qualified mirror (r: mirror, tier, URL). Returns 1 when the walk has
+ * all it needs: the winning tier's band complete and limit places. */
+static int walk_take(walk_t *w, const ms_ranked_t *r)
+{
+    ms_ranked_t *o = apr_array_push(w->ranked);
+
+    *o = *r;
+    o->copy = copy_of(w->copies, o->mirror->id);
+    o->distance_km = -1;
+    measure(o, 1, w->client);
+    if (w->ranked->nelts == 1) {
+        w->win_tier = o->tier;
+        w->n_win = 1;
+        w->band_open = 1;
+        /* as order_winners and band_size decide */
+        w->whole_tier = !w->client->loc.has_coords || o->distance_km < 0;
+        if (!w->whole_tier)
+            w->edge = band_edge(o->distance_km, w->spread);
+        return 0;
+    }
+    if (o->tier == w->win_tier)
+        w->n_win++;
+    if (w->band_open && (o->tier != w->win_tier || (!w->whole_tier && !in_band(o, w->edge))))
+        w->band_open = 0;
+    return !w->band_open && w->ranked->nelts >= w->limit;
+}
+
+static int walk_matched(const walk_t *w, int index)
+{
+    int i;
+
+    for (i = 0; i < w->matched_count; i++)
+        if (w->matched[i] == index)
+            return 1;
+    return 0;
+}
+
+/* The prefix tier: the mirrors whose --prefix holds the client's address,
+ * qualified as ms_select does, by distance. Returns 1 when the walk is done,
+ * -1 when more mirrors match than the walk keeps apart. */
+static int walk_prefix_tier(walk_t *w, const ms_order_t *o, apr_pool_t *p)
+{
+    qualify_ctx q = { w->file, w->client, 0, 0, 0, p };
+    ms_ranked_t tier[8];
+    const char *detail;
+    int i, n = 0;
+
+    for (i = 0; i < o->prefixed_count; i++) {
+        const ms_mirror_t *m = w->mirrors->mirror[o->prefixed[i]];
+
+        if (!in_prefixes(m, &w->client->addr))
+            continue;
+        if (w->matched_count == (int)(sizeof(w->matched) / sizeof(w->matched[0])))
+            return -1;
+        w->matched[w->matched_count++] = o->prefixed[i];
+        memset(&tier[n], 0, sizeof(tier[n]));
+        if (!walk_holds(w, m) || client_reason(&tier[n], &detail, m, &q) != 0)
+            continue;
+        tier[n].mirror = m;
+        tier[n].distance_km = -1;
+        measure(&tier[n], 1, w->client);
+        n++;
+    }
+    qsort(tier, n, sizeof(*tier), by_tier_distance);
+    for (i = 0; i < n; i++)
+        if (walk_take(w, &tier[i]))
+            return 1;
+    return 0;
+}
+
+/* The location's order, minus the mirrors already placed by their prefix. */
+static void walk_order(walk_t *w, const ms_order_t *o)
+{
+    int i;
+
+    for (i = 0; i < o->count; i++) {
+        const ms_place_t *pl = &o->place[i];
+        const ms_mirror_t *m = w->mirrors->mirror[pl->index];
+        ms_ranked_t r;
+
+        if (!walk_holds(w, m) || (w->matched_count && walk_matched(w, pl->index)))
+            continue;
+        memset(&r, 0, sizeof(r));
+        r.mirror = m;
+        r.tier = pl->tier;
+        r.https = pl->https;
+        r.base_url = pl->https ? m->https_url : m->http_url;
+        if (walk_take(w, &r))
+            return;
+    }
+}
+
+int ms_select_ordered(ms_choice_t **out, const ms_order_t *order,
+                      const ms_mirrors_t *mirrors, const ms_file_t *file,
+                      const apr_array_header_t *copies, const ms_client_t *client,
+                      const ms_spread_t *spread, int limit, apr_pool_t *p)
+{
+    walk_t w;
+    ms_choice_t *choice;
+    int done;
+
+    *out = NULL;
+    memset(&w, 0, sizeof(w));
+    w.mirrors = mirrors;
+    w.file = file;
+    w.copies = copies;
+    w.client = client;
+    w.spread = spread;
+    w.limit = limit;
+    if (limit <= 0 || walk_holders(&w, p) != 0)
+        return 0;
+    w.ranked = apr_array_make(p, limit + 4, sizeof(ms_ranked_t));
+    done = walk_prefix_tier(&w, order, p);
+    if (done < 0)
+        return 0;
+    if (!done)
+        walk_order(&w, order);
+    if (w.ranked->nelts == 0)
+        return 0;
+    choice = apr_pcalloc(p, sizeof(*choice));
+    choice->ranked = w.ranked;
+    order_winners(choice, (ms_ranked_t *)w.ranked->elts, w.n_win, client, file->path,
+                  spread);
+    if (w.ranked->nelts > limit)
+        w.ranked->nelts = limit;
+    *out = choice;
+    return 1;
 }

@@ -75,6 +75,48 @@ int ms_select(ms_choice_t **out, const ms_mirrors_t *mirrors, const ms_file_t *f
               const apr_array_header_t *copies, const ms_client_t *client,
               const ms_spread_t *spread, int explain, int limit, apr_pool_t *p);
 
+/* --- the redirect's shortcut ---
+ *
+ * Which mirrors may serve a client in which order depends on the client's
+ * location (scheme, address family, AS, country, continent, coordinates)
+ * and the mirrors, not on the file: the file only strikes out the mirrors
+ * that do not hold it fresh or take no files that large. So the order is
+ * worked out once per location (ms_select_order, cached per process by
+ * ms_order_cache) and a redirect walks it for the file's holders
+ * (ms_select_ordered): the same rules and the same answer as ms_select. The
+ * prefix tier is about the address, not the location: the order leaves it
+ * out and ms_select_ordered puts the few --prefix mirrors in front. */
+
+/* One place in an order: the mirror's index in the snapshot's mirror array,
+ * its tier for the location, and whether clients there get its https URL. */
+typedef struct ms_place {
+    uint16_t index;
+    uint8_t tier;
+    uint8_t https;
+} ms_place_t;
+
+typedef struct ms_order {
+    int count;
+    ms_place_t *place;         /* by tier, distance, id */
+    int prefixed_count;
+    uint16_t *prefixed;        /* indexes of the enabled mirrors with --prefix */
+} ms_order_t;
+
+/* The enabled mirrors that may serve clients at client's location, ordered
+ * as ms_select ranks them, the prefix tier aside; from p. Returns 0, or -1
+ * when the snapshot has more mirrors than a place can index. */
+int ms_select_order(ms_order_t **out, const ms_mirrors_t *mirrors,
+                    const ms_client_t *client, apr_pool_t *p);
+
+/* ms_select without explain and with limit > 0, by walking order (made by
+ * ms_select_order for this client's location and this snapshot). Returns 1
+ * with *out set, or 0 when the caller must ask ms_select: no holder
+ * qualifies (the fallback mirrors' turn) or mirror ids are too sparse. */
+int ms_select_ordered(ms_choice_t **out, const ms_order_t *order,
+                      const ms_mirrors_t *mirrors, const ms_file_t *file,
+                      const apr_array_header_t *copies, const ms_client_t *client,
+                      const ms_spread_t *spread, int limit, apr_pool_t *p);
+
 /* Building blocks, exposed for the tests. */
 double ms_distance_km(double lat1, double lon1, double lat2, double lon2);
 uint64_t ms_seed(const char *client, const char *path);

@@ -1,0 +1,236 @@
+/* ms_order_cache.c — the per-process cache of orders by client location.
+ *
+ * The key is everything ms_select_order reads of a client: scheme, address
+ * family, AS, country, continent and coordinates (not the address: the
+ * prefix tier is walked per request). Real clients come from a few thousand
+ * distinct places (5,000 GeoLite2 addresses of the benchmark: 1,843 keys),
+ * and an order is 4 bytes per mirror, so 8192 slots hold them all in at
+ * most 16 MB with 500 mirrors however many clients come.
+ *
+ * Two-way: a key may sit in either slot of its pair; a new one goes into
+ * the first and moves that one's entry to the second, evicting the second's.
+ * Direct mapping lost a third of the keys to collisions, and a miss costs a
+ * ranking of every mirror (ms_select_order), ten times a walk.
+ * Entries are copied out under the pair's mutex (one memcpy of the order)
+ * and made outside it. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_thread_mutex.h>
+
+#include "ms_order_cache.h"
+
+/* Compared with memcmp: built zeroed, padding included. */
+typedef struct key {
+    uint64_t db_ident;
+    int64_t gen;
+    double lat, lon;           /* 0 without coordinates */
+    uint32_t asn;
+    char country[3], continent[3];
+    unsigned char https, family, has_coords;
+} place_key;
+
+typedef struct entry {
+    place_key key;
+    uint64_t hash;
+    ms_order_t order;          /* place and prefixed: malloc'd with the entry */
+} entry;
+
+#define MS_ORDER_LOCKS 64
+
+struct ms_order_cache {
+    apr_thread_mutex_t *lock[MS_ORDER_LOCKS];
+    uint64_t mask;
+    entry **slot;
+    uint64_t hits[MS_ORDER_LOCKS], misses[MS_ORDER_LOCKS];  /* under lock[i] */
+};
+
+static void key_of(place_key *k, uint64_t db_ident, int64_t gen, const ms_client_t *c)
+{
+    memset(k, 0, sizeof(*k));
+    k->db_ident = db_ident;
+    k->gen = gen;
+    if (c->loc.has_coords) {
+        k->has_coords = 1;
+        k->lat = c->loc.lat;
+        k->lon = c->loc.lon;
+    }
+    k->asn = c->loc.asn;
+    memcpy(k->country, c->loc.country, sizeof(k->country));
+    memcpy(k->continent, c->loc.continent, sizeof(k->continent));
+    k->https = c->https ? 1 : 0;
+    k->family = c->addr.family == 6 ? 6 : 4;
+}
+
+static uint64_t hash_key(const place_key *k)
+{
+    const unsigned char *s = (const unsigned char *)k;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    size_t i;
+
+    for (i = 0; i < sizeof(*k); i++)
+        h = (h ^ s[i]) * 0x100000001b3ULL;
+    return h ^ (h >> 29);
+}
+
+static apr_status_t cache_cleanup(void *data)
+{
+    ms_order_cache_t *c = data;
+    uint64_t i;
+
+    for (i = 0; i <= c->mask; i++)
+        free(c->slot[i]);
+    free(c->slot);
+    c->slot = NULL;
+    return APR_SUCCESS;
+}
+
+int ms_order_cache_create(ms_order_cache_t **out, int slots, apr_pool_t *p)
+{
+    ms_order_cache_t *c = apr_pcalloc(p, sizeof(*c));
+    uint64_t n = 1;
+    int i;
+
+    *out = NULL;
+    while (n < (uint64_t)(slots > 2 ? slots : 2))   /* at least one pair */
+        n <<= 1;
+    c->mask = n - 1;
+    c->slot = calloc(n, sizeof(*c->slot));
+    if (!c->slot)
+        return -1;
+    for (i = 0; i < MS_ORDER_LOCKS; i++)
+        if (apr_thread_mutex_create(&c->lock[i], APR_THREAD_MUTEX_DEFAULT, p)
+            != APR_SUCCESS) {
+            free(c->slot);
+            return -1;
+        }
+    apr_pool_cleanup_register(p, c, cache_cleanup, apr_pool_cleanup_null);
+    *out = c;
+    return 0;
+}
+
+/* The order's arrays laid out after the struct at `to`; returns its size. */
+static size_t order_copy(ms_order_t *to, const ms_order_t *from)
+{
+    char *base = (char *)(to + 1);
+    size_t places = from->count * sizeof(*from->place);
+
+    to->count = from->count;
+    to->prefixed_count = from->prefixed_count;
+    to->place = (ms_place_t *)base;
+    to->prefixed = (uint16_t *)(base + places);
+    memcpy(to->place, from->place, places);
+    memcpy(to->prefixed, from->prefixed, from->prefixed_count * sizeof(*from->prefixed));
+    return sizeof(*to) + places + from->prefixed_count * sizeof(*from->prefixed);
+}
+
+static size_t order_size(const ms_order_t *o)
+{
+    return sizeof(*o) + o->count * sizeof(*o->place)
+           + o->prefixed_count * sizeof(*o->prefixed);
+}
+
+/* One malloc: the entry with its order's arrays behind it. */
+static entry *entry_make(const place_key *k, uint64_t h, const ms_order_t *o)
+{
+    entry *e = malloc(offsetof(entry, order) + order_size(o));
+
+    if (!e)
+        return NULL;
+    e->key = *k;
+    e->hash = h;
+    order_copy(&e->order, o);
+    return e;
+}
+
+static int is_key(const entry *e, const place_key *k, uint64_t h)
+{
+    return e && e->hash == h && memcmp(&e->key, k, sizeof(*k)) == 0;
+}
+
+/* The pair of slots a hash may use, and the mutex guarding both. */
+static entry **pair_of(ms_order_cache_t *c, uint64_t h, apr_thread_mutex_t **lock)
+{
+    uint64_t first = (h & c->mask) & ~(uint64_t)1;
+
+    *lock = c->lock[(first >> 1) % MS_ORDER_LOCKS];
+    return &c->slot[first];
+}
+
+/* Copy k's order out into p if the pair holds it; 1 on a hit. */
+static int lookup(const ms_order_t **out, ms_order_cache_t *c, const place_key *k, uint64_t h,
+                  apr_pool_t *p)
+{
+    apr_thread_mutex_t *lock;
+    entry **pair = pair_of(c, h, &lock), *e;
+    int stripe = (int)(((h & c->mask) >> 1) % MS_ORDER_LOCKS);
+    ms_order_t *o = NULL;
+
+    apr_thread_mutex_lock(lock);
+    e = is_key(pair[0], k, h) ? pair[0] : is_key(pair[1], k, h) ? pair[1] : NULL;
+    if (e) {
+        /* p's allocation is a pointer bump: cheap enough under the lock */
+        o = apr_palloc(p, order_size(&e->order));
+        order_copy(o, &e->order);
+        c->hits[stripe]++;
+    }
+    else
+        c->misses[stripe]++;
+    apr_thread_mutex_unlock(lock);
+    *out = o;
+    return o != NULL;
+}
+
+static void store(ms_order_cache_t *c, const place_key *k, uint64_t h, const ms_order_t *o)
+{
+    apr_thread_mutex_t *lock;
+    entry **pair = pair_of(c, h, &lock), *e = entry_make(k, h, o), *old;
+
+    if (!e)
+        return;                /* out of memory: simply not cached */
+    apr_thread_mutex_lock(lock);
+    if (is_key(pair[0], k, h)) {         /* another thread made it meanwhile */
+        old = pair[0];
+        pair[0] = e;
+    }
+    else {
+        old = pair[1];
+        pair[1] = pair[0];
+        pair[0] = e;
+    }
+    apr_thread_mutex_unlock(lock);
+    free(old);
+}
+
+int ms_order_cache_get(const ms_order_t **out, ms_order_cache_t *c, uint64_t db_ident,
+                       const ms_mirrors_t *mirrors, const ms_client_t *client,
+                       apr_pool_t *p)
+{
+    ms_order_t *made;
+    place_key k;
+    uint64_t h;
+
+    key_of(&k, db_ident, mirrors->generation, client);
+    h = hash_key(&k);
+    if (lookup(out, c, &k, h, p))
+        return 0;
+    if (ms_select_order(&made, mirrors, client, p) != 0)
+        return -1;
+    store(c, &k, h, made);
+    *out = made;
+    return 0;
+}
+
+void ms_order_cache_stats(ms_order_cache_t *c, uint64_t *hits, uint64_t *misses)
+{
+    int i;
+
+    *hits = *misses = 0;
+    for (i = 0; i < MS_ORDER_LOCKS; i++) {
+        apr_thread_mutex_lock(c->lock[i]);
+        *hits += c->hits[i];
+        *misses += c->misses[i];
+        apr_thread_mutex_unlock(c->lock[i]);
+    }
+}

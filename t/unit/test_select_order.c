@@ -1,0 +1,351 @@
+/* test_select_order.c — the redirect's shortcut gives ms_select's answer.
+ *
+ * ms_select_ordered walks an order made per client location
+ * (ms_select_order, cached by ms_order_cache) instead of ranking every
+ * holder of the file. This test builds random worlds — mirrors with and
+ * without coordinates, prefixes, AS numbers, scopes, other countries,
+ * max-sizes, weights (zero too), health per scheme and family, disabled and
+ * fallback mirrors, sparse ids — and random files and clients, and checks
+ * that both give the same ranked list (mirror, tier, distance, URL, copy),
+ * band and fallback flag, for many limits and spreads. The orders come
+ * through a deliberately tiny cache, so colliding locations and copies out
+ * of it are exercised as well. */
+#include <stdio.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "tap.h"
+#include "ms_select.h"
+#include "ms_order_cache.h"
+
+#define WORLDS        150
+#define FILES         40
+#define CLIENTS       40
+#define FILE_MTIME    1700000000
+
+static apr_pool_t *pool;
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static int rnd_int(int n) { return (int)(rnd() % (uint64_t)n); }
+static double rnd_u(void) { return (double)(rnd() >> 11) / 9007199254740992.0; }
+
+/* Few places, so tiers collide often. */
+typedef struct place { const char *cc, *cont; double lat, lon; } place_t;
+static const place_t PLACES[] = {
+    { "DE", "EU", 52.52, 13.40 }, { "DE", "EU", 48.14, 11.58 }, { "AT", "EU", 48.21, 16.37 },
+    { "FR", "EU", 48.86, 2.35 },  { "US", "NA", 40.71, -74.0 }, { "US", "NA", 34.05, -118.2 },
+    { "BR", "SA", -23.5, -46.6 }, { "JP", "AS", 35.68, 139.65 }, { "AU", "OC", -33.9, 151.2 },
+    { "ZA", "AF", -26.2, 28.04 },
+};
+#define NPLACES (int)(sizeof(PLACES) / sizeof(PLACES[0]))
+
+static const char *rnd_prefix(int v6)
+{
+    return v6 ? apr_psprintf(pool, "2001:db8:%x::/48", rnd_int(6))
+              : apr_psprintf(pool, "10.%d.0.0/16", rnd_int(6));
+}
+
+static void rnd_health(ms_mirror_t *m)
+{
+    int s, f;
+
+    for (s = MS_HTTP; s <= MS_HTTPS; s++)
+        for (f = 0; f < 2; f++) {
+            ms_health_t *h = &m->health[s][f];
+            double u = rnd_u();
+            h->known = u > 0.03;
+            h->up = u > 0.12;
+            h->error = "";
+        }
+}
+
+static ms_mirror_t *rnd_mirror(int64_t id)
+{
+    ms_mirror_t *m = apr_pcalloc(pool, sizeof(*m));
+    const place_t *pl = &PLACES[rnd_int(NPLACES)];
+    double u = rnd_u();
+
+    m->id = id;
+    m->name = apr_psprintf(pool, "m%d", (int)id);
+    if (u > 0.1)
+        m->http_url = apr_psprintf(pool, "http://m%d.example/", (int)id);
+    if (u < 0.9)
+        m->https_url = apr_psprintf(pool, "https://m%d.example/", (int)id);
+    if (rnd_u() < 0.95) {
+        apr_cpystrn(m->country, pl->cc, sizeof(m->country));
+        apr_cpystrn(m->continent, pl->cont, sizeof(m->continent));
+    }
+    if (rnd_u() < 0.85) {
+        m->has_coords = 1;
+        /* some exactly at a place, some nearby: ties and bands */
+        m->lat = pl->lat + (rnd_u() < 0.3 ? 0 : rnd_u() * 6 - 3);
+        m->lon = pl->lon + (rnd_u() < 0.3 ? 0 : rnd_u() * 6 - 3);
+    }
+    m->asn = rnd_u() < 0.3 ? 64500 + rnd_int(4) : 0;
+    m->prefixes = apr_array_make(pool, 2, sizeof(ms_cidr_t));
+    if (rnd_u() < 0.15)
+        ms_cidr_parse(apr_array_push(m->prefixes), rnd_prefix(rnd_u() < 0.4));
+    m->weight = rnd_u() < 0.1 ? 0 : 1 + rnd_int(200);
+    m->max_size = rnd_u() < 0.1 ? 1 + rnd_int(2000) : 0;
+    u = rnd_u();
+    m->scope = u < 0.05 ? MS_SCOPE_PREFIX : u < 0.1 ? MS_SCOPE_ASN : u < 0.2 ? MS_SCOPE_COUNTRY
+               : u < 0.25 ? MS_SCOPE_CONTINENT : MS_SCOPE_WORLD;
+    m->other_countries = rnd_u() < 0.1 ? "AT,FR" : "";
+    m->fallback = rnd_u() < 0.05;
+    m->enabled = rnd_u() < 0.93;
+    rnd_health(m);
+    return m;
+}
+
+static void rnd_world(ms_mirrors_t *ms)
+{
+    int n = 1 + rnd_int(120), i;
+    int64_t id = 0;
+
+    memset(ms, 0, sizeof(*ms));
+    ms->pool = pool;
+    ms->generation = (int64_t)rnd();
+    ms->count = n;
+    ms->mirror = apr_palloc(pool, n * sizeof(*ms->mirror));
+    for (i = 0; i < n; i++) {
+        id += 1 + (rnd_u() < 0.1 ? rnd_int(20) : 0);    /* removed mirrors leave gaps */
+        ms->mirror[i] = rnd_mirror(id);
+    }
+}
+
+static void rnd_file(ms_file_t *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->id = 1;
+    f->path = apr_psprintf(pool, "pub/f%d.iso", rnd_int(1000000));
+    f->size = 1 + rnd_int(3000);
+    f->mtime = FILE_MTIME;
+}
+
+/* Copies ordered by mirror id: a share of the mirrors, some stale. */
+static apr_array_header_t *rnd_copies(const ms_mirrors_t *ms, const ms_file_t *f)
+{
+    apr_array_header_t *a = apr_array_make(pool, ms->count + 1, sizeof(ms_copy_t));
+    double share = rnd_u();
+    int i;
+
+    for (i = 0; i < ms->count; i++) {
+        ms_copy_t *c;
+        double u = rnd_u();
+
+        if (u > share)
+            continue;
+        c = apr_array_push(a);
+        c->mirror_id = ms->mirror[i]->id;
+        c->size = rnd_u() < 0.05 ? f->size + 1 : f->size;
+        c->precision = rnd_u() < 0.5 ? 1 : 60;
+        c->mtime = f->mtime + (rnd_u() < 0.1 ? rnd_int(120) - 60 : 0);
+        c->seen = FILE_MTIME + 3600;
+    }
+    return a;
+}
+
+static void rnd_client(ms_client_t *c)
+{
+    const place_t *pl = &PLACES[rnd_int(NPLACES)];
+    const char *ip;
+
+    memset(c, 0, sizeof(*c));
+    if (rnd_u() < 0.3)
+        ip = apr_psprintf(pool, "2001:db8:%x::%x", rnd_int(8), rnd_int(100));
+    else
+        ip = apr_psprintf(pool, "10.%d.%d.%d", rnd_int(8), rnd_int(4), rnd_int(250));
+    ms_addr_parse(&c->addr, ip);
+    c->addr_text = ip;
+    if (rnd_u() < 0.9) {
+        apr_cpystrn(c->loc.country, pl->cc, sizeof(c->loc.country));
+        apr_cpystrn(c->loc.continent, pl->cont, sizeof(c->loc.continent));
+    }
+    else if (rnd_u() < 0.5)
+        apr_cpystrn(c->loc.continent, pl->cont, sizeof(c->loc.continent));
+    if (rnd_u() < 0.8) {
+        c->loc.has_coords = 1;
+        c->loc.lat = pl->lat;
+        c->loc.lon = pl->lon;
+    }
+    c->loc.asn = rnd_u() < 0.3 ? 64500 + rnd_int(4) : 0;
+    c->https = rnd_u() < 0.3;
+}
+
+static int same_ranked(const ms_ranked_t *a, const ms_ranked_t *b)
+{
+    return a->mirror == b->mirror && a->tier == b->tier && a->distance_km == b->distance_km
+           && a->base_url == b->base_url && a->https == b->https && a->copy == b->copy;
+}
+
+/* Compare one request both ways; on a difference, say where. */
+static int same_answer(const ms_choice_t *want, const ms_choice_t *got, int answered,
+                       char *why, size_t len)
+{
+    int i;
+
+    if (!answered) {
+        /* only allowed when the fallback mirrors had their turn, or nobody */
+        if (want->ranked->nelts > 0 && !want->fallback) {
+            snprintf(why, len, "walk gave up, ms_select ranked %d", want->ranked->nelts);
+            return 0;
+        }
+        return 1;
+    }
+    if (want->fallback || got->ranked->nelts != want->ranked->nelts || got->band != want->band) {
+        snprintf(why, len, "fallback %d, count %d vs %d, band %d vs %d", want->fallback,
+                 got->ranked->nelts, want->ranked->nelts, got->band, want->band);
+        return 0;
+    }
+    for (i = 0; i < want->ranked->nelts; i++) {
+        const ms_ranked_t *w = &APR_ARRAY_IDX(want->ranked, i, ms_ranked_t);
+        const ms_ranked_t *g = &APR_ARRAY_IDX(got->ranked, i, ms_ranked_t);
+        if (!same_ranked(w, g)) {
+            snprintf(why, len, "place %d: %s tier %d %.3f km vs %s tier %d %.3f km", i,
+                     g->mirror->name, g->tier, g->distance_km, w->mirror->name, w->tier,
+                     w->distance_km);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static const ms_spread_t SPREADS[] = { { 1.5, 250 }, { 1.0, 0 }, { 3.0, 2000 }, { 1.2, 50 } };
+
+/* One world: FILES files × CLIENTS clients × a few limits. Returns the
+ * number of requests compared and counts differences in *bad. */
+static int run_world(ms_order_cache_t *cache, int world, int *bad, int *walked)
+{
+    ms_mirrors_t ms;
+    int f, c, n = 0;
+
+    rnd_world(&ms);
+    for (f = 0; f < FILES; f++) {
+        apr_pool_t *p;
+        ms_file_t file;
+        apr_array_header_t *copies;
+
+        apr_pool_create(&p, pool);
+        rnd_file(&file);
+        copies = rnd_copies(&ms, &file);
+        for (c = 0; c < CLIENTS; c++) {
+            ms_client_t client;
+            const ms_spread_t *sp = &SPREADS[rnd_int(4)];
+            int limit = 1 + rnd_int(rnd_u() < 0.2 ? 40 : 6), answered;
+            const ms_order_t *order;
+            ms_choice_t *want, *got = NULL;
+            char why[256];
+
+            rnd_client(&client);
+            ms_select(&want, &ms, &file, copies, &client, sp, 0, limit, p);
+            if (ms_order_cache_get(&order, cache, 1, &ms, &client, p) != 0)
+                bail_out("no order for world %d", world);
+            answered = ms_select_ordered(&got, order, &ms, &file, copies, &client, sp,
+                                         limit, p);
+            *walked += answered;
+            n++;
+            if (!same_answer(want, got, answered, why, sizeof(why)) && (*bad)++ < 5)
+                diag("world %d file %d client %s limit %d: %s", world, f,
+                     client.addr_text, limit, why);
+        }
+        apr_pool_destroy(p);
+    }
+    return n;
+}
+
+static void test_random_worlds(void)
+{
+    ms_order_cache_t *cache;
+    int w, n = 0, bad = 0, walked = 0;
+    uint64_t hits, misses;
+
+    rng_state = 20261129;
+    if (ms_order_cache_create(&cache, 8, pool) != 0)
+        bail_out("cannot create the order cache");
+    for (w = 0; w < WORLDS; w++)
+        n += run_world(cache, w, &bad, &walked);
+    ms_order_cache_stats(cache, &hits, &misses);
+    ok(bad == 0, "%d of %d requests differ from ms_select", bad, n);
+    ok(walked > n / 2, "the walk answered %d of %d (the rest: fallback or nobody)",
+       walked, n);
+    ok(hits > 0 && misses > 0, "order cache: %llu hits, %llu misses",
+       (unsigned long long)hits, (unsigned long long)misses);
+}
+
+/* A prefix mirror of another location wins for a client inside its prefix,
+ * also when the order was made for a client of the same place outside it. */
+static void test_prefix_same_location(void)
+{
+    ms_mirrors_t ms;
+    ms_mirror_t *list[2];
+    ms_file_t file = { 1, "x.iso", 100, FILE_MTIME, NULL };
+    ms_copy_t copies_v[2];
+    apr_array_header_t copies = { pool, sizeof(ms_copy_t), 2, 2, (char *)copies_v };
+    ms_client_t in, out;
+    ms_spread_t sp = { 1.5, 250 };
+    ms_order_cache_t *cache;
+    const ms_order_t *order;
+    ms_choice_t *got;
+    int i;
+
+    rng_state = 7;
+    memset(&ms, 0, sizeof(ms));
+    ms.pool = pool;
+    ms.count = 2;
+    ms.mirror = list;
+    for (i = 0; i < 2; i++) {
+        int s, f;
+        list[i] = rnd_mirror(i + 1);
+        list[i]->enabled = 1;
+        list[i]->max_size = 0;
+        list[i]->scope = MS_SCOPE_WORLD;
+        list[i]->http_url = "http://x.example/";
+        apr_array_clear(list[i]->prefixes);
+        for (s = 0; s < 2; s++)
+            for (f = 0; f < 2; f++)
+                list[i]->health[s][f].known = list[i]->health[s][f].up = 1;
+        copies_v[i] = (ms_copy_t){ list[i]->id, 100, FILE_MTIME, 1, 0 };
+    }
+    apr_cpystrn(list[0]->country, "DE", 3);
+    apr_cpystrn(list[1]->country, "JP", 3);
+    ms_cidr_parse(apr_array_push(list[1]->prefixes), "192.0.2.0/24");
+    memset(&in, 0, sizeof(in));
+    apr_cpystrn(in.loc.country, "DE", 3);
+    out = in;
+    ms_addr_parse(&in.addr, "192.0.2.7");
+    in.addr_text = "192.0.2.7";
+    ms_addr_parse(&out.addr, "198.51.100.7");
+    out.addr_text = "198.51.100.7";
+    ms_order_cache_create(&cache, 4, pool);
+    ms_order_cache_get(&order, cache, 1, &ms, &out, pool);
+    ok(ms_select_ordered(&got, order, &ms, &file, &copies, &out, &sp, 5, pool)
+       && APR_ARRAY_IDX(got->ranked, 0, ms_ranked_t).mirror == list[0],
+       "outside the prefix: the country's mirror first");
+    ms_order_cache_get(&order, cache, 1, &ms, &in, pool);
+    ok(ms_select_ordered(&got, order, &ms, &file, &copies, &in, &sp, 5, pool)
+       && APR_ARRAY_IDX(got->ranked, 0, ms_ranked_t).mirror == list[1]
+       && APR_ARRAY_IDX(got->ranked, 0, ms_ranked_t).tier == MS_TIER_PREFIX
+       && got->ranked->nelts == 2,
+       "inside it, from the same cached order: the prefix mirror first, then the other");
+}
+
+int main(void)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    test_prefix_same_location();
+    test_random_worlds();
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return done_testing();
+}
