@@ -17,7 +17,6 @@
 #include <apr_thread_mutex.h>
 
 #include "ms_cache.h"
-#include "ms_select.h"
 
 typedef struct entry {
     char *path;                /* malloc'd; NULL: empty slot */
@@ -27,8 +26,11 @@ typedef struct entry {
     int indexed;               /* 0: the path is not in the index */
     ms_file_t file;            /* file.path and file.sha256 point into path/sha */
     char sha[65];
-    int count;
-    int64_t *holders;          /* mirror ids holding the file fresh */
+    int count;                 /* mirror ids holding the file fresh, */
+    int bitmap;                /*   as a bit per id (1) or an array (0) */
+    size_t held_len;
+    void *held;                /*   whichever is smaller: 500 mirrors take
+                                *   63 bytes as bits, 8 per holder as ids */
 } entry;
 
 #define MS_CACHE_LOCKS 64
@@ -58,7 +60,7 @@ static void entry_free(entry *e)
     if (!e)
         return;
     free(e->path);
-    free(e->holders);
+    free(e->held);
     free(e);
 }
 
@@ -98,34 +100,44 @@ int ms_cache_create(ms_cache_t **out, int slots, apr_pool_t *p)
     return 0;
 }
 
-/* Copy an entry out into p: the file, and each holder as an exact copy. */
-static void copy_out(const entry *e, ms_file_t **file, apr_array_header_t **copies,
-                     apr_pool_t *p)
+/* The holders' ids (ascending) from a bitmap of n bytes, into id. */
+static void bits_to_ids(int64_t *id, const unsigned char *bits, size_t n)
 {
-    apr_array_header_t *list;
-    int i;
+    size_t i;
+    int b, k = 0;
+
+    for (i = 0; i < n; i++)
+        for (b = 0; bits[i] && b < 8; b++)
+            if (bits[i] & (1u << b))
+                id[k++] = (int64_t)(i * 8 + b);
+}
+
+/* Copy an entry out into p: the file, and its holders' ids (the walk wants
+ * nothing else of them). */
+static void copy_out(const entry *e, ms_file_t **file, ms_holders_t *holders, apr_pool_t *p)
+{
+    int64_t *id = NULL;
 
     *file = NULL;
-    *copies = NULL;
+    holders->count = 0;
+    holders->id = NULL;
     if (!e->indexed)
         return;
     *file = apr_pmemdup(p, &e->file, sizeof(e->file));
     (*file)->path = apr_pstrdup(p, e->path);
     (*file)->sha256 = e->file.sha256 ? apr_pstrdup(p, e->sha) : NULL;
-    list = apr_array_make(p, e->count > 0 ? e->count : 1, sizeof(ms_copy_t));
-    for (i = 0; i < e->count; i++) {
-        ms_copy_t *cp = apr_array_push(list);
-        cp->mirror_id = e->holders[i];
-        cp->size = e->file.size;
-        cp->mtime = e->file.mtime;
-        cp->precision = 1;
-        cp->seen = 0;
+    if (e->count > 0 && e->bitmap) {
+        id = apr_palloc(p, e->count * sizeof(*id));
+        bits_to_ids(id, e->held, e->held_len);
     }
-    *copies = list;
+    else if (e->count > 0)
+        id = apr_pmemdup(p, e->held, e->held_len);
+    holders->count = e->count;
+    holders->id = id;
 }
 
 int ms_cache_get(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path, ms_file_t **file,
-                 apr_array_header_t **copies, apr_pool_t *p)
+                 ms_holders_t *holders, apr_pool_t *p)
 {
     uint64_t h = hash_path(path), slot = h & c->mask;
     apr_thread_mutex_t *lock = lock_of(c, slot);
@@ -136,7 +148,7 @@ int ms_cache_get(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path
     e = c->slot[slot];
     if (e && e->gen == gen && e->db_ident == db_ident && e->hash == h
         && strcmp(e->path, path) == 0) {
-        copy_out(e, file, copies, p);
+        copy_out(e, file, holders, p);
         hit = 1;
         c->hits[slot % MS_CACHE_LOCKS]++;
     }
@@ -146,11 +158,40 @@ int ms_cache_get(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path
     return hit;
 }
 
+/* Keep the holders (ascending ids) as a bitmap when that is smaller than
+ * the ids, as it is for any file held by more than a sixty-fourth of the
+ * mirrors. 0, or -1 when out of memory. */
+static int pack_holders(entry *e, const ms_holders_t *h)
+{
+    int64_t max = 0, min = 0;
+    size_t ids_len = h->count * sizeof(*h->id), j;
+    int i;
+
+    for (i = 0; i < h->count; i++) {
+        max = h->id[i] > max ? h->id[i] : max;
+        min = h->id[i] < min ? h->id[i] : min;
+    }
+    e->count = h->count;
+    e->bitmap = min >= 0 && (uint64_t)max / 8 + 1 < ids_len;
+    e->held_len = e->bitmap ? (size_t)max / 8 + 1 : ids_len;
+    if (!(e->held = e->bitmap ? calloc(1, e->held_len) : malloc(e->held_len)))
+        return -1;
+    if (!e->bitmap) {
+        memcpy(e->held, h->id, ids_len);
+        return 0;
+    }
+    for (i = 0; i < h->count; i++)
+        ((unsigned char *)e->held)[h->id[i] >> 3] |= (unsigned char)(1u << (h->id[i] & 7));
+    for (j = 0, e->count = 0; j < e->held_len; j++)   /* a repeated id counts once */
+        e->count += __builtin_popcount(((unsigned char *)e->held)[j]);
+    return 0;
+}
+
 static entry *entry_make(uint64_t db_ident, int64_t gen, const char *path, uint64_t h, const ms_file_t *f,
-                         const apr_array_header_t *copies)
+                         const ms_holders_t *holders)
 {
     entry *e = calloc(1, sizeof(*e));
-    int i, n = copies ? copies->nelts : 0;
+    int n = f && holders ? holders->count : 0;
 
     if (!e || !(e->path = strdup(path)))
         goto fail;
@@ -168,13 +209,8 @@ static entry *entry_make(uint64_t db_ident, int64_t gen, const char *path, uint6
     }
     else
         e->file.sha256 = NULL;
-    if (n > 0 && !(e->holders = malloc(n * sizeof(*e->holders))))
+    if (n > 0 && pack_holders(e, holders) != 0)
         goto fail;
-    for (i = 0; i < n; i++) {
-        const ms_copy_t *cp = &APR_ARRAY_IDX(copies, i, ms_copy_t);
-        if (ms_copy_fresh(f, cp))
-            e->holders[e->count++] = cp->mirror_id;
-    }
     return e;
 
 fail:
@@ -183,11 +219,11 @@ fail:
 }
 
 void ms_cache_put(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path, const ms_file_t *f,
-                  const apr_array_header_t *copies)
+                  const ms_holders_t *holders)
 {
     uint64_t h = hash_path(path), slot = h & c->mask;
     apr_thread_mutex_t *lock = lock_of(c, slot);
-    entry *e = entry_make(db_ident, gen, path, h, f, copies), *old;
+    entry *e = entry_make(db_ident, gen, path, h, f, holders), *old;
 
     if (!e)
         return;                /* out of memory: simply not cached */

@@ -23,15 +23,15 @@ int ms_cache_create(ms_cache_t **out, int slots, apr_pool_t *p);
  * its data generation.
  *
  * Look a file up for database db_ident at data generation gen. On a hit returns 1 and sets *file
- * and *copies (ms_copy_t of the fresh holders only, synthesised as exact
- * copies of the indexed file), allocated from p. Else returns 0. */
+ * and *holders (the ids of the mirrors holding it fresh against the indexed
+ * file), allocated from p. Else returns 0. */
 int ms_cache_get(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path, ms_file_t **file,
-                 apr_array_header_t **copies, apr_pool_t *p);
+                 ms_holders_t *holders, apr_pool_t *p);
 
-/* Remember a file and its copies as read in data generation gen. Only the
- * copies fresh against f are kept. A NULL file remembers "not indexed". */
+/* Remember a file and its fresh holders (judged against f) as read in data
+ * generation gen. A NULL file remembers "not indexed". */
 void ms_cache_put(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path, const ms_file_t *f,
-                  const apr_array_header_t *copies);
+                  const ms_holders_t *holders);
 
 /* Hits and misses so far (for the benchmark and debug logging). */
 void ms_cache_stats(ms_cache_t *c, uint64_t *hits, uint64_t *misses);

@@ -60,7 +60,7 @@ typedef enum {
     ST_MIRROR_INSERT, ST_MIRROR_UPDATE, ST_MIRROR_DELETE,
     ST_PREFIX_INSERT, ST_PREFIXES_DELETE,
     ST_FILE_BY_PATH, ST_FILE_UPSERT, ST_FILE_DELETE, ST_FILES_ALL, ST_FILE_COUNT,
-    ST_COPIES_OF, ST_COPY_UPSERT, ST_COPY_DELETE,
+    ST_COPIES_OF, ST_FRESH_HOLDERS, ST_COPY_UPSERT, ST_COPY_DELETE,
     ST_HEALTH_UPSERT,
     ST_SCAN_RUN_START, ST_SCAN_RUN_FINISH, ST_SCAN_RUN_LAST, ST_SCAN_TARGETS,
     ST_SCAN_CONF_GET, ST_SCAN_CONF_PUT, ST_PROBE_FILE_SET, ST_PROBE_FILE_REMEMBERED,
@@ -103,6 +103,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_FILES_ALL]      = "SELECT " FILE_COLS " FROM files ORDER BY path",
     [ST_FILE_COUNT]     = "SELECT count(*) FROM files",
     [ST_COPIES_OF]      = "SELECT " COPY_COLS " FROM mirror_files WHERE file_id = ?1 "
+                          "ORDER BY mirror_id",
+    /* ms_copy_fresh in SQL, on the primary key (file_id, mirror_id): no
+     * sort, and no abs() to overflow on absurd mtimes. */
+    [ST_FRESH_HOLDERS]  = "SELECT mirror_id FROM mirror_files WHERE file_id = ?1 "
+                          "AND size = ?2 AND mtime > ?3 - precision AND mtime < ?3 + precision "
                           "ORDER BY mirror_id",
     [ST_COPY_UPSERT]    = "INSERT INTO mirror_files (file_id, mirror_id, size, mtime, "
                           "precision, seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
@@ -1006,6 +1011,32 @@ int ms_db_copies(apr_array_header_t **out, ms_db_t *db, int64_t file_id, apr_poo
         return MS_ERR;
     }
     *out = list;
+    return MS_OK;
+}
+
+int ms_db_fresh_holders(ms_holders_t *out, ms_db_t *db, const ms_file_t *f, apr_pool_t *p)
+{
+    sqlite3_stmt *st = stmt(db, ST_FRESH_HOLDERS);
+    apr_array_header_t *ids;
+    int rc;
+
+    out->count = 0;
+    out->id = NULL;
+    if (!st)
+        return MS_ERR;
+    ids = apr_array_make(p, 64, sizeof(int64_t));
+    sqlite3_bind_int64(st, 1, f->id);
+    sqlite3_bind_int64(st, 2, f->size);
+    sqlite3_bind_int64(st, 3, f->mtime);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        *(int64_t *)apr_array_push(ids) = sqlite3_column_int64(st, 0);
+    done(st);
+    if (rc != SQLITE_DONE) {
+        set_error(db, "reading the holders of a file");
+        return MS_ERR;
+    }
+    out->count = ids->nelts;
+    out->id = (const int64_t *)ids->elts;
     return MS_OK;
 }
 

@@ -102,6 +102,13 @@ typedef struct ms_copy {
     int64_t seen;              /* unix time of the scan that saw it */
 } ms_copy_t;
 
+/* The mirrors holding a file fresh (ms_copy_fresh), as ascending mirror ids:
+ * all a redirect needs of the copies. */
+typedef struct ms_holders {
+    int count;
+    const int64_t *id;
+} ms_holders_t;
+
 /* --- handles --- */
 
 /* Open a database. Errors name the path and the reason; they are kept in
@@ -173,6 +180,10 @@ int ms_db_file_count(ms_db_t *db, int64_t *count);
 
 /* Every recorded copy of a file, as an array of ms_copy_t ordered by mirror id. */
 int ms_db_copies(apr_array_header_t **out, ms_db_t *db, int64_t file_id, apr_pool_t *p);
+/* The redirect's read of the copies: only the ids of the mirrors whose copy
+ * matches f (same size, |mtime difference| < precision), ascending; from p.
+ * Leaves the scans' details (ms_db_copies) to explain and the documents. */
+int ms_db_fresh_holders(ms_holders_t *out, ms_db_t *db, const ms_file_t *f, apr_pool_t *p);
 int ms_db_copy_put(ms_db_t *db, int64_t file_id, const ms_copy_t *c);
 int ms_db_copy_remove(ms_db_t *db, int64_t mirror_id, int64_t file_id);
 

@@ -29,4 +29,14 @@ int ms_geo_open(ms_geo_t **out, const char *city_path, const char *asn_path,
  * neither database is not an error: *out stays empty. Thread-safe. */
 int ms_geo_lookup(ms_location_t *out, const ms_geo_t *geo, const ms_addr_t *addr);
 
+/* Remember locations by address from now on (per process, for the module):
+ * a direct-mapped cache of `slots` (rounded up to a power of two) entries of
+ * 64 bytes, never invalidated — the databases do not change once open.
+ * ms_geo_lookup stays thread-safe. Freed by a cleanup on p. Returns 0, or
+ * -1 when out of memory (lookups then go to the mmdb as before). */
+int ms_geo_cache_enable(ms_geo_t *geo, int slots, apr_pool_t *p);
+
+/* Cache hits and misses so far; 0 without a cache. */
+void ms_geo_cache_stats(const ms_geo_t *geo, uint64_t *hits, uint64_t *misses);
+
 #endif

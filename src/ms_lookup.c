@@ -67,12 +67,13 @@ static int apply_stat(ms_file_t *f, const ms_request_t *req)
     return 1;
 }
 
-/* From the database, in one read transaction: the mirrors, the file and its
- * copies from one snapshot. Returns MS_OK, MS_NOTFOUND (not indexed) or
- * MS_ERR. */
+/* From the database, in one read transaction: the mirrors, the file and
+ * either its copies (copies != NULL: every detail, for explain and the
+ * documents) or only its fresh holders (the redirect) from one snapshot.
+ * Returns MS_OK, MS_NOTFOUND (not indexed) or MS_ERR. */
 static int read_file(ms_answer_t *a, const ms_mirrors_t **mirrors,
-                     apr_array_header_t **copies, int64_t *data_gen, ms_db_t *db,
-                     const ms_request_t *req, apr_pool_t *p)
+                     apr_array_header_t **copies, ms_holders_t *holders, int64_t *data_gen,
+                     ms_db_t *db, const ms_request_t *req, apr_pool_t *p)
 {
     int64_t mirrors_gen;
     int rc;
@@ -83,7 +84,8 @@ static int read_file(ms_answer_t *a, const ms_mirrors_t **mirrors,
         || ms_db_mirrors_at(mirrors, db, mirrors_gen) != MS_OK)
         goto fail;
     rc = ms_db_file_get(&a->file, db, req->path, p);
-    if (rc == MS_OK && ms_db_copies(copies, db, a->file->id, p) != MS_OK)
+    if (rc == MS_OK && (copies ? ms_db_copies(copies, db, a->file->id, p)
+                               : ms_db_fresh_holders(holders, db, a->file, p)) != MS_OK)
         rc = MS_ERR;
     if (rc == MS_ERR)
         goto fail;
@@ -98,16 +100,15 @@ fail:
 /* The request path's shortcut: the mirrors snapshot for the current
  * generation and the file's fresh holders from the per-process cache.
  * Returns 1 when the cache answered. */
-static int read_cached(ms_answer_t *a, const ms_mirrors_t **mirrors,
-                       apr_array_header_t **copies, ms_db_t *db,
-                       const ms_request_t *req, apr_pool_t *p)
+static int read_cached(ms_answer_t *a, const ms_mirrors_t **mirrors, ms_holders_t *holders,
+                       ms_db_t *db, const ms_request_t *req, apr_pool_t *p)
 {
     int64_t mirrors_gen, data_gen;
     ms_file_t *f;
 
     if (ms_db_generation(db, &mirrors_gen, &data_gen) != MS_OK
         || !ms_cache_get(req->cache, ms_db_identity(db), data_gen, req->path, &f,
-                         copies, p))
+                         holders, p))
         return 0;
     /* The cache holds holders fresh against the index; a file changed on
      * disk since must be judged against the copies themselves. */
@@ -123,7 +124,7 @@ static int read_cached(ms_answer_t *a, const ms_mirrors_t **mirrors,
  * location, walked for this file's holders; the same answer as ms_select.
  * Returns 1 when it answered. */
 static int select_ordered(ms_answer_t *a, const ms_mirrors_t *mirrors,
-                          const apr_array_header_t *copies, ms_db_t *db,
+                          const ms_holders_t *holders, ms_db_t *db,
                           const ms_request_t *req, apr_pool_t *p)
 {
     const ms_order_t *order;
@@ -132,41 +133,85 @@ static int select_ordered(ms_answer_t *a, const ms_mirrors_t *mirrors,
         || ms_order_cache_get(&order, req->orders, ms_db_identity(db), mirrors,
                               &a->client, p) != 0)
         return 0;
-    return ms_select_ordered(&a->choice, order, mirrors, a->file, copies, &a->client,
+    return ms_select_ordered(&a->choice, order, mirrors, a->file, holders, &a->client,
                              &req->spread, req->limit, p);
 }
 
-void ms_lookup(ms_answer_t **out, ms_db_t *db, const ms_geo_t *geo,
-               const ms_request_t *req, apr_pool_t *p)
+static void answer_error(ms_answer_t *a, ms_db_t *db, apr_pool_t *p)
 {
-    ms_answer_t *a = apr_pcalloc(p, sizeof(*a));
+    a->error = apr_pstrdup(p, ms_db_errmsg(db));
+    a->result = MS_RESULT_ERROR;
+    a->file = NULL;
+}
+
+/* Rank: the ordered walk when it can, else ms_select over copies (the
+ * holders as exact copies when the caller read no copies). */
+static void rank(ms_answer_t *a, const ms_mirrors_t *mirrors, const ms_holders_t *holders,
+                 const apr_array_header_t *copies, ms_db_t *db, const ms_request_t *req,
+                 apr_pool_t *p)
+{
+    if (!holders || !select_ordered(a, mirrors, holders, db, req, p))
+        ms_select(&a->choice, mirrors, a->file,
+                  copies ? copies : ms_holders_copies(holders, a->file, p), &a->client,
+                  &req->spread, req->explain, req->limit, p);
+    a->result = a->choice->ranked->nelts > 0 ? MS_RESULT_REDIRECT : MS_RESULT_NOMIRROR;
+}
+
+/* The redirect's path: fresh holders only, from the cache or the database
+ * (then remembered). Returns 0 when the file changed on disk since it was
+ * indexed: its holders must then be judged from the copies (lookup_copies). */
+static int lookup_holders(ms_answer_t *a, ms_db_t *db, const ms_request_t *req, apr_pool_t *p)
+{
+    const ms_mirrors_t *mirrors = NULL;
+    ms_holders_t holders = { 0, NULL };
+    int64_t data_gen = 0;
+
+    if (!read_cached(a, &mirrors, &holders, db, req, p)) {
+        if (read_file(a, &mirrors, NULL, &holders, &data_gen, db, req, p) == MS_ERR) {
+            answer_error(a, db, p);
+            return 1;
+        }
+        ms_cache_put(req->cache, ms_db_identity(db), data_gen, req->path, a->file, &holders);
+    }
+    if (!a->file) {
+        a->result = MS_RESULT_NOMIRROR;
+        return 1;
+    }
+    if (apply_stat(a->file, req))
+        return 0;
+    rank(a, mirrors, &holders, NULL, db, req, p);
+    return 1;
+}
+
+/* Every copy with its details, judged against the file as it is now. */
+static void lookup_copies(ms_answer_t *a, ms_db_t *db, const ms_request_t *req, apr_pool_t *p)
+{
     const ms_mirrors_t *mirrors = NULL;
     apr_array_header_t *copies = NULL;
+    ms_holders_t holders;
     int64_t data_gen = 0;
-    int use_cache = req->cache && !req->explain;
 
-    *out = a;
-    ms_client_locate(&a->client, geo, req->client_ip, req->country, req->https);
-
-    if (!use_cache || !read_cached(a, &mirrors, &copies, db, req, p)) {
-        int rc = read_file(a, &mirrors, &copies, &data_gen, db, req, p);
-        if (rc == MS_ERR) {
-            a->error = apr_pstrdup(p, ms_db_errmsg(db));
-            a->result = MS_RESULT_ERROR;
-            a->file = NULL;
-            return;
-        }
-        if (use_cache)
-            ms_cache_put(req->cache, ms_db_identity(db), data_gen, req->path, a->file,
-                         copies);
+    if (read_file(a, &mirrors, &copies, NULL, &data_gen, db, req, p) == MS_ERR) {
+        answer_error(a, db, p);
+        return;
     }
     if (!a->file) {
         a->result = MS_RESULT_NOMIRROR;
         return;
     }
     apply_stat(a->file, req);
-    if (!select_ordered(a, mirrors, copies, db, req, p))
-        ms_select(&a->choice, mirrors, a->file, copies, &a->client, &req->spread,
-                  req->explain, req->limit, p);
-    a->result = a->choice->ranked->nelts > 0 ? MS_RESULT_REDIRECT : MS_RESULT_NOMIRROR;
+    if (req->orders && !req->explain)
+        ms_holders_of(&holders, a->file, copies, p);
+    rank(a, mirrors, req->orders && !req->explain ? &holders : NULL, copies, db, req, p);
+}
+
+void ms_lookup(ms_answer_t **out, ms_db_t *db, const ms_geo_t *geo,
+               const ms_request_t *req, apr_pool_t *p)
+{
+    ms_answer_t *a = apr_pcalloc(p, sizeof(*a));
+
+    *out = a;
+    ms_client_locate(&a->client, geo, req->client_ip, req->country, req->https);
+    if (!req->cache || req->explain || !lookup_holders(a, db, req, p))
+        lookup_copies(a, db, req, p);
 }

@@ -117,6 +117,41 @@ int ms_copy_fresh(const ms_file_t *f, const ms_copy_t *c)
     return (diff < 0 ? -diff : diff) < precision;
 }
 
+void ms_holders_of(ms_holders_t *out, const ms_file_t *f, const apr_array_header_t *copies,
+                   apr_pool_t *p)
+{
+    int64_t *id = apr_palloc(p, sizeof(*id) * (copies && copies->nelts ? copies->nelts : 1));
+    int i;
+
+    out->count = 0;
+    out->id = id;
+    for (i = 0; copies && i < copies->nelts; i++) {
+        const ms_copy_t *c = &APR_ARRAY_IDX(copies, i, ms_copy_t);
+        if (ms_copy_fresh(f, c))
+            id[out->count++] = c->mirror_id;
+    }
+}
+
+/* An exact copy of f on mirror id, as the cache and the walk synthesise. */
+static void exact_copy(ms_copy_t *c, int64_t id, const ms_file_t *f)
+{
+    c->mirror_id = id;
+    c->size = f->size;
+    c->mtime = f->mtime;
+    c->precision = 1;
+    c->seen = 0;
+}
+
+apr_array_header_t *ms_holders_copies(const ms_holders_t *h, const ms_file_t *f, apr_pool_t *p)
+{
+    apr_array_header_t *list = apr_array_make(p, h->count > 0 ? h->count : 1, sizeof(ms_copy_t));
+    int i;
+
+    for (i = 0; i < h->count; i++)
+        exact_copy(apr_array_push(list), h->id[i], f);
+    return list;
+}
+
 /* --- qualifying one mirror --- */
 
 typedef struct qualify_ctx {
@@ -610,7 +645,7 @@ int ms_select_order(ms_order_t **out, const ms_mirrors_t *mirrors,
 typedef struct walk {
     const ms_mirrors_t *mirrors;
     const ms_file_t *file;
-    const apr_array_header_t *copies;
+    const ms_holders_t *holders;
     const ms_client_t *client;
     const ms_spread_t *spread;
     int limit;
@@ -625,9 +660,9 @@ typedef struct walk {
     double edge;
 } walk_t;
 
-/* A bit per mirror id for the copies fresh against the file: the file's half
- * of step 1 (copy_reason) in one pass over the copies. 0, or -1 when the ids
- * are too sparse for a bitmap. */
+/* A bit per mirror id for the fresh holders: the file's half of step 1
+ * (copy_reason), judged already (ms_holders_of, ms_db_fresh_holders). 0, or
+ * -1 when the ids are too sparse for a bitmap. */
 static int walk_holders(walk_t *w, apr_pool_t *p)
 {
     int i;
@@ -636,10 +671,10 @@ static int walk_holders(walk_t *w, apr_pool_t *p)
     if (w->max_id < 0 || w->max_id >= MS_ORDER_MAX_ID)
         return -1;
     w->held = apr_pcalloc(p, w->max_id / 8 + 1);
-    for (i = 0; w->copies && i < w->copies->nelts; i++) {
-        const ms_copy_t *c = &APR_ARRAY_IDX(w->copies, i, ms_copy_t);
-        if (c->mirror_id >= 0 && c->mirror_id <= w->max_id && ms_copy_fresh(w->file, c))
-            w->held[c->mirror_id >> 3] |= (unsigned char)(1u << (c->mirror_id & 7));
+    for (i = 0; i < w->holders->count; i++) {
+        int64_t id = w->holders->id[i];
+        if (id >= 0 && id <= w->max_id)
+            w->held[id >> 3] |= (unsigned char)(1u << (id & 7));
     }
     return 0;
 }
@@ -655,9 +690,12 @@ static int walk_holds(const walk_t *w, const ms_mirror_t *m)
 static int walk_take(walk_t *w, const ms_ranked_t *r)
 {
     ms_ranked_t *o = apr_array_push(w->ranked);
+    ms_copy_t *c;
 
     *o = *r;
-    o->copy = copy_of(w->copies, o->mirror->id);
+    c = apr_palloc(w->ranked->pool, sizeof(*c));
+    exact_copy(c, o->mirror->id, w->file);
+    o->copy = c;
     o->distance_km = -1;
     measure(o, 1, w->client);
     if (w->ranked->nelts == 1) {
@@ -744,7 +782,7 @@ static void walk_order(walk_t *w, const ms_order_t *o)
 
 int ms_select_ordered(ms_choice_t **out, const ms_order_t *order,
                       const ms_mirrors_t *mirrors, const ms_file_t *file,
-                      const apr_array_header_t *copies, const ms_client_t *client,
+                      const ms_holders_t *holders, const ms_client_t *client,
                       const ms_spread_t *spread, int limit, apr_pool_t *p)
 {
     walk_t w;
@@ -755,7 +793,7 @@ int ms_select_ordered(ms_choice_t **out, const ms_order_t *order,
     memset(&w, 0, sizeof(w));
     w.mirrors = mirrors;
     w.file = file;
-    w.copies = copies;
+    w.holders = holders;
     w.client = client;
     w.spread = spread;
     w.limit = limit;

@@ -109,13 +109,23 @@ int ms_select_order(ms_order_t **out, const ms_mirrors_t *mirrors,
                     const ms_client_t *client, apr_pool_t *p);
 
 /* ms_select without explain and with limit > 0, by walking order (made by
- * ms_select_order for this client's location and this snapshot). Returns 1
+ * ms_select_order for this client's location and this snapshot) for the
+ * file's fresh holders. Returns 1
  * with *out set, or 0 when the caller must ask ms_select: no holder
  * qualifies (the fallback mirrors' turn) or mirror ids are too sparse. */
 int ms_select_ordered(ms_choice_t **out, const ms_order_t *order,
                       const ms_mirrors_t *mirrors, const ms_file_t *file,
-                      const apr_array_header_t *copies, const ms_client_t *client,
+                      const ms_holders_t *holders, const ms_client_t *client,
                       const ms_spread_t *spread, int limit, apr_pool_t *p);
+/* In the walk's answer each ranked copy is synthesised as an exact copy of
+ * the file (holders keep no scan details): a redirect needs none. */
+
+/* The holders among copies (ordered by mirror id): those fresh against f. */
+void ms_holders_of(ms_holders_t *out, const ms_file_t *f, const apr_array_header_t *copies,
+                   apr_pool_t *p);
+/* Holders back as ms_copy_t (exact copies of f, precision 1, never seen),
+ * for ms_select when the walk cannot answer. */
+apr_array_header_t *ms_holders_copies(const ms_holders_t *h, const ms_file_t *f, apr_pool_t *p);
 
 /* Building blocks, exposed for the tests. */
 double ms_distance_km(double lat1, double lon1, double lat2, double lon2);

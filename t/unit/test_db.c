@@ -12,6 +12,7 @@
 
 #include "tap.h"
 #include "ms_db.h"
+#include "ms_select.h"
 
 static char dir[] = "/tmp/ms-test-db-XXXXXX";
 
@@ -151,6 +152,43 @@ static void test_files_and_copies(const char *path, apr_pool_t *p)
     ms_db_close(rw);
 }
 
+/* The redirect's read: the ids of the fresh holders only, judged as
+ * ms_copy_fresh judges (size equal, |mtime difference| < precision). */
+static void test_fresh_holders(const char *path, apr_pool_t *p)
+{
+    static const struct { const char *name; int64_t size, mtime; int precision, fresh; } C[] = {
+        { "h-exact", 1000, 1700000000, 1, 1 },   { "h-size", 999, 1700000000, 1, 0 },
+        { "h-edge", 1000, 1700000060, 60, 0 },   { "h-inside", 1000, 1699999941, 60, 1 },
+        { "h-off", 1000, 1700000001, 1, 0 },     { "h-day", 1000, 1700080000, 86400, 1 },
+    };
+    ms_db_t *rw;
+    ms_file_t f = { 0, "iso/h.iso", 1000, 1700000000, NULL };
+    ms_holders_t h;
+    int64_t want[8];
+    int i, n = 0, same;
+
+    ms_db_open(&rw, path, MS_DB_READWRITE, p, NULL);
+    ms_db_file_put(rw, &f);
+    for (i = 0; i < (int)(sizeof(C) / sizeof(C[0])); i++) {
+        ms_mirror_t *m = new_mirror(p, C[i].name);
+        ms_copy_t c = { 0, C[i].size, C[i].mtime, C[i].precision, 1700000100 };
+        ms_db_mirror_insert(rw, m);
+        c.mirror_id = m->id;
+        ms_db_copy_put(rw, f.id, &c);
+        ok(ms_copy_fresh(&f, &c) == C[i].fresh, "%s: ms_copy_fresh agrees", C[i].name);
+        if (C[i].fresh)
+            want[n++] = m->id;
+    }
+    ok(ms_db_fresh_holders(&h, rw, &f, p) == MS_OK && h.count == n, "%d fresh holders", h.count);
+    for (i = 0, same = h.count == n; same && i < n; i++)
+        same = h.id[i] == want[i];
+    ok(same, "the fresh holders' ids, ascending");
+    f.size = 5;
+    ok(ms_db_fresh_holders(&h, rw, &f, p) == MS_OK && h.count == 0,
+       "none for a file of another size");
+    ms_db_close(rw);
+}
+
 static void test_replaced_and_bad_files(const char *path, apr_pool_t *p)
 {
     ms_db_t *ro, *db;
@@ -209,6 +247,7 @@ int main(void)
     test_create_and_migrate(path, p);
     test_mirrors(path, p);
     test_files_and_copies(path, p);
+    test_fresh_holders(path, p);
     test_replaced_and_bad_files(path, p);
     if (system(apr_psprintf(p, "rm -rf '%s'", dir)) != 0)
         diag("could not remove %s", dir);
