@@ -20,7 +20,6 @@ sqlite3
 libcurl4-openssl-dev
 libssl-dev
 openssl
-libapache2-mod-perl2
 libmaxmind-db-writer-perl
 libmaxmind-db-reader-perl
 libnet-works-perl
