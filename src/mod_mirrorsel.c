@@ -565,6 +565,26 @@ static int same_paths(const ms_srv_conf_t *a, const ms_srv_conf_t *b)
            && same_str(a->asn_path, b->asn_path);
 }
 
+/* At a child's exit, how the per-process caches did: what an operator sizing
+ * them (MS_CACHE_SLOTS, MS_ORDER_SLOTS, MS_GEO_SLOTS) needs to know. */
+static apr_status_t proc_log_caches(void *data)
+{
+    ms_proc_t *proc = data;
+    uint64_t fh = 0, fm = 0, oh = 0, om = 0, gh = 0, gm = 0;
+
+    if (proc->cache)
+        ms_cache_stats(proc->cache, &fh, &fm);
+    if (proc->orders)
+        ms_order_cache_stats(proc->orders, &oh, &om);
+    ms_geo_cache_stats(proc->geo, &gh, &gm);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, proc->s, MSLOGNO(00014)
+                 "cache hits/misses at child exit: files %" APR_UINT64_T_FMT "/%"
+                 APR_UINT64_T_FMT ", mirror orders %" APR_UINT64_T_FMT "/%"
+                 APR_UINT64_T_FMT ", locations %" APR_UINT64_T_FMT "/%" APR_UINT64_T_FMT,
+                 fh, fm, oh, om, gh, gm);
+    return APR_SUCCESS;
+}
+
 /* One ms_proc_t per distinct set of paths; virtual hosts that inherit the
  * main server's paths share its state. Closed by cleanups on pchild. */
 static void ms_child_init(apr_pool_t *pchild, server_rec *main_s)
@@ -581,8 +601,13 @@ static void ms_child_init(apr_pool_t *pchild, server_rec *main_s)
             if (same_paths(sc, tc))
                 sc->proc = tc->proc;
         }
-        if (!sc->proc)
+        if (!sc->proc) {
             sc->proc = proc_create(pchild, s, sc);
+            /* registered last, so it runs before the caches are freed */
+            if (sc->proc && sc->proc->dbs)
+                apr_pool_cleanup_register(pchild, sc->proc, proc_log_caches,
+                                          apr_pool_cleanup_null);
+        }
     }
 }
 

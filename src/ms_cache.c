@@ -6,17 +6,16 @@
  * the slots outnumber it. An entry is valid only for the data generation it
  * was read in; the first request after any change reads the database again.
  *
- * Slots are guarded by a set of mutexes (slot number modulo MS_CACHE_LOCKS),
- * so threads rarely wait for each other. A mutex is held only to compare and
+ * Slots are guarded by striped mutexes (ms_stripes), so threads rarely wait
+ * for each other. A mutex is held only to compare and
  * copy an entry out, or to swap one in: allocation, freeing and every query
  * happen outside it. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
-#include <apr_thread_mutex.h>
-
 #include "ms_cache.h"
+#include "ms_stripes.h"
 
 typedef struct entry {
     char *path;                /* malloc'd; NULL: empty slot */
@@ -33,26 +32,14 @@ typedef struct entry {
                                 *   63 bytes as bits, 8 per holder as ids */
 } entry;
 
-#define MS_CACHE_LOCKS 64
-
 struct ms_cache {
-    apr_thread_mutex_t *lock[MS_CACHE_LOCKS];
-    uint64_t mask;
+    ms_stripes_t st;           /* st.mask + 1 slots */
     entry **slot;
-    uint64_t hits[MS_CACHE_LOCKS], misses[MS_CACHE_LOCKS];  /* under lock[i] */
 };
-
-static apr_thread_mutex_t *lock_of(ms_cache_t *c, uint64_t slot)
-{
-    return c->lock[slot % MS_CACHE_LOCKS];
-}
 
 static uint64_t hash_path(const char *s)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return h;
+    return ms_fnv1a(MS_FNV_BASIS, s, strlen(s));
 }
 
 static void entry_free(entry *e)
@@ -69,7 +56,7 @@ static apr_status_t cache_cleanup(void *data)
     ms_cache_t *c = data;
     uint64_t i;
 
-    for (i = 0; i <= c->mask; i++)
+    for (i = 0; i <= c->st.mask; i++)
         entry_free(c->slot[i]);
     free(c->slot);
     c->slot = NULL;
@@ -79,22 +66,13 @@ static apr_status_t cache_cleanup(void *data)
 int ms_cache_create(ms_cache_t **out, int slots, apr_pool_t *p)
 {
     ms_cache_t *c = apr_pcalloc(p, sizeof(*c));
-    uint64_t n = 1;
-    int i;
 
     *out = NULL;
-    while (n < (uint64_t)(slots > 0 ? slots : 1))
-        n <<= 1;
-    c->mask = n - 1;
-    c->slot = calloc(n, sizeof(*c->slot));
+    if (ms_stripes_init(&c->st, slots, 1, p) != 0)
+        return -1;
+    c->slot = calloc(c->st.mask + 1, sizeof(*c->slot));
     if (!c->slot)
         return -1;
-    for (i = 0; i < MS_CACHE_LOCKS; i++)
-        if (apr_thread_mutex_create(&c->lock[i], APR_THREAD_MUTEX_DEFAULT, p)
-            != APR_SUCCESS) {
-            free(c->slot);
-            return -1;
-        }
     apr_pool_cleanup_register(p, c, cache_cleanup, apr_pool_cleanup_null);
     *out = c;
     return 0;
@@ -139,22 +117,16 @@ static void copy_out(const entry *e, ms_file_t **file, ms_holders_t *holders, ap
 int ms_cache_get(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path, ms_file_t **file,
                  ms_holders_t *holders, apr_pool_t *p)
 {
-    uint64_t h = hash_path(path), slot = h & c->mask;
-    apr_thread_mutex_t *lock = lock_of(c, slot);
-    entry *e;
-    int hit = 0;
+    uint64_t h = hash_path(path), slot = h & c->st.mask;
+    int stripe = ms_stripes_lock(&c->st, slot), hit;
+    entry *e = c->slot[slot];
 
-    apr_thread_mutex_lock(lock);
-    e = c->slot[slot];
-    if (e && e->gen == gen && e->db_ident == db_ident && e->hash == h
-        && strcmp(e->path, path) == 0) {
+    hit = e && e->gen == gen && e->db_ident == db_ident && e->hash == h
+          && strcmp(e->path, path) == 0;
+    if (hit)
         copy_out(e, file, holders, p);
-        hit = 1;
-        c->hits[slot % MS_CACHE_LOCKS]++;
-    }
-    else
-        c->misses[slot % MS_CACHE_LOCKS]++;
-    apr_thread_mutex_unlock(lock);
+    ms_stripes_count(&c->st, stripe, hit);
+    ms_stripes_unlock(&c->st, stripe);
     return hit;
 }
 
@@ -221,28 +193,20 @@ fail:
 void ms_cache_put(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path, const ms_file_t *f,
                   const ms_holders_t *holders)
 {
-    uint64_t h = hash_path(path), slot = h & c->mask;
-    apr_thread_mutex_t *lock = lock_of(c, slot);
+    uint64_t h = hash_path(path), slot = h & c->st.mask;
     entry *e = entry_make(db_ident, gen, path, h, f, holders), *old;
+    int stripe;
 
     if (!e)
         return;                /* out of memory: simply not cached */
-    apr_thread_mutex_lock(lock);
+    stripe = ms_stripes_lock(&c->st, slot);
     old = c->slot[slot];
     c->slot[slot] = e;
-    apr_thread_mutex_unlock(lock);
+    ms_stripes_unlock(&c->st, stripe);
     entry_free(old);
 }
 
 void ms_cache_stats(ms_cache_t *c, uint64_t *hits, uint64_t *misses)
 {
-    int i;
-
-    *hits = *misses = 0;
-    for (i = 0; i < MS_CACHE_LOCKS; i++) {
-        apr_thread_mutex_lock(c->lock[i]);
-        *hits += c->hits[i];
-        *misses += c->misses[i];
-        apr_thread_mutex_unlock(c->lock[i]);
-    }
+    ms_stripes_stats(&c->st, hits, misses);
 }

@@ -193,7 +193,6 @@ static void set_error(ms_db_t *db, const char *fmt, ...)
 }
 
 const char *ms_db_errmsg(const ms_db_t *db) { return db->errmsg; }
-const char *ms_db_path(const ms_db_t *db) { return db->path; }
 int ms_db_schema_current(void) { return ms_schema_count; }
 
 /* A statement ready for binding: prepared on first use, reset after. */

@@ -120,7 +120,6 @@ void ms_db_close(ms_db_t *db);   /* also done by a cleanup on the open pool */
 
 /* The message of the handle's latest failure ("path: what failed: why"). */
 const char *ms_db_errmsg(const ms_db_t *db);
-const char *ms_db_path(const ms_db_t *db);
 
 /* 1 when the file at the handle's path is no longer the file it opened
  * (replaced by rename, or removed): the caller should open it anew. */

@@ -12,9 +12,9 @@
 
 #include <maxminddb.h>
 #include <apr_strings.h>
-#include <apr_thread_mutex.h>
 
 #include "ms_geo.h"
+#include "ms_stripes.h"
 
 typedef struct geo_cache geo_cache_t;
 
@@ -175,7 +175,8 @@ static void lookup_mmdb(ms_location_t *out, const ms_geo_t *geo, const ms_addr_t
  * MMDB_get_value's decoding per field (6 % of a redirect's time); a hit
  * here is a hash and a 64-byte copy. Direct-mapped on the 16 address bytes
  * and the family; never invalidated, since the mmdb is opened once per
- * process and never changes under it. Striped mutexes as in ms_cache. */
+ * process and never changes under it. Striped mutexes (ms_stripes) as in
+ * the other caches. */
 
 typedef struct geo_slot {
     unsigned char b[16];
@@ -183,23 +184,16 @@ typedef struct geo_slot {
     ms_location_t loc;
 } geo_slot_t;
 
-#define MS_GEO_LOCKS 16
-
 struct geo_cache {
-    apr_thread_mutex_t *lock[MS_GEO_LOCKS];
-    uint64_t mask;
+    ms_stripes_t st;           /* st.mask + 1 slots */
     geo_slot_t *slot;          /* calloc'd: untouched slots cost no memory */
-    uint64_t hits[MS_GEO_LOCKS], misses[MS_GEO_LOCKS];   /* under lock[i] */
 };
 
 static uint64_t hash_addr(const ms_addr_t *addr)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    int i;
+    unsigned char family = (unsigned char)addr->family;
+    uint64_t h = ms_fnv1a(ms_fnv1a(MS_FNV_BASIS, addr->b, 16), &family, 1);
 
-    for (i = 0; i < 16; i++)
-        h = (h ^ addr->b[i]) * 0x100000001b3ULL;
-    h = (h ^ (unsigned char)addr->family) * 0x100000001b3ULL;
     return h ^ (h >> 32);
 }
 
@@ -216,16 +210,9 @@ static apr_status_t geo_cache_cleanup(void *data)
 int ms_geo_cache_enable(ms_geo_t *geo, int slots, apr_pool_t *p)
 {
     geo_cache_t *c = apr_pcalloc(p, sizeof(*c));
-    uint64_t n = 1;
-    int i;
 
-    while (n < (uint64_t)(slots > 0 ? slots : 1))
-        n <<= 1;
-    c->mask = n - 1;
-    for (i = 0; i < MS_GEO_LOCKS; i++)
-        if (apr_thread_mutex_create(&c->lock[i], APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
-            return -1;
-    if (!(c->slot = calloc(n, sizeof(*c->slot))))
+    if (ms_stripes_init(&c->st, slots, 1, p) != 0
+        || !(c->slot = calloc(c->st.mask + 1, sizeof(*c->slot))))
         return -1;
     geo->cache = c;
     apr_pool_cleanup_register(p, geo, geo_cache_cleanup, apr_pool_cleanup_null);
@@ -241,40 +228,29 @@ static int slot_is(const geo_slot_t *s, const ms_addr_t *addr)
 static void lookup_cached(ms_location_t *out, const ms_geo_t *geo, const ms_addr_t *addr)
 {
     geo_cache_t *c = geo->cache;
-    uint64_t i = hash_addr(addr) & c->mask;
-    apr_thread_mutex_t *lock = c->lock[i % MS_GEO_LOCKS];
+    uint64_t i = hash_addr(addr) & c->st.mask;
     geo_slot_t *s = &c->slot[i];
-    int hit;
+    int stripe = ms_stripes_lock(&c->st, i), hit;
 
-    apr_thread_mutex_lock(lock);
-    if ((hit = slot_is(s, addr))) {
+    if ((hit = slot_is(s, addr)))
         *out = s->loc;
-        c->hits[i % MS_GEO_LOCKS]++;
-    }
-    else
-        c->misses[i % MS_GEO_LOCKS]++;
-    apr_thread_mutex_unlock(lock);
+    ms_stripes_count(&c->st, stripe, hit);
+    ms_stripes_unlock(&c->st, stripe);
     if (hit)
         return;
     lookup_mmdb(out, geo, addr);
-    apr_thread_mutex_lock(lock);
+    stripe = ms_stripes_lock(&c->st, i);
     memcpy(s->b, addr->b, 16);
     s->family = (unsigned char)addr->family;
     s->loc = *out;
-    apr_thread_mutex_unlock(lock);
+    ms_stripes_unlock(&c->st, stripe);
 }
 
 void ms_geo_cache_stats(const ms_geo_t *geo, uint64_t *hits, uint64_t *misses)
 {
-    int i;
-
     *hits = *misses = 0;
-    for (i = 0; geo && geo->cache && i < MS_GEO_LOCKS; i++) {
-        apr_thread_mutex_lock(geo->cache->lock[i]);
-        *hits += geo->cache->hits[i];
-        *misses += geo->cache->misses[i];
-        apr_thread_mutex_unlock(geo->cache->lock[i]);
-    }
+    if (geo && geo->cache)
+        ms_stripes_stats(&geo->cache->st, hits, misses);
 }
 
 int ms_geo_lookup(ms_location_t *out, const ms_geo_t *geo, const ms_addr_t *addr)

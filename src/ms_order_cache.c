@@ -17,9 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <apr_thread_mutex.h>
-
 #include "ms_order_cache.h"
+#include "ms_stripes.h"
 
 /* Compared with memcmp: built zeroed, padding included. */
 typedef struct key {
@@ -37,13 +36,9 @@ typedef struct entry {
     ms_order_t order;          /* place and prefixed: malloc'd with the entry */
 } entry;
 
-#define MS_ORDER_LOCKS 64
-
 struct ms_order_cache {
-    apr_thread_mutex_t *lock[MS_ORDER_LOCKS];
-    uint64_t mask;
+    ms_stripes_t st;           /* st.mask + 1 slots, in pairs */
     entry **slot;
-    uint64_t hits[MS_ORDER_LOCKS], misses[MS_ORDER_LOCKS];  /* under lock[i] */
 };
 
 static void key_of(place_key *k, uint64_t db_ident, int64_t gen, const ms_client_t *c)
@@ -65,12 +60,7 @@ static void key_of(place_key *k, uint64_t db_ident, int64_t gen, const ms_client
 
 static uint64_t hash_key(const place_key *k)
 {
-    const unsigned char *s = (const unsigned char *)k;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    size_t i;
-
-    for (i = 0; i < sizeof(*k); i++)
-        h = (h ^ s[i]) * 0x100000001b3ULL;
+    uint64_t h = ms_fnv1a(MS_FNV_BASIS, k, sizeof(*k));
     return h ^ (h >> 29);
 }
 
@@ -79,7 +69,7 @@ static apr_status_t cache_cleanup(void *data)
     ms_order_cache_t *c = data;
     uint64_t i;
 
-    for (i = 0; i <= c->mask; i++)
+    for (i = 0; i <= c->st.mask; i++)
         free(c->slot[i]);
     free(c->slot);
     c->slot = NULL;
@@ -89,22 +79,13 @@ static apr_status_t cache_cleanup(void *data)
 int ms_order_cache_create(ms_order_cache_t **out, int slots, apr_pool_t *p)
 {
     ms_order_cache_t *c = apr_pcalloc(p, sizeof(*c));
-    uint64_t n = 1;
-    int i;
 
     *out = NULL;
-    while (n < (uint64_t)(slots > 2 ? slots : 2))   /* at least one pair */
-        n <<= 1;
-    c->mask = n - 1;
-    c->slot = calloc(n, sizeof(*c->slot));
+    if (ms_stripes_init(&c->st, slots, 2, p) != 0)   /* at least one pair */
+        return -1;
+    c->slot = calloc(c->st.mask + 1, sizeof(*c->slot));
     if (!c->slot)
         return -1;
-    for (i = 0; i < MS_ORDER_LOCKS; i++)
-        if (apr_thread_mutex_create(&c->lock[i], APR_THREAD_MUTEX_DEFAULT, p)
-            != APR_SUCCESS) {
-            free(c->slot);
-            return -1;
-        }
     apr_pool_cleanup_register(p, c, cache_cleanup, apr_pool_cleanup_null);
     *out = c;
     return 0;
@@ -149,12 +130,12 @@ static int is_key(const entry *e, const place_key *k, uint64_t h)
     return e && e->hash == h && memcmp(&e->key, k, sizeof(*k)) == 0;
 }
 
-/* The pair of slots a hash may use, and the mutex guarding both. */
-static entry **pair_of(ms_order_cache_t *c, uint64_t h, apr_thread_mutex_t **lock)
+/* The pair of slots a hash may use; *pair_no picks the stripe guarding both. */
+static entry **pair_of(ms_order_cache_t *c, uint64_t h, uint64_t *pair_no)
 {
-    uint64_t first = (h & c->mask) & ~(uint64_t)1;
+    uint64_t first = (h & c->st.mask) & ~(uint64_t)1;
 
-    *lock = c->lock[(first >> 1) % MS_ORDER_LOCKS];
+    *pair_no = first >> 1;
     return &c->slot[first];
 }
 
@@ -162,34 +143,32 @@ static entry **pair_of(ms_order_cache_t *c, uint64_t h, apr_thread_mutex_t **loc
 static int lookup(const ms_order_t **out, ms_order_cache_t *c, const place_key *k, uint64_t h,
                   apr_pool_t *p)
 {
-    apr_thread_mutex_t *lock;
-    entry **pair = pair_of(c, h, &lock), *e;
-    int stripe = (int)(((h & c->mask) >> 1) % MS_ORDER_LOCKS);
+    uint64_t pair_no;
+    entry **pair = pair_of(c, h, &pair_no), *e;
+    int stripe = ms_stripes_lock(&c->st, pair_no);
     ms_order_t *o = NULL;
 
-    apr_thread_mutex_lock(lock);
     e = is_key(pair[0], k, h) ? pair[0] : is_key(pair[1], k, h) ? pair[1] : NULL;
     if (e) {
         /* p's allocation is a pointer bump: cheap enough under the lock */
         o = apr_palloc(p, order_size(&e->order));
         order_copy(o, &e->order);
-        c->hits[stripe]++;
     }
-    else
-        c->misses[stripe]++;
-    apr_thread_mutex_unlock(lock);
+    ms_stripes_count(&c->st, stripe, e != NULL);
+    ms_stripes_unlock(&c->st, stripe);
     *out = o;
     return o != NULL;
 }
 
 static void store(ms_order_cache_t *c, const place_key *k, uint64_t h, const ms_order_t *o)
 {
-    apr_thread_mutex_t *lock;
-    entry **pair = pair_of(c, h, &lock), *e = entry_make(k, h, o), *old;
+    uint64_t pair_no;
+    entry **pair = pair_of(c, h, &pair_no), *e = entry_make(k, h, o), *old;
+    int stripe;
 
     if (!e)
         return;                /* out of memory: simply not cached */
-    apr_thread_mutex_lock(lock);
+    stripe = ms_stripes_lock(&c->st, pair_no);
     if (is_key(pair[0], k, h)) {         /* another thread made it meanwhile */
         old = pair[0];
         pair[0] = e;
@@ -199,7 +178,7 @@ static void store(ms_order_cache_t *c, const place_key *k, uint64_t h, const ms_
         pair[1] = pair[0];
         pair[0] = e;
     }
-    apr_thread_mutex_unlock(lock);
+    ms_stripes_unlock(&c->st, stripe);
     free(old);
 }
 
@@ -224,13 +203,5 @@ int ms_order_cache_get(const ms_order_t **out, ms_order_cache_t *c, uint64_t db_
 
 void ms_order_cache_stats(ms_order_cache_t *c, uint64_t *hits, uint64_t *misses)
 {
-    int i;
-
-    *hits = *misses = 0;
-    for (i = 0; i < MS_ORDER_LOCKS; i++) {
-        apr_thread_mutex_lock(c->lock[i]);
-        *hits += c->hits[i];
-        *misses += c->misses[i];
-        apr_thread_mutex_unlock(c->lock[i]);
-    }
+    ms_stripes_stats(&c->st, hits, misses);
 }

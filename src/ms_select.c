@@ -49,6 +49,7 @@
 #include <apr_strings.h>
 
 #include "ms_select.h"
+#include "ms_stripes.h"
 
 static const char *const tier_names[] = {
     [MS_TIER_PREFIX] = "prefix", [MS_TIER_ASN] = "asn", [MS_TIER_COUNTRY] = "country",
@@ -91,15 +92,15 @@ double ms_distance_km(double lat1, double lon1, double lat2, double lon2)
 
 uint64_t ms_seed(const char *client, const char *path)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;  /* FNV-1a, then a splitmix64 finish */
-    const unsigned char *s;
+    static const unsigned char separator = 0xff;   /* no text byte can forge it */
+    uint64_t h;
 
-    for (s = (const unsigned char *)(client ? client : ""); *s; s++)
-        h = (h ^ *s) * 0x100000001b3ULL;
-    h = (h ^ 0xff) * 0x100000001b3ULL;   /* separator no text byte can forge */
-    for (s = (const unsigned char *)(path ? path : ""); *s; s++)
-        h = (h ^ *s) * 0x100000001b3ULL;
-    h ^= h >> 30;
+    client = client ? client : "";
+    path = path ? path : "";
+    h = ms_fnv1a(MS_FNV_BASIS, client, strlen(client));
+    h = ms_fnv1a(h, &separator, 1);
+    h = ms_fnv1a(h, path, strlen(path));
+    h ^= h >> 30;                                  /* splitmix64's finish */
     h *= 0xbf58476d1ce4e5b9ULL;
     h ^= h >> 27;
     h *= 0x94d049bb133111ebULL;
