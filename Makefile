@@ -34,6 +34,7 @@ LIBS     := -lmaxminddb -lsqlite3 -lcurl -lcrypto $(APR_LIBS) -lm
 
 CORE_SRC := src/ms_net.c src/ms_country.c src/ms_path.c src/ms_geo.c src/ms_db.c \
             src/ms_select.c src/ms_lookup.c src/ms_cache.c src/ms_stripes.c src/ms_order_cache.c \
+            src/ms_view.c \
             src/ms_buf.c src/ms_json.c src/ms_xml.c src/ms_meta4.c src/ms_mirrorlist.c \
             src/ms_links.c \
             src/ms_scan_parse.c src/ms_scan_walk.c src/ms_scan_rsync.c src/ms_scan_curl.c \

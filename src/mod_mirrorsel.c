@@ -418,6 +418,8 @@ struct ms_proc {
     apr_reslist_t *dbs;         /* ms_handle_t; NULL without a database */
     ms_cache_t *cache;          /* files' fresh holders; NULL: none */
     ms_order_cache_t *orders;   /* mirrors' order per client location; NULL: none */
+    ms_view_t *view;            /* the database's generations and mirrors, kept
+                                 * by a watcher thread; NULL: ask on each request */
     int max_handles;
     apr_uint32_t logged[MS_LOG_KINDS];   /* when each kind was last logged */
 };
@@ -529,8 +531,33 @@ static void proc_create_dbs(ms_proc_t *proc, apr_pool_t *p)
     apr_reslist_timeout_set(proc->dbs, MS_ACQUIRE_TIMEOUT);
 }
 
+/* At a child's exit, how the per-process caches did: what an operator sizing
+ * them (MS_CACHE_SLOTS, MS_ORDER_SLOTS, MS_GEO_SLOTS) needs to know. */
+static apr_status_t proc_log_caches(void *data)
+{
+    ms_proc_t *proc = data;
+    uint64_t fh = 0, fm = 0, oh = 0, om = 0, gh = 0, gm = 0, vp = 0, vq = 0;
+
+    if (proc->view)
+        ms_view_stats(proc->view, &vp, &vq);
+    if (proc->cache)
+        ms_cache_stats(proc->cache, &fh, &fm);
+    if (proc->orders)
+        ms_order_cache_stats(proc->orders, &oh, &om);
+    ms_geo_cache_stats(proc->geo, &gh, &gm);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, proc->s, MSLOGNO(00014)
+                 "cache hits/misses at child exit: files %" APR_UINT64_T_FMT "/%"
+                 APR_UINT64_T_FMT ", mirror orders %" APR_UINT64_T_FMT "/%"
+                 APR_UINT64_T_FMT ", locations %" APR_UINT64_T_FMT "/%" APR_UINT64_T_FMT
+                 "; database views read %" APR_UINT64_T_FMT ", requests that found "
+                 "a change pending %" APR_UINT64_T_FMT,
+                 fh, fm, oh, om, gh, gm, vp, vq);
+    return APR_SUCCESS;
+}
+
 static ms_proc_t *proc_create(apr_pool_t *pchild, server_rec *s, const ms_srv_conf_t *sc)
 {
+    const char *err = NULL;
     apr_pool_t *p;
     ms_proc_t *proc;
 
@@ -541,6 +568,10 @@ static ms_proc_t *proc_create(apr_pool_t *pchild, server_rec *s, const ms_srv_co
     proc->db_path = sc->db_path;
     proc->geoip_path = sc->geoip_path;
     proc->asn_path = sc->asn_path;
+    /* Before anything of p is freed (pre-cleanups run first, the last
+     * registered first: this one after the view's watcher stopped). */
+    if (sc->db_path)
+        apr_pool_pre_cleanup_register(p, proc, proc_log_caches);
     proc_open_geo(proc, p);
     proc_create_dbs(proc, p);
     if (proc->dbs && ms_order_cache_create(&proc->orders, MS_ORDER_SLOTS, p) != 0)
@@ -550,6 +581,12 @@ static ms_proc_t *proc_create(apr_pool_t *pchild, server_rec *s, const ms_srv_co
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, proc->s, MSLOGNO(00013)
                      "cannot create the per-process cache; reading every "
                      "request from %s", proc->db_path);
+    }
+    if (proc->cache && ms_view_start(&proc->view, proc->db_path, p, &err) != 0) {
+        proc->view = NULL;      /* slower, not wrong: each request asks the database */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, proc->s, MSLOGNO(00015)
+                     "cannot watch %s (%s); every request asks the database "
+                     "whether it changed", proc->db_path, err);
     }
     return proc;
 }
@@ -563,26 +600,6 @@ static int same_paths(const ms_srv_conf_t *a, const ms_srv_conf_t *b)
 {
     return same_str(a->db_path, b->db_path) && same_str(a->geoip_path, b->geoip_path)
            && same_str(a->asn_path, b->asn_path);
-}
-
-/* At a child's exit, how the per-process caches did: what an operator sizing
- * them (MS_CACHE_SLOTS, MS_ORDER_SLOTS, MS_GEO_SLOTS) needs to know. */
-static apr_status_t proc_log_caches(void *data)
-{
-    ms_proc_t *proc = data;
-    uint64_t fh = 0, fm = 0, oh = 0, om = 0, gh = 0, gm = 0;
-
-    if (proc->cache)
-        ms_cache_stats(proc->cache, &fh, &fm);
-    if (proc->orders)
-        ms_order_cache_stats(proc->orders, &oh, &om);
-    ms_geo_cache_stats(proc->geo, &gh, &gm);
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, proc->s, MSLOGNO(00014)
-                 "cache hits/misses at child exit: files %" APR_UINT64_T_FMT "/%"
-                 APR_UINT64_T_FMT ", mirror orders %" APR_UINT64_T_FMT "/%"
-                 APR_UINT64_T_FMT ", locations %" APR_UINT64_T_FMT "/%" APR_UINT64_T_FMT,
-                 fh, fm, oh, om, gh, gm);
-    return APR_SUCCESS;
 }
 
 /* One ms_proc_t per distinct set of paths; virtual hosts that inherit the
@@ -601,13 +618,8 @@ static void ms_child_init(apr_pool_t *pchild, server_rec *main_s)
             if (same_paths(sc, tc))
                 sc->proc = tc->proc;
         }
-        if (!sc->proc) {
+        if (!sc->proc)
             sc->proc = proc_create(pchild, s, sc);
-            /* registered last, so it runs before the caches are freed */
-            if (sc->proc && sc->proc->dbs)
-                apr_pool_cleanup_register(pchild, sc->proc, proc_log_caches,
-                                          apr_pool_cleanup_null);
-        }
     }
 }
 
@@ -1055,7 +1067,18 @@ static void build(ms_reply_t *rep, const ms_answer_t *a, const ms_dir_conf_t *dc
     }
 }
 
-/* Ask the core and build the reply while the handle is held. On any
+/* The core's answer into the reply (the mirrors it points to still held). */
+static void answered(ms_reply_t *rep, const ms_answer_t *a, const ms_dir_conf_t *dc,
+                     ms_proc_t *proc, request_rec *r)
+{
+    rep->result = a->result;
+    memcpy(rep->country, a->client.loc.country, sizeof(rep->country));
+    rep->asn = a->client.loc.asn;
+    build(rep, a, dc, proc, r);
+}
+
+/* Ask the core and build the reply: from the process's view and caches
+ * when they hold the file, else while a database handle is held. On any
  * trouble the reply says MS_RESULT_ERROR and httpd serves the request. */
 static void lookup(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
                    ms_proc_t *proc)
@@ -1063,6 +1086,7 @@ static void lookup(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
     ms_request_t req;
     ms_answer_t *a;
     ms_handle_t *h;
+    ms_snap_t *snap;
 
     memset(&req, 0, sizeof(req));
     req.path = rep->path;
@@ -1082,15 +1106,22 @@ static void lookup(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
         req.orders = proc->orders;
     }
 
+    if (req.cache && proc->view && (snap = ms_view_acquire(proc->view)) != NULL) {
+        int done = ms_lookup_cached(&a, &snap->data, proc->geo, &req, r->pool);
+
+        if (done)
+            answered(rep, a, dc, proc, r);
+        ms_view_release(proc->view, snap);
+        if (done)
+            return;
+    }
+
     if (!(h = db_acquire(proc, r))) {
         rep->result = MS_RESULT_ERROR;
         return;
     }
     ms_lookup(&a, h->db, proc->geo, &req, r->pool);
-    rep->result = a->result;
-    memcpy(rep->country, a->client.loc.country, sizeof(rep->country));
-    rep->asn = a->client.loc.asn;
-    build(rep, a, dc, proc, r);
+    answered(rep, a, dc, proc, r);
     if (a->result == MS_RESULT_ERROR) {
         /* A handle that failed may be broken (corrupt file, schema changed
          * under it): the next request opens a new one. */

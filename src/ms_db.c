@@ -647,18 +647,14 @@ static int wal_unchanged(ms_db_t *db, struct stat *now_sb, int *exists, time_t n
            && now_sb->st_mtim.tv_nsec == db->wal_seen.st_mtim.tv_nsec;
 }
 
-int ms_db_generation(ms_db_t *db, int64_t *mirrors, int64_t *data)
+/* Read the counters themselves; remember them (readers) with the -wal as
+ * it looked (sb, exists) for the shortcut above. */
+static int read_generation(ms_db_t *db, int64_t *mirrors, int64_t *data,
+                           const struct stat *sb, int exists, time_t now)
 {
     sqlite3_stmt *st;
-    struct stat sb;
-    int rc, exists = 0;
-    time_t now = time(NULL);
+    int rc;
 
-    if (db->mode == MS_DB_READONLY && wal_unchanged(db, &sb, &exists, now)) {
-        *mirrors = db->gen_mirrors;
-        *data = db->gen_data;
-        return MS_OK;
-    }
     if (!(st = stmt(db, ST_GENERATION)))
         return MS_ERR;
     rc = sqlite3_step(st);
@@ -676,9 +672,31 @@ int ms_db_generation(ms_db_t *db, int64_t *mirrors, int64_t *data)
         db->gen_checked = now;
         db->wal_existed = exists;
         if (exists)
-            db->wal_seen = sb;
+            db->wal_seen = *sb;
     }
     return rc == SQLITE_ROW ? MS_OK : MS_ERR;
+}
+
+int ms_db_generation(ms_db_t *db, int64_t *mirrors, int64_t *data)
+{
+    struct stat sb;
+    int exists = 0;
+    time_t now = time(NULL);
+
+    if (db->mode == MS_DB_READONLY && wal_unchanged(db, &sb, &exists, now)) {
+        *mirrors = db->gen_mirrors;
+        *data = db->gen_data;
+        return MS_OK;
+    }
+    return read_generation(db, mirrors, data, &sb, exists, now);
+}
+
+int ms_db_generation_now(ms_db_t *db, int64_t *mirrors, int64_t *data)
+{
+    struct stat sb;
+    int exists = db->mode == MS_DB_READONLY && stat(db->wal_path, &sb) == 0;
+
+    return read_generation(db, mirrors, data, &sb, exists, time(NULL));
 }
 
 static int load_mirrors(ms_mirrors_t *ms, ms_db_t *db)
@@ -731,6 +749,18 @@ static int load_mirrors(ms_mirrors_t *ms, ms_db_t *db)
     return MS_OK;
 }
 
+int ms_db_mirrors_load(ms_mirrors_t **out, ms_db_t *db, int64_t gen, apr_pool_t *pool)
+{
+    ms_mirrors_t *ms = apr_pcalloc(pool, sizeof(*ms));
+
+    ms->pool = pool;
+    ms->generation = gen;
+    if (load_mirrors(ms, db) != MS_OK)
+        return MS_ERR;
+    *out = ms;
+    return MS_OK;
+}
+
 int ms_db_mirrors_at(const ms_mirrors_t **out, ms_db_t *db, int64_t gen)
 {
     apr_pool_t *pool;
@@ -741,10 +771,7 @@ int ms_db_mirrors_at(const ms_mirrors_t **out, ms_db_t *db, int64_t gen)
         return MS_OK;
     }
     apr_pool_create(&pool, db->pool);
-    ms = apr_pcalloc(pool, sizeof(*ms));
-    ms->pool = pool;
-    ms->generation = gen;
-    if (load_mirrors(ms, db) != MS_OK) {
+    if (ms_db_mirrors_load(&ms, db, gen, pool) != MS_OK) {
         apr_pool_destroy(pool);
         return MS_ERR;
     }

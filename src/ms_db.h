@@ -147,6 +147,9 @@ void ms_db_rollback(ms_db_t *db);
  * mirrors, prefixes or up/down states change; `data` on any change the
  * module reads (mirrors, files, copies). Kept by triggers. */
 int ms_db_generation(ms_db_t *db, int64_t *mirrors, int64_t *data);
+/* The same, always asking SQLite (ms_db_generation trusts a -wal that has
+ * not moved since the last call). */
+int ms_db_generation_now(ms_db_t *db, int64_t *mirrors, int64_t *data);
 
 /* The handle's snapshot of all mirrors, loaded anew when the database's
  * generation (bumped by triggers on any change to mirrors, prefixes or
@@ -154,6 +157,9 @@ int ms_db_generation(ms_db_t *db, int64_t *mirrors, int64_t *data);
 int ms_db_mirrors(const ms_mirrors_t **out, ms_db_t *db);
 /* The same for a mirrors generation the caller has just read. */
 int ms_db_mirrors_at(const ms_mirrors_t **out, ms_db_t *db, int64_t gen);
+/* All mirrors for the generation gen the caller read in the same
+ * transaction, allocated from pool and owned by the caller. */
+int ms_db_mirrors_load(ms_mirrors_t **out, ms_db_t *db, int64_t gen, apr_pool_t *pool);
 
 /* One mirror by name, allocated from p; MS_NOTFOUND when there is none. */
 int ms_db_mirror_get(ms_mirror_t **out, ms_db_t *db, const char *name, apr_pool_t *p);

@@ -124,13 +124,13 @@ static int read_cached(ms_answer_t *a, const ms_mirrors_t **mirrors, ms_holders_
  * location, walked for this file's holders; the same answer as ms_select.
  * Returns 1 when it answered. */
 static int select_ordered(ms_answer_t *a, const ms_mirrors_t *mirrors,
-                          const ms_holders_t *holders, ms_db_t *db,
+                          const ms_holders_t *holders, uint64_t db_ident,
                           const ms_request_t *req, apr_pool_t *p)
 {
     const ms_order_t *order;
 
     if (!req->orders || req->explain || req->limit <= 0
-        || ms_order_cache_get(&order, req->orders, ms_db_identity(db), mirrors,
+        || ms_order_cache_get(&order, req->orders, db_ident, mirrors,
                               &a->client, p) != 0)
         return 0;
     return ms_select_ordered(&a->choice, order, mirrors, a->file, holders, &a->client,
@@ -147,10 +147,10 @@ static void answer_error(ms_answer_t *a, ms_db_t *db, apr_pool_t *p)
 /* Rank: the ordered walk when it can, else ms_select over copies (the
  * holders as exact copies when the caller read no copies). */
 static void rank(ms_answer_t *a, const ms_mirrors_t *mirrors, const ms_holders_t *holders,
-                 const apr_array_header_t *copies, ms_db_t *db, const ms_request_t *req,
+                 const apr_array_header_t *copies, uint64_t db_ident, const ms_request_t *req,
                  apr_pool_t *p)
 {
-    if (!holders || !select_ordered(a, mirrors, holders, db, req, p))
+    if (!holders || !select_ordered(a, mirrors, holders, db_ident, req, p))
         ms_select(&a->choice, mirrors, a->file,
                   copies ? copies : ms_holders_copies(holders, a->file, p), &a->client,
                   &req->spread, req->explain, req->limit, p);
@@ -179,7 +179,7 @@ static int lookup_holders(ms_answer_t *a, ms_db_t *db, const ms_request_t *req, 
     }
     if (apply_stat(a->file, req))
         return 0;
-    rank(a, mirrors, &holders, NULL, db, req, p);
+    rank(a, mirrors, &holders, NULL, ms_db_identity(db), req, p);
     return 1;
 }
 
@@ -202,7 +202,33 @@ static void lookup_copies(ms_answer_t *a, ms_db_t *db, const ms_request_t *req, 
     apply_stat(a->file, req);
     if (req->orders && !req->explain)
         ms_holders_of(&holders, a->file, copies, p);
-    rank(a, mirrors, req->orders && !req->explain ? &holders : NULL, copies, db, req, p);
+    rank(a, mirrors, req->orders && !req->explain ? &holders : NULL, copies,
+         ms_db_identity(db), req, p);
+}
+
+int ms_lookup_cached(ms_answer_t **out, const ms_view_data_t *view, const ms_geo_t *geo,
+                     const ms_request_t *req, apr_pool_t *p)
+{
+    ms_answer_t *a = apr_pcalloc(p, sizeof(*a));
+    ms_holders_t holders = { 0, NULL };
+    ms_file_t *f;
+
+    *out = NULL;
+    if (!req->cache || req->explain || !view || !view->mirrors)
+        return 0;
+    if (!ms_cache_get(req->cache, view->ident, view->data_gen, req->path, &f, &holders, p))
+        return 0;
+    /* Changed on disk since it was indexed: judged from the copies. */
+    if (f && req->have_stat && (f->size != req->size || f->mtime != req->mtime))
+        return 0;
+    ms_client_locate(&a->client, geo, req->client_ip, req->country, req->https);
+    a->file = f;
+    if (!f)
+        a->result = MS_RESULT_NOMIRROR;
+    else
+        rank(a, view->mirrors, &holders, NULL, view->ident, req, p);
+    *out = a;
+    return 1;
 }
 
 void ms_lookup(ms_answer_t **out, ms_db_t *db, const ms_geo_t *geo,

@@ -9,6 +9,7 @@
 #include "ms_select.h"
 #include "ms_cache.h"
 #include "ms_order_cache.h"
+#include "ms_view.h"
 
 enum {
     MS_RESULT_REDIRECT = 1,    /* ranked mirrors exist */
@@ -52,6 +53,14 @@ typedef struct ms_answer {
  * until the response headers and body are built. */
 void ms_lookup(ms_answer_t **out, ms_db_t *db, const ms_geo_t *geo,
                const ms_request_t *req, apr_pool_t *p);
+
+/* The same answer without a database handle, when req->cache holds the
+ * file for the view's data generation: the view's mirrors ranked for the
+ * cached holders. Returns 1 when it answered, 0 when the database must be
+ * asked (ms_lookup). The answer's mirrors point into view->mirrors: keep the
+ * view's snapshot referenced until done with the answer. */
+int ms_lookup_cached(ms_answer_t **out, const ms_view_data_t *view, const ms_geo_t *geo,
+                     const ms_request_t *req, apr_pool_t *p);
 
 /* Fill a client from its address and an optional country override: location
  * from geo; an override replaces country and continent and drops coordinates.

@@ -1,0 +1,322 @@
+/* ms_view.c — the process's current view of the database (see ms_view.h).
+ *
+ * Why a request may trust the snapshot: the watcher marks itself busy
+ * (checking = 1) before it consumes inotify events, and clears the mark only
+ * after it has published what it read. A request looks, in this order, at the
+ * events not yet consumed (FIONREAD), at the mark, and at the snapshot. An
+ * event queued before the request began is therefore either still unread
+ * (the request sees it and asks the database), being handled (it sees the
+ * mark), or handled (it sees the snapshot published for it). Every commit
+ * writes the -wal, and every replacement renames over the file, both in the
+ * watched directory, so each queues an event before its writer returns.
+ *
+ * Snapshots are referenced by the requests using them; a replaced one is
+ * freed by the watcher once nobody holds it and it has been retired for
+ * MS_VIEW_GRACE (a request that read the pointer just before the swap
+ * increments the count within nanoseconds; the grace covers that window). */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+
+#include "ms_view.h"
+
+#define MS_VIEW_RECHECK_MS  1000   /* read the generations at least this often */
+#define MS_VIEW_SETTLE_MS   5      /* after a check, before the next one */
+#define MS_VIEW_GRACE       apr_time_from_sec(10)
+
+#define LOAD(x)      __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
+#define STORE(x, v)  __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
+
+struct ms_view {
+    const char *path;
+    const char *dir;
+    int ifd;                        /* inotify, non-blocking */
+    int wd;                         /* the directory's watch; -1: none */
+    int stopfd;                     /* eventfd: the watcher's stop signal */
+    apr_thread_t *thread;
+    ms_snap_t *cur;                 /* atomic; NULL: ask the database */
+    apr_uint32_t checking;          /* atomic; 1 while events are handled */
+    uint64_t published, pending;    /* atomic counters */
+    /* the watcher's own */
+    ms_snap_t *retired;
+    apr_pool_t *db_pool;
+    ms_db_t *db;
+};
+
+/* --- snapshots --- */
+
+static void snap_free(ms_snap_t *s)
+{
+    if (s)
+        apr_pool_destroy(s->pool);
+}
+
+static void publish(ms_view_t *v, ms_snap_t *s)
+{
+    ms_snap_t *old = __atomic_exchange_n(&v->cur, s, __ATOMIC_SEQ_CST);
+
+    if (s)
+        __atomic_add_fetch(&v->published, 1, __ATOMIC_RELAXED);
+    if (!old)
+        return;
+    old->retired = apr_time_now();
+    old->next = v->retired;
+    v->retired = old;
+}
+
+/* Free the retired snapshots nobody holds any more (all: at the end). */
+static void reclaim(ms_view_t *v, int all)
+{
+    ms_snap_t **pp = &v->retired, *s;
+    apr_time_t now = apr_time_now();
+
+    while ((s = *pp) != NULL) {
+        if (all || (LOAD(s->refs) == 0 && now - s->retired >= MS_VIEW_GRACE)) {
+            *pp = s->next;
+            snap_free(s);
+        }
+        else
+            pp = &s->next;
+    }
+}
+
+/* --- the watcher's database handle --- */
+
+static void db_close(ms_view_t *v)
+{
+    if (v->db_pool)
+        apr_pool_destroy(v->db_pool);
+    v->db_pool = NULL;
+    v->db = NULL;
+}
+
+static int db_ready(ms_view_t *v)
+{
+    if (v->db && !ms_db_replaced(v->db))
+        return 0;
+    db_close(v);
+    if (apr_pool_create_unmanaged_ex(&v->db_pool, NULL, NULL) != APR_SUCCESS) {
+        v->db_pool = NULL;
+        return -1;
+    }
+    if (ms_db_open(&v->db, v->path, MS_DB_READONLY, v->db_pool, NULL) != MS_OK) {
+        db_close(v);
+        return -1;
+    }
+    return 0;
+}
+
+/* A new snapshot of what the handle's open transaction sees, or NULL. */
+static ms_snap_t *snap_read(ms_view_t *v, int64_t mirrors_gen, int64_t data_gen)
+{
+    apr_pool_t *pool;
+    ms_mirrors_t *ms;
+    ms_snap_t *s;
+
+    if (apr_pool_create_unmanaged_ex(&pool, NULL, NULL) != APR_SUCCESS)
+        return NULL;
+    apr_pool_tag(pool, "mirrorsel-view");
+    if (ms_db_mirrors_load(&ms, v->db, mirrors_gen, pool) != MS_OK) {
+        apr_pool_destroy(pool);
+        return NULL;
+    }
+    s = apr_pcalloc(pool, sizeof(*s));
+    s->pool = pool;
+    s->data.ident = ms_db_identity(v->db);
+    s->data.data_gen = data_gen;
+    s->data.mirrors = ms;
+    return s;
+}
+
+/* Read the generations; publish a new snapshot when they (or the file)
+ * changed, none when the database is unusable. */
+static void refresh(ms_view_t *v)
+{
+    const ms_snap_t *cur = LOAD(v->cur);
+    int64_t mirrors_gen, data_gen;
+    ms_snap_t *s;
+
+    if (v->wd < 0)
+        v->wd = inotify_add_watch(v->ifd, v->dir, IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE
+                                  | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB
+                                  | IN_DELETE_SELF | IN_MOVE_SELF);
+    if (v->wd < 0 || db_ready(v) != 0) {
+        publish(v, NULL);           /* unwatched or unusable: ask the database */
+        return;
+    }
+    if (ms_db_begin(v->db) != MS_OK
+        || ms_db_generation_now(v->db, &mirrors_gen, &data_gen) != MS_OK) {
+        ms_db_rollback(v->db);
+        db_close(v);
+        publish(v, NULL);
+        return;
+    }
+    if (cur && cur->data.ident == ms_db_identity(v->db) && cur->data.data_gen == data_gen
+        && cur->data.mirrors->generation == mirrors_gen) {
+        ms_db_rollback(v->db);
+        return;
+    }
+    s = snap_read(v, mirrors_gen, data_gen);
+    ms_db_rollback(v->db);
+    if (!s)
+        db_close(v);
+    publish(v, s);
+}
+
+/* Consume every queued event. A watch that ended (the directory removed or
+ * moved away) is added again by the next refresh. */
+static void drain(ms_view_t *v)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+
+    while ((n = read(v->ifd, buf, sizeof(buf))) > 0) {
+        char *p = buf;
+
+        while (p < buf + n) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+
+            if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
+                if (v->wd >= 0 && !(ev->mask & IN_IGNORED))
+                    inotify_rm_watch(v->ifd, v->wd);
+                v->wd = -1;
+            }
+            p += sizeof(*ev) + ev->len;
+        }
+    }
+}
+
+/* 1 when the stop signal came within ms milliseconds. */
+static int wait_stop(ms_view_t *v, int ms)
+{
+    struct pollfd pfd = { v->stopfd, POLLIN, 0 };
+
+    return poll(&pfd, 1, ms) > 0;
+}
+
+static void *APR_THREAD_FUNC watch(apr_thread_t *t, void *data)
+{
+    ms_view_t *v = data;
+
+    for (;;) {
+        struct pollfd pfd[2] = { { v->ifd, POLLIN, 0 }, { v->stopfd, POLLIN, 0 } };
+        int n = poll(pfd, 2, MS_VIEW_RECHECK_MS);
+
+        if (n < 0 && errno != EINTR) {
+            if (wait_stop(v, MS_VIEW_RECHECK_MS))
+                break;
+            continue;
+        }
+        if (pfd[1].revents)
+            break;
+        if (n > 0 && pfd[0].revents) {
+            STORE(v->checking, 1);
+            drain(v);
+            refresh(v);
+            STORE(v->checking, 0);
+            /* A long write (a scan) writes the -wal many times: look again
+             * only after a pause. Requests meanwhile see the events pending
+             * and ask the database themselves. */
+            if (wait_stop(v, MS_VIEW_SETTLE_MS))
+                break;
+        }
+        else
+            refresh(v);
+        reclaim(v, 0);
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* --- the view --- */
+
+static apr_status_t view_stop(void *data)
+{
+    ms_view_t *v = data;
+    apr_status_t rv;
+    uint64_t one = 1;
+
+    if (v->thread) {
+        if (write(v->stopfd, &one, sizeof(one)) == (ssize_t)sizeof(one))
+            apr_thread_join(&rv, v->thread);
+        v->thread = NULL;
+    }
+    publish(v, NULL);
+    reclaim(v, 1);
+    db_close(v);
+    if (v->ifd >= 0)
+        close(v->ifd);
+    if (v->stopfd >= 0)
+        close(v->stopfd);
+    v->ifd = v->stopfd = -1;
+    return APR_SUCCESS;
+}
+
+int ms_view_start(ms_view_t **out, const char *path, apr_pool_t *p, const char **err)
+{
+    ms_view_t *v = apr_pcalloc(p, sizeof(*v));
+    char *slash;
+
+    *out = NULL;
+    v->path = apr_pstrdup(p, path);
+    v->dir = apr_pstrdup(p, path);
+    slash = strrchr((char *)v->dir, '/');
+    if (!slash)
+        v->dir = ".";
+    else if (slash == v->dir)
+        v->dir = "/";
+    else
+        *slash = '\0';
+    v->wd = -1;
+    v->stopfd = -1;
+    if ((v->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0
+        || (v->stopfd = eventfd(0, EFD_CLOEXEC)) < 0) {
+        *err = apr_psprintf(p, "inotify: %s", strerror(errno));
+        if (v->ifd >= 0)
+            close(v->ifd);
+        return -1;
+    }
+    apr_pool_pre_cleanup_register(p, v, view_stop);
+    refresh(v);                     /* the first snapshot, before any request */
+    if (apr_thread_create(&v->thread, NULL, watch, v, p) != APR_SUCCESS) {
+        v->thread = NULL;
+        *err = "cannot start the watcher thread";
+        return -1;                  /* the cleanup closes what is open */
+    }
+    *out = v;
+    return 0;
+}
+
+ms_snap_t *ms_view_acquire(ms_view_t *v)
+{
+    ms_snap_t *s;
+    int queued = 0;
+
+    if (ioctl(v->ifd, FIONREAD, &queued) != 0 || queued > 0 || LOAD(v->checking)) {
+        __atomic_add_fetch(&v->pending, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    if ((s = LOAD(v->cur)) != NULL)
+        __atomic_add_fetch(&s->refs, 1, __ATOMIC_SEQ_CST);
+    return s;
+}
+
+void ms_view_release(ms_view_t *v, ms_snap_t *s)
+{
+    if (s)
+        __atomic_sub_fetch(&s->refs, 1, __ATOMIC_SEQ_CST);
+}
+
+void ms_view_stats(ms_view_t *v, uint64_t *published, uint64_t *pending)
+{
+    *published = __atomic_load_n(&v->published, __ATOMIC_RELAXED);
+    *pending = __atomic_load_n(&v->pending, __ATOMIC_RELAXED);
+}
