@@ -19,6 +19,8 @@
  * thread. A handle is taken for one lookup and given back straight after
  * the response's headers and body are built into r->pool, because the
  * mirror snapshot an answer points into belongs to the handle. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "httpd.h"
@@ -35,6 +37,7 @@
 #include <apr_fnmatch.h>
 #include <apr_lib.h>
 #include <apr_reslist.h>
+#include <apr_shm.h>
 #include <apr_strings.h>
 
 #include "ms_buf.h"
@@ -77,9 +80,9 @@
  * mapped, ~54 MB of it touched by clients from 238 countries: shared page
  * cache, half of it in each child's PSS) and SQLite's page cache (1 MB per
  * handle, MS_MAX_HANDLES). */
-#define MS_CACHE_SLOTS       16384           /* files remembered per process */
-#define MS_ORDER_SLOTS       8192            /* client locations remembered */
-#define MS_GEO_SLOTS         8192            /* client addresses remembered */
+#define MS_DEFAULT_CACHE_FILES 131072        /* files remembered, all children */
+#define MS_ORDER_SLOTS       16384           /* client locations remembered */
+#define MS_GEO_SLOTS         32768           /* client addresses remembered */
 #define MS_LOG_INTERVAL      60              /* seconds between repeats of one kind */
 #define MS_ACQUIRE_TIMEOUT   apr_time_from_sec(10)
 #define MS_MAX_HANDLES       8               /* database handles per process */
@@ -97,6 +100,7 @@ typedef struct ms_srv_conf {
     const char *db_path;        /* NULL: unset */
     const char *geoip_path;     /* NULL: unset */
     const char *asn_path;       /* NULL: unset */
+    int cache_files;            /* MirrorSelCacheFiles (main server); MS_UNSET */
     ms_proc_t *proc;            /* per process, not merged */
 } ms_srv_conf_t;
 
@@ -119,7 +123,10 @@ typedef struct ms_dir_conf {
 
 static void *create_srv_conf(apr_pool_t *p, server_rec *s)
 {
-    return apr_pcalloc(p, sizeof(ms_srv_conf_t));
+    ms_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->cache_files = MS_UNSET;
+    return c;
 }
 
 static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
@@ -130,6 +137,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->db_path    = add->db_path    ? add->db_path    : base->db_path;
     c->geoip_path = add->geoip_path ? add->geoip_path : base->geoip_path;
     c->asn_path   = add->asn_path   ? add->asn_path   : base->asn_path;
+    c->cache_files = base->cache_files;
     return c;
 }
 
@@ -210,6 +218,24 @@ static const char *set_srv_path(cmd_parms *cmd, void *mconfig, const char *arg)
     if (!path || !*arg)
         return apr_psprintf(cmd->pool, "%s: invalid path '%s'", cmd->cmd->name, arg);
     *(const char **)((char *)sc + offset) = path;
+    return NULL;
+}
+
+static const char *set_cache_files(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    ms_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config,
+                                             &mirrorsel_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    char *end;
+    long n;
+
+    if (err)
+        return err;
+    errno = 0;
+    n = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || n < 0 || n > 64L * 1024 * 1024)
+        return "MirrorSelCacheFiles: a number of files from 0 to 67108864";
+    sc->cache_files = (int)n;
     return NULL;
 }
 
@@ -374,6 +400,9 @@ static const command_rec ms_cmds[] = {
     AP_INIT_TAKE1("MirrorSelASNDatabase", set_srv_path,
                   (void *)APR_OFFSETOF(ms_srv_conf_t, asn_path), RSRC_CONF,
                   "PATH of a MaxMind ASN database (.mmdb), optional"),
+    AP_INIT_TAKE1("MirrorSelCacheFiles", set_cache_files, NULL, RSRC_CONF,
+                  "N: files whose mirrors are remembered in memory shared by "
+                  "all children, 256 bytes each (default 131072; 0: none)"),
     AP_INIT_TAKE1("MirrorSelMinSize", set_min_size, NULL, DIR_CTX,
                   "BYTES: smaller files are served locally (default 4096)"),
     AP_INIT_TAKE1("MirrorSelExcludeFileMask", set_regex,
@@ -531,8 +560,55 @@ static void proc_create_dbs(ms_proc_t *proc, apr_pool_t *p)
     apr_reslist_timeout_set(proc->dbs, MS_ACQUIRE_TIMEOUT);
 }
 
+/* The file cache, in shared memory made by the parent at each (re)start and
+ * inherited by the children (NULL: each child makes a private one of
+ * cache_files entries, or none for 0). */
+static ms_cache_t *shared_cache;
+static int cache_files;
+
+static int ms_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    shared_cache = NULL;
+    cache_files = 0;
+    return OK;
+}
+
+static int ms_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                          server_rec *main_s)
+{
+    const ms_srv_conf_t *msc = ap_get_module_config(main_s->module_config,
+                                                    &mirrorsel_module);
+    apr_shm_t *shm = NULL;
+    apr_status_t rv;
+    server_rec *s;
+    size_t bytes;
+
+    cache_files = msc->cache_files == MS_UNSET ? MS_DEFAULT_CACHE_FILES : msc->cache_files;
+    for (s = main_s; s; s = s->next) {
+        const ms_srv_conf_t *sc = ap_get_module_config(s->module_config, &mirrorsel_module);
+        if (sc->db_path)
+            break;
+    }
+    if (!s || cache_files == 0)
+        return OK;              /* no database anywhere, or no cache wanted */
+    bytes = ms_cache_bytes(cache_files);
+    rv = apr_shm_create(&shm, bytes, NULL, pconf);   /* anonymous: no file */
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, main_s, MSLOGNO(00016)
+                     "cannot make %" APR_SIZE_T_FMT " bytes of shared memory for "
+                     "the file cache; each child keeps its own", bytes);
+        return OK;
+    }
+    memset(apr_shm_baseaddr_get(shm), 0, bytes);
+    ms_cache_init(&shared_cache, apr_shm_baseaddr_get(shm), cache_files, pconf);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, main_s, MSLOGNO(00017)
+                 "file cache: %d files in %" APR_SIZE_T_FMT " bytes shared by "
+                 "all children", cache_files, bytes);
+    return OK;
+}
+
 /* At a child's exit, how the per-process caches did: what an operator sizing
- * them (MS_CACHE_SLOTS, MS_ORDER_SLOTS, MS_GEO_SLOTS) needs to know. */
+ * them (MirrorSelCacheFiles; MS_ORDER_SLOTS, MS_GEO_SLOTS) needs to know. */
 static apr_status_t proc_log_caches(void *data)
 {
     ms_proc_t *proc = data;
@@ -576,12 +652,16 @@ static ms_proc_t *proc_create(apr_pool_t *pchild, server_rec *s, const ms_srv_co
     proc_create_dbs(proc, p);
     if (proc->dbs && ms_order_cache_create(&proc->orders, MS_ORDER_SLOTS, p) != 0)
         proc->orders = NULL;    /* slower, not wrong: ms_select ranks each time */
-    if (proc->dbs && ms_cache_create(&proc->cache, MS_CACHE_SLOTS, p) != 0) {
+    proc->cache = shared_cache;
+    if (proc->dbs && !proc->cache && cache_files > 0
+        && ms_cache_create(&proc->cache, cache_files, p) != 0) {
         proc->cache = NULL;     /* slower, not wrong */
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, proc->s, MSLOGNO(00013)
-                     "cannot create the per-process cache; reading every "
+                     "cannot create the file cache; reading every "
                      "request from %s", proc->db_path);
     }
+    if (!proc->dbs)
+        proc->cache = NULL;
     if (proc->cache && ms_view_start(&proc->view, proc->db_path, p, &err) != 0) {
         proc->view = NULL;      /* slower, not wrong: each request asks the database */
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, proc->s, MSLOGNO(00015)
@@ -975,8 +1055,7 @@ static void build_redirect(ms_reply_t *rep, const ms_answer_t *a, int links,
                                                    ".meta4", NULL), r->pool);
     if (describedby)
         APR_ARRAY_PUSH(rep->links, const char *) = describedby;
-    rep->digest = ms_links_digest(a->file->sha256, r->pool);
-    rep->repr_digest = ms_links_repr_digest(a->file->sha256, r->pool);
+    ms_links_digests(&rep->digest, &rep->repr_digest, a->file->sha256, r->pool);
     rep->kind = MS_ANSWER_REDIRECT;
 }
 
@@ -1311,6 +1390,8 @@ static int ms_handler(request_rec *r)
 
 static void ms_register_hooks(apr_pool_t *p)
 {
+    ap_hook_pre_config(ms_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(ms_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(ms_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ms_handler, NULL, NULL, APR_HOOK_FIRST);
 }

@@ -1,15 +1,20 @@
-/* ms_cache.c — the per-process cache of files and their fresh holders.
+/* ms_cache.c — the file cache (see ms_cache.h).
  *
- * Direct-mapped: the path's hash picks one slot, and a new entry replaces
- * what was there. That keeps memory fixed (slots × the entries' sizes), needs
- * no LRU bookkeeping on the hot path, and keeps a hot set resident as long as
- * the slots outnumber it. An entry is valid only for the data generation it
- * was read in; the first request after any change reads the database again.
+ * Layout: a header, then sets of MS_CACHE_WAYS entries of 256 bytes (four
+ * cache lines), picked by the path's hash. An entry holds no pointer: the
+ * path is known by two independent 64-bit hashes (a false match needs both
+ * to collide), the SHA-256 as its 32 bytes, the holders as a bitmap of ids
+ * 0..MS_CACHE_MAX_ID or a short list of ids.
  *
- * Slots are guarded by striped mutexes (ms_stripes), so threads rarely wait
- * for each other. A mutex is held only to compare and
- * copy an entry out, or to swap one in: allocation, freeing and every query
- * happen outside it. */
+ * Concurrency (threads and processes alike): an entry's seq is even when it
+ * is stable. A writer claims it by moving seq to odd with a compare-and-swap
+ * (a writer that loses simply does not cache), writes, and publishes seq + 2.
+ * A reader copies the entry between two reads of seq and keeps the copy only
+ * when both were the same even value. Nobody waits for anybody.
+ *
+ * Replacement: a set gives way in the order entries were written (each
+ * write takes the next stamp of a counter in the header), so a path read
+ * again after its eviction comes back as the newest. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,196 +22,308 @@
 #include "ms_cache.h"
 #include "ms_stripes.h"
 
+#define MS_CACHE_WAYS   4
+#define MS_CACHE_MAGIC  0x6d73636163686531ULL     /* "mscache1" */
+#define KEY2_BASIS      0x84222325cbf29ce4ULL     /* a second, unrelated start */
+
+enum { E_USED = 1, E_INDEXED = 2, E_SHA = 4, E_BITS = 8 };
+
 typedef struct entry {
-    char *path;                /* malloc'd; NULL: empty slot */
-    uint64_t hash;
-    uint64_t db_ident;
-    int64_t gen;
-    int indexed;               /* 0: the path is not in the index */
-    ms_file_t file;            /* file.path and file.sha256 point into path/sha */
-    char sha[65];
-    int count;                 /* mirror ids holding the file fresh, */
-    int bitmap;                /*   as a bit per id (1) or an array (0) */
-    size_t held_len;
-    void *held;                /*   whichever is smaller: 500 mirrors take
-                                *   63 bytes as bits, 8 per holder as ids */
+    uint32_t seq;              /* odd while written */
+    uint16_t flags;            /* E_* */
+    uint16_t count;            /* holders */
+    uint64_t key1, key2;       /* the path's two hashes */
+    uint64_t ident;            /* database identity */
+    int64_t gen;               /* data generation */
+    int64_t id, size, mtime;   /* the file's index record */
+    uint64_t stamp;            /* when written (for replacement) */
+    unsigned char sha[32];
+    union {
+        unsigned char bits[(MS_CACHE_MAX_ID + 1) / 8];
+        int64_t ids[MS_CACHE_IDS];
+    } held;
+    unsigned char pad[24];
 } entry;
 
+typedef struct header {
+    uint64_t magic;
+    uint64_t sets;
+    uint64_t stamp;            /* atomic */
+    unsigned char pad[40];
+} header;
+
 struct ms_cache {
-    ms_stripes_t st;           /* st.mask + 1 slots */
-    entry **slot;
+    header *h;
+    entry *e;
+    uint64_t mask;             /* sets - 1 */
+    uint64_t hits, misses;     /* atomic; this process's */
 };
 
-static uint64_t hash_path(const char *s)
+_Static_assert(sizeof(entry) == 256, "an entry is four cache lines");
+_Static_assert(sizeof(header) == 64, "the header is one cache line");
+
+static uint64_t sets_for(int entries)
 {
-    return ms_fnv1a(MS_FNV_BASIS, s, strlen(s));
+    uint64_t sets = 1;
+
+    while (sets * MS_CACHE_WAYS < (uint64_t)(entries > 0 ? entries : 1))
+        sets <<= 1;
+    return sets;
 }
 
-static void entry_free(entry *e)
+size_t ms_cache_bytes(int entries)
 {
-    if (!e)
-        return;
-    free(e->path);
-    free(e->held);
-    free(e);
+    return sizeof(header) + sets_for(entries) * MS_CACHE_WAYS * sizeof(entry);
 }
 
-static apr_status_t cache_cleanup(void *data)
+int ms_cache_init(ms_cache_t **out, void *mem, int entries, apr_pool_t *p)
 {
-    ms_cache_t *c = data;
-    uint64_t i;
-
-    for (i = 0; i <= c->st.mask; i++)
-        entry_free(c->slot[i]);
-    free(c->slot);
-    c->slot = NULL;
-    return APR_SUCCESS;
-}
-
-int ms_cache_create(ms_cache_t **out, int slots, apr_pool_t *p)
-{
-    ms_cache_t *c = apr_pcalloc(p, sizeof(*c));
+    ms_cache_t *c;
 
     *out = NULL;
-    if (ms_stripes_init(&c->st, slots, 1, p) != 0)
+    if (!mem)
         return -1;
-    c->slot = calloc(c->st.mask + 1, sizeof(*c->slot));
-    if (!c->slot)
-        return -1;
-    apr_pool_cleanup_register(p, c, cache_cleanup, apr_pool_cleanup_null);
+    c = apr_pcalloc(p, sizeof(*c));
+    c->h = mem;
+    c->e = (entry *)(c->h + 1);
+    c->h->sets = sets_for(entries);
+    c->h->magic = MS_CACHE_MAGIC;
+    c->mask = c->h->sets - 1;
     *out = c;
     return 0;
 }
 
-/* The holders' ids (ascending) from a bitmap of n bytes, into id. */
-static void bits_to_ids(int64_t *id, const unsigned char *bits, size_t n)
+static apr_status_t free_mem(void *mem)
 {
-    size_t i;
-    int b, k = 0;
-
-    for (i = 0; i < n; i++)
-        for (b = 0; bits[i] && b < 8; b++)
-            if (bits[i] & (1u << b))
-                id[k++] = (int64_t)(i * 8 + b);
+    free(mem);
+    return APR_SUCCESS;
 }
 
-/* Copy an entry out into p: the file, and its holders' ids (the walk wants
- * nothing else of them). */
-static void copy_out(const entry *e, ms_file_t **file, ms_holders_t *holders, apr_pool_t *p)
+int ms_cache_create(ms_cache_t **out, int entries, apr_pool_t *p)
 {
-    int64_t *id = NULL;
+    size_t n = ms_cache_bytes(entries);
+    void *mem = NULL;
+
+    *out = NULL;
+    if (posix_memalign(&mem, 64, n) != 0)
+        return -1;
+    memset(mem, 0, n);
+    apr_pool_cleanup_register(p, mem, free_mem, apr_pool_cleanup_null);
+    return ms_cache_init(out, mem, entries, p);
+}
+
+static void keys(const char *path, uint64_t *k1, uint64_t *k2)
+{
+    size_t n = strlen(path);
+
+    *k1 = ms_fnv1a(MS_FNV_BASIS, path, n);
+    *k2 = ms_fnv1a(KEY2_BASIS, path, n) ^ ((uint64_t)n << 48);
+}
+
+static entry *set_of(const ms_cache_t *c, uint64_t k1)
+{
+    return c->e + (k1 & c->mask) * MS_CACHE_WAYS;
+}
+
+static int matches(const entry *x, uint64_t k1, uint64_t k2, uint64_t ident, int64_t gen)
+{
+    return (x->flags & E_USED) && x->key1 == k1 && x->key2 == k2 && x->ident == ident
+           && x->gen == gen;
+}
+
+/* A stable copy of x into out; 0 when x was being written. */
+static int read_entry(entry *out, const entry *x)
+{
+    uint32_t s1 = __atomic_load_n(&x->seq, __ATOMIC_ACQUIRE), s2;
+
+    if (s1 & 1)
+        return 0;
+    memcpy(out, x, sizeof(*out));
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    s2 = __atomic_load_n(&x->seq, __ATOMIC_RELAXED);
+    return s1 == s2;
+}
+
+static const char hex[] = "0123456789abcdef";
+
+/* The entry's file and holders, allocated from p. */
+static void copy_out(const entry *x, const char *path, ms_file_t **file,
+                     ms_holders_t *holders, apr_pool_t *p)
+{
+    ms_file_t *f;
+    int i, n;
 
     *file = NULL;
-    holders->count = 0;
-    holders->id = NULL;
-    if (!e->indexed)
+    memset(holders, 0, sizeof(*holders));
+    if (!(x->flags & E_INDEXED))
         return;
-    *file = apr_pmemdup(p, &e->file, sizeof(e->file));
-    (*file)->path = apr_pstrdup(p, e->path);
-    (*file)->sha256 = e->file.sha256 ? apr_pstrdup(p, e->sha) : NULL;
-    if (e->count > 0 && e->bitmap) {
-        id = apr_palloc(p, e->count * sizeof(*id));
-        bits_to_ids(id, e->held, e->held_len);
+    *file = f = apr_pcalloc(p, sizeof(*f));
+    f->id = x->id;
+    f->path = apr_pstrdup(p, path);
+    f->size = x->size;
+    f->mtime = x->mtime;
+    if (x->flags & E_SHA) {
+        char *s = apr_palloc(p, 65);
+
+        for (i = 0; i < 32; i++) {
+            s[2 * i] = hex[x->sha[i] >> 4];
+            s[2 * i + 1] = hex[x->sha[i] & 15];
+        }
+        s[64] = '\0';
+        f->sha256 = s;
     }
-    else if (e->count > 0)
-        id = apr_pmemdup(p, e->held, e->held_len);
-    holders->count = e->count;
-    holders->id = id;
+    if (!x->count)
+        return;
+    if (x->flags & E_BITS) {
+        /* as a bitmap, up to its last set byte: the walk reads it as is */
+        for (n = (int)sizeof(x->held.bits); n > 0 && !x->held.bits[n - 1]; n--)
+            ;
+        holders->bits = apr_pmemdup(p, x->held.bits, n);
+        holders->bits_len = n;
+    }
+    else
+        holders->id = apr_pmemdup(p, x->held.ids, x->count * sizeof(*x->held.ids));
+    holders->count = x->count;
 }
 
-int ms_cache_get(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path, ms_file_t **file,
-                 ms_holders_t *holders, apr_pool_t *p)
+int ms_cache_get(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path,
+                 ms_file_t **file, ms_holders_t *holders, apr_pool_t *p)
 {
-    uint64_t h = hash_path(path), slot = h & c->st.mask;
-    int stripe = ms_stripes_lock(&c->st, slot), hit;
-    entry *e = c->slot[slot];
+    uint64_t k1, k2;
+    entry *set, copy;
+    int w;
 
-    hit = e && e->gen == gen && e->db_ident == db_ident && e->hash == h
-          && strcmp(e->path, path) == 0;
-    if (hit)
-        copy_out(e, file, holders, p);
-    ms_stripes_count(&c->st, stripe, hit);
-    ms_stripes_unlock(&c->st, stripe);
-    return hit;
-}
-
-/* Keep the holders (ascending ids) as a bitmap when that is smaller than
- * the ids, as it is for any file held by more than a sixty-fourth of the
- * mirrors. 0, or -1 when out of memory. */
-static int pack_holders(entry *e, const ms_holders_t *h)
-{
-    int64_t max = 0, min = 0;
-    size_t ids_len = h->count * sizeof(*h->id), j;
-    int i;
-
-    for (i = 0; i < h->count; i++) {
-        max = h->id[i] > max ? h->id[i] : max;
-        min = h->id[i] < min ? h->id[i] : min;
+    keys(path, &k1, &k2);
+    set = set_of(c, k1);
+    for (w = 0; w < MS_CACHE_WAYS; w++) {
+        if (__atomic_load_n(&set[w].key1, __ATOMIC_RELAXED) != k1)
+            continue;
+        if (read_entry(&copy, &set[w]) && matches(&copy, k1, k2, db_ident, gen)) {
+            copy_out(&copy, path, file, holders, p);
+            __atomic_add_fetch(&c->hits, 1, __ATOMIC_RELAXED);
+            return 1;
+        }
     }
-    e->count = h->count;
-    e->bitmap = min >= 0 && (uint64_t)max / 8 + 1 < ids_len;
-    e->held_len = e->bitmap ? (size_t)max / 8 + 1 : ids_len;
-    if (!(e->held = e->bitmap ? calloc(1, e->held_len) : malloc(e->held_len)))
-        return -1;
-    if (!e->bitmap) {
-        memcpy(e->held, h->id, ids_len);
-        return 0;
-    }
-    for (i = 0; i < h->count; i++)
-        ((unsigned char *)e->held)[h->id[i] >> 3] |= (unsigned char)(1u << (h->id[i] & 7));
-    for (j = 0, e->count = 0; j < e->held_len; j++)   /* a repeated id counts once */
-        e->count += __builtin_popcount(((unsigned char *)e->held)[j]);
+    __atomic_add_fetch(&c->misses, 1, __ATOMIC_RELAXED);
     return 0;
 }
 
-static entry *entry_make(uint64_t db_ident, int64_t gen, const char *path, uint64_t h, const ms_file_t *f,
-                         const ms_holders_t *holders)
+static int hexval(int ch)
 {
-    entry *e = calloc(1, sizeof(*e));
-    int n = f && holders ? holders->count : 0;
-
-    if (!e || !(e->path = strdup(path)))
-        goto fail;
-    e->hash = h;
-    e->db_ident = db_ident;
-    e->gen = gen;
-    if (!f)
-        return e;
-    e->indexed = 1;
-    e->file = *f;
-    e->file.path = NULL;
-    if (f->sha256 && strlen(f->sha256) == 64) {
-        memcpy(e->sha, f->sha256, 65);
-        e->file.sha256 = e->sha;
-    }
-    else
-        e->file.sha256 = NULL;
-    if (n > 0 && pack_holders(e, holders) != 0)
-        goto fail;
-    return e;
-
-fail:
-    entry_free(e);
-    return NULL;
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    return -1;
 }
 
-void ms_cache_put(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path, const ms_file_t *f,
-                  const ms_holders_t *holders)
+/* The SHA-256's bytes from 64 lower-case hex digits; 0 when it is not that. */
+static int sha_bytes(unsigned char out[32], const char *s)
 {
-    uint64_t h = hash_path(path), slot = h & c->st.mask;
-    entry *e = entry_make(db_ident, gen, path, h, f, holders), *old;
-    int stripe;
+    int i;
 
-    if (!e)
-        return;                /* out of memory: simply not cached */
-    stripe = ms_stripes_lock(&c->st, slot);
-    old = c->slot[slot];
-    c->slot[slot] = e;
-    ms_stripes_unlock(&c->st, stripe);
-    entry_free(old);
+    if (!s || strlen(s) != 64)
+        return 0;
+    for (i = 0; i < 32; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+
+        if (hi < 0 || lo < 0)
+            return 0;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 1;
+}
+
+/* The holders (ascending ids) into x as a bitmap or a list; 0 when they fit
+ * neither. A repeated id counts once. */
+static int pack_holders(entry *x, const ms_holders_t *h)
+{
+    int i, n = 0, fits_bits = 1;
+
+    for (i = 0; i < h->count; i++)
+        if (h->id[i] < 0 || h->id[i] > MS_CACHE_MAX_ID)
+            fits_bits = 0;
+    memset(&x->held, 0, sizeof(x->held));
+    if (fits_bits) {
+        x->flags |= E_BITS;
+        for (i = 0; i < h->count; i++) {
+            unsigned char *byte = &x->held.bits[h->id[i] >> 3], bit = 1u << (h->id[i] & 7);
+
+            n += !(*byte & bit);
+            *byte |= bit;
+        }
+    }
+    else {
+        for (i = 0; i < h->count; i++) {
+            if (n > 0 && x->held.ids[n - 1] == h->id[i])
+                continue;
+            if (n == MS_CACHE_IDS)
+                return 0;
+            x->held.ids[n++] = h->id[i];
+        }
+    }
+    x->count = (uint16_t)n;
+    return 1;
+}
+
+/* The way to write: the path's own entry, else the one written longest ago
+ * (an unused one first). */
+static entry *victim(entry *set, uint64_t k1, uint64_t k2)
+{
+    entry *v = &set[0];
+    int w;
+
+    for (w = 0; w < MS_CACHE_WAYS; w++) {
+        if (set[w].key1 == k1 && set[w].key2 == k2)
+            return &set[w];
+        if (set[w].stamp < v->stamp)
+            v = &set[w];
+    }
+    return v;
+}
+
+void ms_cache_put(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path,
+                  const ms_file_t *f, const ms_holders_t *holders)
+{
+    uint64_t k1, k2;
+    entry staged, *x;
+    uint32_t seq;
+
+    if (holders && holders->count > 0xffff)
+        return;
+    keys(path, &k1, &k2);
+    memset(&staged, 0, sizeof(staged));
+    staged.flags = E_USED;
+    staged.key1 = k1;
+    staged.key2 = k2;
+    staged.ident = db_ident;
+    staged.gen = gen;
+    if (f) {
+        staged.flags |= E_INDEXED;
+        staged.id = f->id;
+        staged.size = f->size;
+        staged.mtime = f->mtime;
+        if (sha_bytes(staged.sha, f->sha256))
+            staged.flags |= E_SHA;
+        if (holders && holders->count > 0 && !pack_holders(&staged, holders))
+            return;            /* fits neither form: not cached */
+    }
+
+    x = victim(set_of(c, k1), k1, k2);
+    seq = __atomic_load_n(&x->seq, __ATOMIC_RELAXED);
+    if ((seq & 1)
+        || !__atomic_compare_exchange_n(&x->seq, &seq, seq + 1, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED))
+        return;                /* somebody else is writing it */
+    staged.seq = seq + 1;
+    staged.stamp = __atomic_add_fetch(&c->h->stamp, 1, __ATOMIC_RELAXED);
+    memcpy((char *)x + sizeof(x->seq), (char *)&staged + sizeof(staged.seq),
+           sizeof(*x) - sizeof(x->seq));
+    __atomic_store_n(&x->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
 void ms_cache_stats(ms_cache_t *c, uint64_t *hits, uint64_t *misses)
 {
-    ms_stripes_stats(&c->st, hits, misses);
+    *hits = __atomic_load_n(&c->hits, __ATOMIC_RELAXED);
+    *misses = __atomic_load_n(&c->misses, __ATOMIC_RELAXED);
 }

@@ -1046,8 +1046,7 @@ int ms_db_fresh_holders(ms_holders_t *out, ms_db_t *db, const ms_file_t *f, apr_
     apr_array_header_t *ids;
     int rc;
 
-    out->count = 0;
-    out->id = NULL;
+    memset(out, 0, sizeof(*out));
     if (!st)
         return MS_ERR;
     ids = apr_array_make(p, 64, sizeof(int64_t));

@@ -102,11 +102,14 @@ typedef struct ms_copy {
     int64_t seen;              /* unix time of the scan that saw it */
 } ms_copy_t;
 
-/* The mirrors holding a file fresh (ms_copy_fresh), as ascending mirror ids:
- * all a redirect needs of the copies. */
+/* The mirrors holding a file fresh (ms_copy_fresh), as ascending mirror ids
+ * or as a bitmap of ids (the file cache's form): all a redirect needs of the
+ * copies. */
 typedef struct ms_holders {
     int count;
-    const int64_t *id;
+    const int64_t *id;         /* count ids, or NULL when given as bits: */
+    const unsigned char *bits; /*   bit (id & 7) of byte id >> 3 set for a holder */
+    int bits_len;              /*   bytes of bits */
 } ms_holders_t;
 
 /* --- handles --- */

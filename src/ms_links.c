@@ -25,13 +25,17 @@ int ms_links_url_safe(const char *url)
 }
 
 /* "; geo=cc" for a known country, "" otherwise. */
-static const char *links_geo(const ms_mirror_t *m, apr_pool_t *p)
+/* "; geo=xx" for a mirror with a two-letter country, else "" (into buf). */
+static const char *links_geo(char buf[10], const ms_mirror_t *m)
 {
     if (!m || strlen(m->country) != 2 || !apr_isalpha(m->country[0])
         || !apr_isalpha(m->country[1]))
         return "";
-    return apr_psprintf(p, "; geo=%c%c", apr_tolower(m->country[0]),
-                        apr_tolower(m->country[1]));
+    memcpy(buf, "; geo=", 6);
+    buf[6] = (char)apr_tolower(m->country[0]);
+    buf[7] = (char)apr_tolower(m->country[1]);
+    buf[8] = '\0';
+    return buf;
 }
 
 apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, int max, apr_pool_t *p)
@@ -47,11 +51,14 @@ apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, int max, apr_pool_
     for (i = 0; i < n; i++) {
         const ms_ranked_t *r = &APR_ARRAY_IDX(a->choice->ranked, i, ms_ranked_t);
         const char *url = ms_url_join(r->base_url, rel, p);
+        char pri[16], geo[10];
 
         if (!ms_links_url_safe(url))
             continue;
+        apr_snprintf(pri, sizeof(pri), "%d", i + 1);
         APR_ARRAY_PUSH(out, const char *) =
-            apr_psprintf(p, "<%s>; rel=duplicate; pri=%d%s", url, i + 1, links_geo(r->mirror, p));
+            apr_pstrcat(p, "<", url, ">; rel=duplicate; pri=", pri, links_geo(geo, r->mirror),
+                        NULL);
     }
     return out;
 }
@@ -63,6 +70,17 @@ const char *ms_links_describedby(const char *meta4_url, apr_pool_t *p)
     return apr_psprintf(p, "<%s>; rel=describedby; type=\"" MS_META4_TYPE "\"", meta4_url);
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* 0 and the 32 bytes when hex is exactly 64 hex digits, else -1. */
 static int sha256_decode(unsigned char *raw, const char *hex)
 {
@@ -70,14 +88,12 @@ static int sha256_decode(unsigned char *raw, const char *hex)
 
     if (!hex || strlen(hex) != 64)
         return -1;
-    for (i = 0; i < 64; i++) {
-        if (!apr_isxdigit(hex[i]))
-            return -1;
-    }
     for (i = 0; i < 32; i++) {
-        char pair[3] = { hex[2 * i], hex[2 * i + 1], '\0' };
+        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
 
-        raw[i] = (unsigned char)strtoul(pair, NULL, 16);
+        if (hi < 0 || lo < 0)
+            return -1;
+        raw[i] = (unsigned char)(hi << 4 | lo);
     }
     return 0;
 }
@@ -94,18 +110,29 @@ const char *ms_sha256_base64(const char *sha256_hex, apr_pool_t *p)
     return b64;
 }
 
-const char *ms_links_digest(const char *sha256_hex, apr_pool_t *p)
+void ms_links_digests(const char **digest, const char **repr_digest,
+                      const char *sha256_hex, apr_pool_t *p)
 {
     const char *b64 = ms_sha256_base64(sha256_hex, p);
 
-    return b64 ? apr_pstrcat(p, "SHA-256=", b64, NULL) : NULL;
+    *digest = b64 ? apr_pstrcat(p, "SHA-256=", b64, NULL) : NULL;
+    *repr_digest = b64 ? apr_pstrcat(p, "sha-256=:", b64, ":", NULL) : NULL;
+}
+
+const char *ms_links_digest(const char *sha256_hex, apr_pool_t *p)
+{
+    const char *digest, *repr;
+
+    ms_links_digests(&digest, &repr, sha256_hex, p);
+    return digest;
 }
 
 const char *ms_links_repr_digest(const char *sha256_hex, apr_pool_t *p)
 {
-    const char *b64 = ms_sha256_base64(sha256_hex, p);
+    const char *digest, *repr;
 
-    return b64 ? apr_pstrcat(p, "sha-256=:", b64, ":", NULL) : NULL;
+    ms_links_digests(&digest, &repr, sha256_hex, p);
+    return repr;
 }
 
 /* The name in sha256sum's escaped form: '\' -> "\\", LF -> "\n", CR -> "\r". */

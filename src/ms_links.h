@@ -36,6 +36,9 @@ const char *ms_sha256_base64(const char *sha256_hex, apr_pool_t *p);
 
 /* The Digest value "SHA-256=<base64>", or NULL when the hash is unknown. */
 const char *ms_links_digest(const char *sha256_hex, apr_pool_t *p);
+/* Both headers' values at once (the hash decoded once), or NULLs. */
+void ms_links_digests(const char **digest, const char **repr_digest,
+                      const char *sha256_hex, apr_pool_t *p);
 
 /* The Repr-Digest value "sha-256=:<base64>:", or NULL when unknown. */
 const char *ms_links_repr_digest(const char *sha256_hex, apr_pool_t *p);

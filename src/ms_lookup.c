@@ -163,7 +163,7 @@ static void rank(ms_answer_t *a, const ms_mirrors_t *mirrors, const ms_holders_t
 static int lookup_holders(ms_answer_t *a, ms_db_t *db, const ms_request_t *req, apr_pool_t *p)
 {
     const ms_mirrors_t *mirrors = NULL;
-    ms_holders_t holders = { 0, NULL };
+    ms_holders_t holders = { 0, NULL, NULL, 0 };
     int64_t data_gen = 0;
 
     if (!read_cached(a, &mirrors, &holders, db, req, p)) {
@@ -210,7 +210,7 @@ int ms_lookup_cached(ms_answer_t **out, const ms_view_data_t *view, const ms_geo
                      const ms_request_t *req, apr_pool_t *p)
 {
     ms_answer_t *a = apr_pcalloc(p, sizeof(*a));
-    ms_holders_t holders = { 0, NULL };
+    ms_holders_t holders = { 0, NULL, NULL, 0 };
     ms_file_t *f;
 
     *out = NULL;

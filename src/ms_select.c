@@ -124,7 +124,7 @@ void ms_holders_of(ms_holders_t *out, const ms_file_t *f, const apr_array_header
     int64_t *id = apr_palloc(p, sizeof(*id) * (copies && copies->nelts ? copies->nelts : 1));
     int i;
 
-    out->count = 0;
+    memset(out, 0, sizeof(*out));
     out->id = id;
     for (i = 0; copies && i < copies->nelts; i++) {
         const ms_copy_t *c = &APR_ARRAY_IDX(copies, i, ms_copy_t);
@@ -148,6 +148,12 @@ apr_array_header_t *ms_holders_copies(const ms_holders_t *h, const ms_file_t *f,
     apr_array_header_t *list = apr_array_make(p, h->count > 0 ? h->count : 1, sizeof(ms_copy_t));
     int i;
 
+    if (!h->id) {
+        for (i = 0; i < h->bits_len * 8; i++)
+            if (h->bits[i >> 3] & (1u << (i & 7)))
+                exact_copy(apr_array_push(list), i, f);
+        return list;
+    }
     for (i = 0; i < h->count; i++)
         exact_copy(apr_array_push(list), h->id[i], f);
     return list;
@@ -650,7 +656,7 @@ typedef struct walk {
     const ms_client_t *client;
     const ms_spread_t *spread;
     int limit;
-    unsigned char *held;       /* a bit per mirror id: holds the file fresh */
+    const unsigned char *held; /* a bit per mirror id: holds the file fresh */
     int64_t max_id;
     int matched[8];            /* indexes of mirrors whose --prefix holds the */
     int matched_count;         /*   client, walked apart; -1: too many */
@@ -666,16 +672,26 @@ typedef struct walk {
  * -1 when the ids are too sparse for a bitmap. */
 static int walk_holders(walk_t *w, apr_pool_t *p)
 {
+    unsigned char *held;
     int i;
 
     w->max_id = w->mirrors->count ? w->mirrors->mirror[w->mirrors->count - 1]->id : 0;
     if (w->max_id < 0 || w->max_id >= MS_ORDER_MAX_ID)
         return -1;
-    w->held = apr_pcalloc(p, w->max_id / 8 + 1);
+    if (!w->holders->id && w->holders->bits_len >= w->max_id / 8 + 1) {
+        w->held = w->holders->bits;         /* the cache's bitmap, as it is */
+        return 0;
+    }
+    w->held = held = apr_pcalloc(p, w->max_id / 8 + 1);
+    if (!w->holders->id) {
+        if (w->holders->bits_len > 0)
+            memcpy(held, w->holders->bits, w->holders->bits_len);
+        return 0;
+    }
     for (i = 0; i < w->holders->count; i++) {
         int64_t id = w->holders->id[i];
         if (id >= 0 && id <= w->max_id)
-            w->held[id >> 3] |= (unsigned char)(1u << (id & 7));
+            held[id >> 3] |= (unsigned char)(1u << (id & 7));
     }
     return 0;
 }

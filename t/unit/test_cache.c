@@ -1,20 +1,33 @@
-/* test_cache.c — the per-process file cache gives back what was put in:
- * the file and its fresh holders' ids, kept as a bitmap or as ids whichever
- * is smaller; misses for another generation, database or path; remembers
- * "not indexed"; a newcomer replaces its slot's entry. */
+/* test_cache.c — the file cache gives back what was put in: the file and
+ * its fresh holders' ids, kept as a bitmap or as a short list; misses for
+ * another generation, database or path; remembers "not indexed"; a full set
+ * gives way in the order its entries were written. Threads writing and
+ * reading one entry at once never see a mix of two writes, and in shared
+ * memory a file put by one process is a hit for another. */
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <apr_general.h>
+#include <apr_thread_proc.h>
 
 #include "tap.h"
 #include "ms_cache.h"
 
+/* The holders as put, whichever form the cache gave them back in. */
 static int same_holders(const ms_holders_t *a, const int64_t *id, int n)
 {
-    int i;
+    int i, k = 0;
 
     if (a->count != n)
         return 0;
+    if (!a->id) {
+        for (i = 0; i < a->bits_len * 8; i++)
+            if ((a->bits[i >> 3] & (1u << (i & 7))) && (k >= n || id[k++] != i))
+                return 0;
+        return k == n;
+    }
     for (i = 0; i < n; i++)
         if (a->id[i] != id[i])
             return 0;
@@ -26,7 +39,7 @@ static void check_round_trip(ms_cache_t *c, const char *what, const int64_t *id,
 {
     ms_file_t f = { 42, "pub/a.iso", 1000, 1700000000,
                     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" };
-    ms_holders_t in = { n, id }, out;
+    ms_holders_t in = { .count = n, .id = id }, out;
     ms_file_t *got;
 
     ms_cache_put(c, 7, 3, "pub/a.iso", &f, &in);
@@ -34,6 +47,103 @@ static void check_round_trip(ms_cache_t *c, const char *what, const int64_t *id,
        && got->size == 1000 && !strcmp(got->path, "pub/a.iso")
        && !strcmp(got->sha256, f.sha256) && same_holders(&out, id, n),
        "%s: %d holders back as put", what, n);
+}
+
+/* --- threads racing on one entry --- */
+
+#define RACE_ROUNDS 200000
+static int64_t race_a[100], race_b[50];
+
+typedef struct race {
+    ms_cache_t *c;
+    int writer;
+    int torn;                  /* a reader saw neither A nor B */
+    int hits;
+} race_t;
+
+static void *APR_THREAD_FUNC racer(apr_thread_t *t, void *data)
+{
+    race_t *r = data;
+    ms_file_t fa = { 1, "race", 10, 20, NULL }, fb = { 2, "race", 30, 40, NULL }, *got;
+    ms_holders_t out;
+    apr_pool_t *p;
+    int i;
+
+    apr_pool_create_unmanaged_ex(&p, NULL, NULL);
+    for (i = 0; i < RACE_ROUNDS; i++) {
+        if (r->writer) {
+            if (i & 1)
+                ms_cache_put(r->c, 1, 1, "race", &fa, &(ms_holders_t){ .count = 100, .id = race_a });
+            else
+                ms_cache_put(r->c, 1, 1, "race", &fb, &(ms_holders_t){ .count = 50, .id = race_b });
+            continue;
+        }
+        if (!ms_cache_get(r->c, 1, 1, "race", &got, &out, p))
+            continue;
+        r->hits++;
+        if (!((got->id == 1 && got->size == 10 && same_holders(&out, race_a, 100))
+              || (got->id == 2 && got->size == 30 && same_holders(&out, race_b, 50))))
+            r->torn++;
+        if ((i & 1023) == 0)
+            apr_pool_clear(p);
+    }
+    apr_pool_destroy(p);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static void check_race(apr_pool_t *p)
+{
+    race_t r[4];
+    apr_thread_t *t[4];
+    apr_status_t rv;
+    ms_cache_t *c;
+    int i, torn = 0, hits = 0;
+
+    for (i = 0; i < 100; i++)
+        race_a[i] = i;
+    for (i = 0; i < 50; i++)
+        race_b[i] = 500 + i;
+    ms_cache_create(&c, 4, p);
+    for (i = 0; i < 4; i++) {
+        r[i] = (race_t){ c, i < 2, 0, 0 };
+        apr_thread_create(&t[i], NULL, racer, &r[i], p);
+    }
+    for (i = 0; i < 4; i++) {
+        apr_thread_join(&rv, t[i]);
+        torn += r[i].torn;
+        hits += r[i].hits;
+    }
+    ok(torn == 0 && hits > 0, "2 writers and 2 readers on one entry: %d hits, %d torn",
+       hits, torn);
+}
+
+/* --- processes sharing the memory --- */
+
+static void check_shared(apr_pool_t *p)
+{
+    size_t n = ms_cache_bytes(64);
+    void *mem = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ms_file_t f = { 9, "shared.iso", 123, 456, NULL }, *got;
+    int64_t id[2] = { 4, 700 };
+    ms_holders_t out;
+    ms_cache_t *c;
+    pid_t pid;
+    int status = -1;
+
+    if (mem == MAP_FAILED || ms_cache_init(&c, mem, 64, p) != 0) {
+        ok(0, "shared memory for the cache");
+        return;
+    }
+    if ((pid = fork()) == 0) {
+        ms_cache_put(c, 5, 6, "shared.iso", &f, &(ms_holders_t){ .count = 2, .id = id });
+        _exit(0);
+    }
+    waitpid(pid, &status, 0);
+    ok(status == 0 && ms_cache_get(c, 5, 6, "shared.iso", &got, &out, p) && got
+       && got->id == 9 && same_holders(&out, id, 2),
+       "a file put by another process is a hit");
+    munmap(mem, n);
 }
 
 int main(void)
@@ -61,15 +171,29 @@ int main(void)
     ms_cache_put(c, 7, 3, "gone", NULL, NULL);
     ok(ms_cache_get(c, 7, 3, "gone", &got, &out, p) && !got && out.count == 0,
        "\"not indexed\" is remembered");
-    ms_cache_put(c, 7, 3, "dup", &f, &(ms_holders_t){ 4, dup });
-    ok(ms_cache_get(c, 7, 3, "dup", &got, &out, p) && out.count == 3 && out.id[0] == 5
-       && out.id[1] == 6 && out.id[2] == 9, "a repeated id counts once");
+    ms_cache_put(c, 7, 3, "dup", &f, &(ms_holders_t){ .count = 4, .id = dup });
+    ok(ms_cache_get(c, 7, 3, "dup", &got, &out, p)
+       && same_holders(&out, (int64_t[]){ 5, 6, 9 }, 3), "a repeated id counts once");
 
-    ms_cache_create(&c, 1, p);
-    ms_cache_put(c, 1, 1, "x", &f, &(ms_holders_t){ 3, sparse });
-    ms_cache_put(c, 1, 1, "y", &f, &(ms_holders_t){ 3, sparse });
-    ok(!ms_cache_get(c, 1, 1, "x", &got, &out, p) && ms_cache_get(c, 1, 1, "y", &got, &out, p),
-       "one slot: the newcomer replaces the entry");
+    for (i = 0; i < 17; i++)
+        dense[i] = 5000 + i;
+    ms_cache_put(c, 7, 3, "many-far", &f, &(ms_holders_t){ .count = 17, .id = dense });
+    ok(!ms_cache_get(c, 7, 3, "many-far", &got, &out, p),
+       "17 holders beyond the bitmap's ids: not cached");
+
+    ms_cache_create(&c, 1, p);      /* one set */
+    ms_cache_put(c, 1, 1, "v", &f, &(ms_holders_t){ .count = 3, .id = sparse });
+    ms_cache_put(c, 1, 1, "w", &f, &(ms_holders_t){ .count = 3, .id = sparse });
+    ms_cache_put(c, 1, 1, "x", &f, &(ms_holders_t){ .count = 3, .id = sparse });
+    ms_cache_put(c, 1, 1, "y", &f, &(ms_holders_t){ .count = 3, .id = sparse });
+    ms_cache_put(c, 1, 1, "v", &f, &(ms_holders_t){ .count = 3, .id = sparse });   /* v again: newest */
+    ms_cache_put(c, 1, 1, "z", &f, &(ms_holders_t){ .count = 3, .id = sparse });
+    ok(!ms_cache_get(c, 1, 1, "w", &got, &out, p) && ms_cache_get(c, 1, 1, "v", &got, &out, p)
+       && ms_cache_get(c, 1, 1, "x", &got, &out, p) && ms_cache_get(c, 1, 1, "y", &got, &out, p)
+       && ms_cache_get(c, 1, 1, "z", &got, &out, p),
+       "a full set: the entry written longest ago gives way");
+    check_race(p);
+    check_shared(p);
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();

@@ -224,6 +224,25 @@ static int same_answer(const ms_choice_t *want, const ms_choice_t *got, int answ
 
 static const ms_spread_t SPREADS[] = { { 1.5, 250 }, { 1.0, 0 }, { 3.0, 2000 }, { 1.2, 50 } };
 
+/* The holders as the file cache gives them: a bitmap up to the byte of the
+ * largest id (shorter than the walk's own when the largest mirrors hold
+ * nothing), no ids. */
+static void as_bits(ms_holders_t *h, apr_pool_t *p)
+{
+    unsigned char *bits;
+    int i, len = 0;
+
+    for (i = 0; i < h->count; i++)
+        if (h->id[i] / 8 + 1 > len)
+            len = (int)(h->id[i] / 8 + 1);
+    bits = apr_pcalloc(p, len > 0 ? len : 1);
+    for (i = 0; i < h->count; i++)
+        bits[h->id[i] >> 3] |= (unsigned char)(1u << (h->id[i] & 7));
+    h->id = NULL;
+    h->bits = bits;
+    h->bits_len = len;
+}
+
 /* One world: FILES files × CLIENTS clients × a few limits. Returns the
  * number of requests compared and counts differences in *bad. */
 static int run_world(ms_order_cache_t *cache, int world, int *bad, int *walked)
@@ -242,6 +261,8 @@ static int run_world(ms_order_cache_t *cache, int world, int *bad, int *walked)
         rnd_file(&file);
         copies = rnd_copies(&ms, &file);
         ms_holders_of(&holders, &file, copies, p);
+        if (f & 1)
+            as_bits(&holders, p);   /* the file cache's form */
         for (c = 0; c < CLIENTS; c++) {
             ms_client_t client;
             const ms_spread_t *sp = &SPREADS[rnd_int(4)];
@@ -294,7 +315,7 @@ static void test_prefix_same_location(void)
     ms_mirror_t *list[2];
     ms_file_t file = { 1, "x.iso", 100, FILE_MTIME, NULL };
     int64_t ids[2];
-    ms_holders_t holders = { 2, ids };
+    ms_holders_t holders = { .count = 2, .id = ids };
     ms_client_t in, out;
     ms_spread_t sp = { 1.5, 250 };
     ms_order_cache_t *cache;
