@@ -81,7 +81,7 @@
  * cache, half of it in each child's PSS) and SQLite's page cache (1 MB per
  * handle, MS_MAX_HANDLES). */
 #define MS_DEFAULT_CACHE_FILES 131072        /* files remembered, all children */
-#define MS_ORDER_SLOTS       16384           /* client locations remembered */
+#define MS_ORDER_SLOTS       8192            /* client locations remembered */
 #define MS_GEO_SLOTS         32768           /* client addresses remembered */
 #define MS_LOG_INTERVAL      60              /* seconds between repeats of one kind */
 #define MS_ACQUIRE_TIMEOUT   apr_time_from_sec(10)
@@ -599,7 +599,8 @@ static int ms_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
                      "the file cache; each child keeps its own", bytes);
         return OK;
     }
-    memset(apr_shm_baseaddr_get(shm), 0, bytes);
+    /* Anonymous shared memory comes zeroed; writing it here would make
+     * every child map all of it from the start. */
     ms_cache_init(&shared_cache, apr_shm_baseaddr_get(shm), cache_files, pconf);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, main_s, MSLOGNO(00017)
                  "file cache: %d files in %" APR_SIZE_T_FMT " bytes shared by "

@@ -69,6 +69,29 @@ int ms_addr_parse(ms_addr_t *out, const char *s)
     return parse_addr(out, s, &as_v6);
 }
 
+/* Dotted quad, as inet_ntop writes it (glibc's goes through sprintf, and
+ * the request path formats every client's address for its draw). */
+static const char *format_v4(const unsigned char *q, char *buf, int len)
+{
+    char tmp[16], *o = tmp;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        unsigned v = q[i];
+
+        if (v >= 100)
+            *o++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *o++ = (char)('0' + v / 10 % 10);
+        *o++ = (char)('0' + v % 10);
+        *o++ = i < 3 ? '.' : '\0';
+    }
+    if (o - tmp > len)
+        return NULL;
+    memcpy(buf, tmp, (size_t)(o - tmp));
+    return buf;
+}
+
 const char *ms_addr_format(const ms_addr_t *a, char *buf, int len)
 {
     const char *r = NULL;
@@ -76,7 +99,7 @@ const char *ms_addr_format(const ms_addr_t *a, char *buf, int len)
     if (buf == NULL || len <= 0)
         return buf;
     if (a != NULL && a->family == 4)
-        r = inet_ntop(AF_INET, a->b + 12, buf, (socklen_t)len);
+        r = format_v4(a->b + 12, buf, len);
     else if (a != NULL && a->family == 6)
         r = inet_ntop(AF_INET6, a->b, buf, (socklen_t)len);
     if (r == NULL)

@@ -11,8 +11,9 @@
  * the first and moves that one's entry to the second, evicting the second's.
  * Direct mapping lost a third of the keys to collisions, and a miss costs a
  * ranking of every mirror (ms_select_order), ten times a walk.
- * Entries are copied out under the pair's mutex (one memcpy of the order)
- * and made outside it. */
+ * A hit lends the entry itself: it is counted as in use until the request's
+ * pool is cleared, and an entry replaced meanwhile is freed by its last
+ * user. Entries are made and freed outside the pair's mutex. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,9 @@ typedef struct key {
 typedef struct entry {
     place_key key;
     uint64_t hash;
+    uint64_t pair_no;
+    int users;                 /* requests holding it (under the pair's mutex) */
+    int evicted;               /* out of its slot: the last user frees it */
     ms_order_t order;          /* place and prefixed: malloc'd with the entry */
 } entry;
 
@@ -121,6 +125,9 @@ static entry *entry_make(const place_key *k, uint64_t h, const ms_order_t *o)
         return NULL;
     e->key = *k;
     e->hash = h;
+    e->pair_no = 0;
+    e->users = 0;
+    e->evicted = 0;
     order_copy(&e->order, o);
     return e;
 }
@@ -139,35 +146,66 @@ static entry **pair_of(ms_order_cache_t *c, uint64_t h, uint64_t *pair_no)
     return &c->slot[first];
 }
 
-/* Copy k's order out into p if the pair holds it; 1 on a hit. */
+typedef struct loan {
+    ms_order_cache_t *c;
+    entry *e;
+} loan;
+
+/* The request is done with the entry (a cleanup on its pool). */
+static apr_status_t give_back(void *data)
+{
+    loan *l = data;
+    int stripe = ms_stripes_lock(&l->c->st, l->e->pair_no), last;
+
+    last = --l->e->users == 0 && l->e->evicted;
+    ms_stripes_unlock(&l->c->st, stripe);
+    if (last)
+        free(l->e);
+    return APR_SUCCESS;
+}
+
+/* Lend k's order for the life of p if the pair holds it; 1 on a hit. */
 static int lookup(const ms_order_t **out, ms_order_cache_t *c, const place_key *k, uint64_t h,
                   apr_pool_t *p)
 {
     uint64_t pair_no;
     entry **pair = pair_of(c, h, &pair_no), *e;
+    loan *l = apr_palloc(p, sizeof(*l));
     int stripe = ms_stripes_lock(&c->st, pair_no);
-    ms_order_t *o = NULL;
 
     e = is_key(pair[0], k, h) ? pair[0] : is_key(pair[1], k, h) ? pair[1] : NULL;
-    if (e) {
-        /* p's allocation is a pointer bump: cheap enough under the lock */
-        o = apr_palloc(p, order_size(&e->order));
-        order_copy(o, &e->order);
-    }
+    if (e)
+        e->users++;
     ms_stripes_count(&c->st, stripe, e != NULL);
     ms_stripes_unlock(&c->st, stripe);
-    *out = o;
-    return o != NULL;
+    *out = e ? &e->order : NULL;
+    if (!e)
+        return 0;
+    l->c = c;
+    l->e = e;
+    apr_pool_cleanup_register(p, l, give_back, apr_pool_cleanup_null);
+    return 1;
+}
+
+/* Out of its slot: freed now, or by its last user. */
+static void evict(entry *e, int *free_now)
+{
+    *free_now = 0;
+    if (!e)
+        return;
+    e->evicted = 1;
+    *free_now = e->users == 0;
 }
 
 static void store(ms_order_cache_t *c, const place_key *k, uint64_t h, const ms_order_t *o)
 {
     uint64_t pair_no;
     entry **pair = pair_of(c, h, &pair_no), *e = entry_make(k, h, o), *old;
-    int stripe;
+    int stripe, free_old;
 
     if (!e)
         return;                /* out of memory: simply not cached */
+    e->pair_no = pair_no;
     stripe = ms_stripes_lock(&c->st, pair_no);
     if (is_key(pair[0], k, h)) {         /* another thread made it meanwhile */
         old = pair[0];
@@ -178,8 +216,10 @@ static void store(ms_order_cache_t *c, const place_key *k, uint64_t h, const ms_
         pair[1] = pair[0];
         pair[0] = e;
     }
+    evict(old, &free_old);
     ms_stripes_unlock(&c->st, stripe);
-    free(old);
+    if (free_old)
+        free(old);
 }
 
 int ms_order_cache_get(const ms_order_t **out, ms_order_cache_t *c, uint64_t db_ident,

@@ -19,7 +19,9 @@ typedef struct ms_order_cache ms_order_cache_t;
 int ms_order_cache_create(ms_order_cache_t **out, int slots, apr_pool_t *p);
 
 /* The order for client's location in the snapshot `mirrors` of database
- * db_ident, from the cache or made and remembered; *out from p. Returns 0,
+ * db_ident, from the cache or made and remembered; *out is valid as long
+ * as p (a cached one stays allocated until p is cleared; p must not outlive
+ * the cache's own pool). Returns 0,
  * or -1 when there is none to be had (see ms_select_order). */
 int ms_order_cache_get(const ms_order_t **out, ms_order_cache_t *c, uint64_t db_ident,
                        const ms_mirrors_t *mirrors, const ms_client_t *client,
