@@ -14,7 +14,10 @@
 #     every download with `Redirect 302`, B runs mod_mirrorsel with
 #     conf/mirrorsel.load + conf/mirrorsel.conf; both get mod_remoteip. A short
 #     check run counts statuses and tiers; then wrk runs A B A B … and the
-#     ratio B/A of requests/s is taken per pair, and its median.
+#     ratio B/A of requests/s is taken per pair, and its median. A third
+#     instance C (Alias + mod_rewrite: a 302 after httpd's directory walk and
+#     stat of the file, no mirror picked) runs after each pair, for reference:
+#     C/A is what httpd's own per-file path costs.
 #  4. Resident memory (RSS, and PSS: the mmap'd files are shared) per process.
 #  5. `mirrorsel index` on the 1M tree (cold, into a fresh database; and
 #     incremental, on a copy of the generated one), `mirrorsel explain` per call,
@@ -246,19 +249,22 @@ children() {          # pidfile -> child pids
 }
 
 # memory PIDFILE: first line "children rss_avg_MB pss_avg_MB rss_sum_MB
-# pss_sum_MB parent_rss_MB", second line the per-process figures
+# pss_sum_MB parent_rss_MB private_avg_MB", second line the per-process
+# figures. Private: pages only this process maps (Private_Clean + _Dirty).
 memory() {
-    local pf=$1 pid rss pss n=0 rsum=0 psum=0 prss lines=""
+    local pf=$1 pid rss pss uss n=0 rsum=0 psum=0 usum=0 prss lines=""
     prss=$(awk '/^VmRSS/ { print $2 }' "/proc/$(cat "$pf")/status")
     for pid in $(children "$pf"); do
         rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
         pss=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null)
+        uss=$(awk '/^Private_(Clean|Dirty):/ { u += $2 } END { print u + 0 }' \
+              "/proc/$pid/smaps_rollup" 2>/dev/null)
         [ -n "$rss" ] || continue
-        n=$((n + 1)); rsum=$((rsum + rss)); psum=$((psum + ${pss:-0}))
-        lines="$lines pid $pid: RSS $((rss / 1024)) MB, PSS $((${pss:-0} / 1024)) MB;"
+        n=$((n + 1)); rsum=$((rsum + rss)); psum=$((psum + ${pss:-0})); usum=$((usum + ${uss:-0}))
+        lines="$lines pid $pid: RSS $((rss / 1024)) MB, PSS $((${pss:-0} / 1024)) MB, private $((${uss:-0} / 1024)) MB;"
     done
-    awk -v n="$n" -v r="$rsum" -v p="$psum" -v pr="${prss:-0}" \
-        'BEGIN { if (n == 0) n = 1; printf "%d %.1f %.1f %.1f %.1f %.1f\n", n, r/n/1024, p/n/1024, r/1024, p/1024, pr/1024 }'
+    awk -v n="$n" -v r="$rsum" -v p="$psum" -v u="$usum" -v pr="${prss:-0}" \
+        'BEGIN { if (n == 0) n = 1; printf "%d %.1f %.1f %.1f %.1f %.1f %.1f\n", n, r/n/1024, p/n/1024, r/1024, p/1024, pr/1024, u/n/1024 }'
     echo "$lines"
 }
 
@@ -317,27 +323,31 @@ wrk_run() {           # out port duration [check]
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-declare -A ERRN RATIO P99R RPS_A RPS_B P50_A P50_B P99_A P99_B ERRS MEM CHECK_B TIERS_B
+declare -A ERRN RATIO P99R RATIO_C RPS_C RPS_A RPS_B P50_A P50_B P99_A P99_B ERRS MEM CHECK_B TIERS_B
 bench_size() {        # N pairs duration
     local n=$1 pairs=$2 dur=$3 dir data pa pb i side port pf out res rps p50 p99 non se req
     local ea eb ratios="" p99s="" a_rps="" b_rps="" a_p50="" b_p50="" a_p99="" b_p99=""
+    local pc c_rps="" c_ratios=""
     local errs_non=0 errs_log_a=0 errs_log_b=0 errs_sock=0 probe
     dir=$RUN/$n
     data=$(data_dir "$n")
-    mkdir -p "$dir/A" "$dir/B"
+    mkdir -p "$dir/A" "$dir/B" "$dir/C"
     subst "$TOP/bench/redirect.conf.in" "$dir/A/variant.conf" "URI=$URI"
     subst "$TOP/bench/mirrorsel.conf.in" "$dir/B/variant.conf" "URI=$URI" \
         "MODULE=$MODULE" "DB=$data/db/mirrorsel.db" "GEOIP=$CITY" "ASNDB=$ASNDB" \
         "ROOT=$BENCH/root-$n" "TOP=$TOP"
+    subst "$TOP/bench/rewrite.conf.in" "$dir/C/variant.conf" "URI=$URI" "ROOT=$BENCH/root-$n"
     free_port; pa=$FREE_PORT
     free_port; pb=$FREE_PORT
+    free_port; pc=$FREE_PORT
     start_httpd "$dir/A" "$pa" "$dir/A/variant.conf"
     start_httpd "$dir/B" "$pb" "$dir/B/variant.conf"
+    start_httpd "$dir/C" "$pc" "$dir/C/variant.conf"
     WRK_ENV=(BENCH_HOT="$data/hot.txt" BENCH_TAIL="$data/tail.txt" BENCH_CLIENTS="$CLIENTS"
              BENCH_URI="$URI" BENCH_HOT_SHARE="${BENCH_HOT_SHARE:-0.7}")
 
     say ""
-    say "== $n files: A (Redirect) on :$pa, B (mod_mirrorsel) on :$pb; wrk -t$THREADS -c$CONNS -d$dur, $pairs pairs"
+    say "== $n files: A (Redirect) on :$pa, B (mod_mirrorsel) on :$pb, C (Alias + mod_rewrite, reference) on :$pc; wrk -t$THREADS -c$CONNS -d$dur, $pairs pairs"
     probe=$(curl -s -o /dev/null -D - -H "X-Forwarded-For: $(head -1 "$CLIENTS")" \
         "http://127.0.0.1:$pb$URI/$(head -1 "$data/hot.txt")" | tr -d '\r' \
         | grep -iE '^(HTTP/|location:|x-mirrorsel|link:)' | head -4 | paste -sd' ')
@@ -345,6 +355,7 @@ bench_size() {        # N pairs duration
     # check runs (also the warm-up): statuses and tiers, not timed
     wrk_run "$dir/A/check.txt" "$pa" 3s 1
     wrk_run "$dir/B/check.txt" "$pb" 3s 1
+    wrk_run "$dir/C/check.txt" "$pc" 3s 1
     say "   check A: $(sed -n 's/^check-status: //p' "$dir/A/check.txt")"
     say "   check B: $(sed -n 's/^check-status: //p' "$dir/B/check.txt");  tiers: $(sed -n 's/^check-tier: //p' "$dir/B/check.txt")"
     CHECK_B[$n]=$(sed -n 's/^check-status: //p' "$dir/B/check.txt")
@@ -352,8 +363,8 @@ bench_size() {        # N pairs duration
     ea=$(lines_of "$dir/A/error.log"); eb=$(lines_of "$dir/B/error.log")
 
     for i in $(seq 1 "$pairs"); do
-        for side in A B; do
-            port=$pa; [ "$side" = B ] && port=$pb
+        for side in A B C; do
+            port=$pa; [ "$side" = B ] && port=$pb; [ "$side" = C ] && port=$pc
             out=$dir/$side/run-$i.txt
             wait_quiet
             wrk_run "$out" "$port" "$dur"
@@ -362,15 +373,19 @@ bench_size() {        # N pairs duration
             printf '   pair %d %s: %8s req/s  p50 %7.2f ms  p99 %7.2f ms  (%s requests, non-2xx/3xx %s, socket errors %s; %s)\n' \
                 "$i" "$side" "$rps" "$p50" "$p99" "$req" "$non" "$se" "$QUIET"
             if [ "$side" = A ]; then a_rps="$a_rps $rps"; a_p50="$a_p50 $p50"; a_p99="$a_p99 $p99"
-            else b_rps="$b_rps $rps"; b_p50="$b_p50 $p50"; b_p99="$b_p99 $p99"; fi
+            elif [ "$side" = B ]; then b_rps="$b_rps $rps"; b_p50="$b_p50 $p50"; b_p99="$b_p99 $p99"
+            else c_rps="$c_rps $rps"; fi
         done
+        c_ratios="$c_ratios $(awk -v a="${a_rps##* }" -v c="${c_rps##* }" 'BEGIN { printf "%.3f", c / a }')"
         ratios="$ratios $(awk -v a="${a_rps##* }" -v b="${b_rps##* }" 'BEGIN { printf "%.3f", b / a }')"
         p99s="$p99s $(awk -v a="${a_p99##* }" -v b="${b_p99##* }" 'BEGIN { printf "%.2f", b / a }')"
-        say "   pair $i ratio B/A: req/s ${ratios##* }, p99 ${p99s##* }"
+        say "   pair $i ratio B/A: req/s ${ratios##* }, p99 ${p99s##* }; reference C/A: ${c_ratios##* }"
     done
     errs_log_a=$(( $(lines_of "$dir/A/error.log") - ea ))
     errs_log_b=$(( $(lines_of "$dir/B/error.log") - eb ))
     RATIO[$n]=$(echo $ratios | tr ' ' '\n' | median)
+    RATIO_C[$n]=$(echo $c_ratios | tr ' ' '\n' | median)
+    RPS_C[$n]=$(echo $c_rps | tr ' ' '\n' | median | xargs printf '%.0f')
     P99R[$n]=$(echo $p99s | tr ' ' '\n' | median)
     RPS_A[$n]=$(echo $a_rps | tr ' ' '\n' | median | xargs printf '%.0f')
     RPS_B[$n]=$(echo $b_rps | tr ' ' '\n' | median | xargs printf '%.0f')
@@ -389,9 +404,9 @@ bench_size() {        # N pairs duration
     out=$(memory "$dir/A/httpd.pid"); ma=${out%%$'\n'*}; la=${out#*$'\n'}
     out=$(memory "$dir/B/httpd.pid"); mb=${out%%$'\n'*}; lb=${out#*$'\n'}
     MEM[$n]="$ma|$mb"
-    say "   memory A: $(echo "$ma" | awk '{ printf "%d children, per child RSS %.1f MB PSS %.1f MB (sum RSS %.1f PSS %.1f), parent RSS %.1f MB", $1, $2, $3, $4, $5, $6 }')"
+    say "   memory A: $(echo "$ma" | awk '{ printf "%d children, per child RSS %.1f MB PSS %.1f MB private %.1f MB (sum RSS %.1f PSS %.1f), parent RSS %.1f MB", $1, $2, $3, $7, $4, $5, $6 }')"
     say "            $la"
-    say "   memory B: $(echo "$mb" | awk '{ printf "%d children, per child RSS %.1f MB PSS %.1f MB (sum RSS %.1f PSS %.1f), parent RSS %.1f MB", $1, $2, $3, $4, $5, $6 }')"
+    say "   memory B: $(echo "$mb" | awk '{ printf "%d children, per child RSS %.1f MB PSS %.1f MB private %.1f MB (sum RSS %.1f PSS %.1f), parent RSS %.1f MB", $1, $2, $3, $7, $4, $5, $6 }')"
     say "            $lb"
 
     if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$n" = "$FULL" ]; then
@@ -399,6 +414,7 @@ bench_size() {        # N pairs duration
     fi
     stop_httpd "$dir/A/httpd.pid"
     stop_httpd "$dir/B/httpd.pid"
+    stop_httpd "$dir/C/httpd.pid"
 }
 
 # An extra B run under perf (not counted): where does the time go?
@@ -445,7 +461,7 @@ explain_bench() {
             || fails=$((fails + 1))
     done
     t1=$(date +%s%N)
-    EXPLAIN=$(awk -v t=$((t1 - t0)) -v n="$EXPLAIN_CALLS" 'BEGIN { printf "%.1f ms/call", t / n / 1e6 }')
+    EXPLAIN=$(awk -v t=$((t1 - t0)) -v n="$EXPLAIN_CALLS" 'BEGIN { if (n > 0) printf "%.1f ms/call", t / n / 1e6; else print "skipped" }')
     [ "$fails" -gt 0 ] && EXPLAIN="$EXPLAIN ($fails of $EXPLAIN_CALLS calls failed)"
 }
 say ""
@@ -519,15 +535,16 @@ say ""
 say "================ make bench summary ($STAMP) ================"
 say "machine: $(nproc) cores; wrk -t$THREADS -c$CONNS, keep-alive; $PAIRS pairs x $DURATION at $FULL files, $SHORT_PAIRS x $SHORT_DURATION below"
 say "data: $MIRRORS mirrors; geo: $GEODESC; clients: $(cut -d: -f2- "$CLIENTS.log" | cut -d';' -f1 | sed 's/^ //')"
-say "files     | Redirect req/s  p50 ms  p99 ms | mod_mirrorsel req/s  p50 ms  p99 ms | B/A req/s  B/A p99"
+say "files     | Redirect req/s  p50 ms  p99 ms | mod_mirrorsel req/s  p50 ms  p99 ms | B/A req/s  B/A p99 | C req/s  C/A"
 for n in $SIZES; do
-    printf '%-9s | %14s %7.2f %7.2f | %19s %7.2f %7.2f | %9s %8s\n' "$n" "${RPS_A[$n]}" \
+    printf '%-9s | %14s %7.2f %7.2f | %19s %7.2f %7.2f | %9s %8s | %7s %5s\n' "$n" "${RPS_A[$n]}" \
         "${P50_A[$n]}" "${P99_A[$n]}" "${RPS_B[$n]}" "${P50_B[$n]}" "${P99_B[$n]}" \
-        "${RATIO[$n]}" "${P99R[$n]}"
+        "${RATIO[$n]}" "${P99R[$n]}" "${RPS_C[$n]}" "${RATIO_C[$n]}"
 done
+say "(C: Apache's own per-file redirect, Alias + mod_rewrite -f [R=302]: httpd's directory walk and stat, no mirror picked)"
 for n in $SIZES; do
     IFS='|' read -r ma mb <<< "${MEM[$n]}"
-    say "memory at $n files, per child RSS/PSS MB: A $(echo "$ma" | awk '{ printf "%.1f/%.1f (%d children)", $2, $3, $1 }'), B $(echo "$mb" | awk '{ printf "%.1f/%.1f (%d children)", $2, $3, $1 }')"
+    say "memory at $n files, per child RSS/PSS/private MB: A $(echo "$ma" | awk '{ printf "%.1f/%.1f/%.1f (%d children)", $2, $3, $7, $1 }'), B $(echo "$mb" | awk '{ printf "%.1f/%.1f/%.1f (%d children)", $2, $3, $7, $1 }')"
 done
 for n in $SIZES; do
     say "errors at $n files: ${ERRS[$n]}; B check run: ${CHECK_B[$n]}; tiers: ${TIERS_B[$n]}"
@@ -544,7 +561,8 @@ say "targets at $FULL files:"
 say "  B/A req/s >= 0.90: ${RATIO[$FULL]} -> $(verdict "${RATIO[$FULL]} >= 0.90")"
 say "  p99 <= 1.5 x Redirect's: ${P99R[$FULL]} x -> $(verdict "${P99R[$FULL]} <= 1.5")"
 say "  ratio at $FIRST vs $FULL within 5 %: ${RATIO[$FIRST]} vs ${RATIO[$FULL]} -> $(verdict "${RATIO[$FULL]} >= 0.95 * ${RATIO[$FIRST]} && ${RATIO[$FULL]} <= 1.05 * ${RATIO[$FIRST]}")"
-say "  memory per process <= A + 20 MB (RSS): $(echo "$ma $mb" | awk '{ printf "B %.1f vs A %.1f MB (+%.1f)", $8, $2, $8 - $2 }') -> $(verdict "$(echo "$ma $mb" | awk '{ print $8 - $2 }') <= 20")"
+say "  memory per process <= A + 20 MB (RSS): $(echo "$ma $mb" | awk '{ printf "B %.1f vs A %.1f MB (+%.1f)", $9, $2, $9 - $2 }') -> $(verdict "$(echo "$ma $mb" | awk '{ print $9 - $2 }') <= 20")"
+say "    (private to each process: B $(echo "$ma $mb" | awk '{ printf "%.1f vs A %.1f MB (+%.1f)", $14, $7, $14 - $7 }'); the rest of B's RSS is shared: the mmdb's file pages and the file cache's shared memory)"
 say "  no failed request, no error-log line: ${ERRS[$FULL]} -> $(verdict "${ERRN[$FULL]} == 0")"
 say "logs: $RUN"
 say "============================================================="
