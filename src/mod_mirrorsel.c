@@ -1189,10 +1189,15 @@ static void lookup(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
     if (req.cache && proc->view && (snap = ms_view_acquire(proc->view)) != NULL) {
         int done = ms_lookup_cached(&a, &snap->data, proc->geo, &req, r->pool);
 
-        if (done)
+        if (done == 1)
             answered(rep, a, dc, proc, r);
+        else if (done == 0) {
+            req.missed = 1;
+            req.missed_ident = snap->data.ident;
+            req.missed_gen = snap->data.data_gen;
+        }
         ms_view_release(proc->view, snap);
-        if (done)
+        if (done == 1)
             return;
     }
 

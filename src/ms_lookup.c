@@ -106,9 +106,11 @@ static int read_cached(ms_answer_t *a, const ms_mirrors_t **mirrors, ms_holders_
     int64_t mirrors_gen, data_gen;
     ms_file_t *f;
 
-    if (ms_db_generation(db, &mirrors_gen, &data_gen) != MS_OK
-        || !ms_cache_get(req->cache, ms_db_identity(db), data_gen, req->path, &f,
-                         holders, p))
+    if (ms_db_generation(db, &mirrors_gen, &data_gen) != MS_OK)
+        return 0;
+    if (req->missed && req->missed_ident == ms_db_identity(db) && req->missed_gen == data_gen)
+        return 0;              /* ms_lookup_cached asked for this already */
+    if (!ms_cache_get(req->cache, ms_db_identity(db), data_gen, req->path, &f, holders, p))
         return 0;
     /* The cache holds holders fresh against the index; a file changed on
      * disk since must be judged against the copies themselves. */
@@ -215,12 +217,12 @@ int ms_lookup_cached(ms_answer_t **out, const ms_view_data_t *view, const ms_geo
 
     *out = NULL;
     if (!req->cache || req->explain || !view || !view->mirrors)
-        return 0;
+        return -1;
     if (!ms_cache_get(req->cache, view->ident, view->data_gen, req->path, &f, &holders, p))
         return 0;
     /* Changed on disk since it was indexed: judged from the copies. */
     if (f && req->have_stat && (f->size != req->size || f->mtime != req->mtime))
-        return 0;
+        return -1;
     ms_client_locate(&a->client, geo, req->client_ip, req->country, req->https);
     a->file = f;
     if (!f)

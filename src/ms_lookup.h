@@ -33,6 +33,9 @@ typedef struct ms_request {
     ms_cache_t *cache;         /* per-process cache, or NULL */
     ms_order_cache_t *orders;  /* per-process orders by location (redirects
                                 * only: needs limit > 0, no explain), or NULL */
+    int missed;                /* ms_lookup_cached missed the cache for */
+    uint64_t missed_ident;     /*   this database and data generation: */
+    int64_t missed_gen;        /*   ms_lookup does not ask it again */
 } ms_request_t;
 
 typedef struct ms_answer {
@@ -56,8 +59,10 @@ void ms_lookup(ms_answer_t **out, ms_db_t *db, const ms_geo_t *geo,
 
 /* The same answer without a database handle, when req->cache holds the
  * file for the view's data generation: the view's mirrors ranked for the
- * cached holders. Returns 1 when it answered, 0 when the database must be
- * asked (ms_lookup). The answer's mirrors point into view->mirrors: keep the
+ * cached holders. Returns 1 when it answered; 0 when the file is not in the
+ * cache for the view, -1 when the view cannot answer for another reason
+ * (the file changed on disk since it was indexed, no cache): then the
+ * database must be asked (ms_lookup). The answer's mirrors point into view->mirrors: keep the
  * view's snapshot referenced until done with the answer. */
 int ms_lookup_cached(ms_answer_t **out, const ms_view_data_t *view, const ms_geo_t *geo,
                      const ms_request_t *req, apr_pool_t *p);

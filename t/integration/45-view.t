@@ -1,0 +1,111 @@
+# What each child keeps of the database between requests (ms_view.c, the
+# shared file cache): a change committed before a request is seen by that
+# request, whichever child answers, however quickly the request follows;
+# a file read by one child is a cache hit for the other; MirrorSelCacheFiles
+# sizes the shared cache, 0 turns it off, and bad values stop httpd at start.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../support";
+use Test::More;
+use MSTest;
+
+my $t = MSTest->new;
+$t->standard_origin;
+$t->init;
+$t->mirror('near', MSTest::at('berlin'));
+$t->mirror('far', MSTest::at('paris'));
+$t->index_origin;
+$t->fixture('copy-all', $_) for qw(near far);
+$t->fixture('all-up', $_) for qw(near far);
+$t->start;
+
+my $file = 'big/file.iso';
+my $url = MSTest::url($file);
+my $berlin = MSTest::client('berlin');
+
+sub mirror_now {
+    my $r = $t->get($url, ip => $berlin);
+    return MSTest::hdr($r, 'X-MirrorSel-Mirror') // "status $r->{status}";
+}
+
+is(mirror_now(), 'near', 'Berlin goes to the mirror in Berlin');
+
+# Each change is made by another process and committed before the next
+# request is sent: no request may see the state before it. (A mirror is
+# down only when both its sides are: an http request may go to its https
+# side.) Health and
+# freshness alternate, so both the mirrors snapshot and the file cache are
+# put to the test; every change leaves 'near' usable or not.
+my @steps = (
+    [ [ 'all-down', 'near' ],                   'far' ],
+    [ [ 'all-up', 'near' ],                     'near' ],
+    [ [ 'uncopy', 'near', $file ],              'far' ],
+    [ [ 'copy-origin', 'near', $file ],         'near' ],
+);
+my ($right, $seen) = (0, 0);
+my @wrong;
+for my $round (1 .. 10) {
+    for my $s (@steps) {
+        $t->fixture(@{ $s->[0] });
+        my $got = mirror_now();
+        $seen++;
+        if ($got eq $s->[1]) {
+            $right++;
+        }
+        else {
+            push @wrong, "round $round, after @{ $s->[0] }: $got, not $s->[1]";
+        }
+    }
+}
+is($right, $seen, "each of $seen changes is seen by the request right after it")
+    or diag(join "\n", @wrong[0 .. ($#wrong < 4 ? $#wrong : 4)]);
+
+# A file read by one child is a hit for the other: after a fresh start,
+# 40 requests for one file (spread over both children by new connections)
+# read it from the database once, whichever child came first.
+$t->stop;
+$t->start;
+my $ok = 0;
+$ok += (mirror_now() eq 'near') for 1 .. 40;
+is($ok, 40, '40 requests for one file, all to near');
+$t->stop;
+my @exit = $t->error_log =~ /MS00014: cache hits\/misses at child exit: files (\d+)\/(\d+)/g;
+my ($hits, $misses, $children) = (0, 0, @exit / 2);
+for (my $i = 0; $i < @exit; $i += 2) {
+    $hits += $exit[$i];
+    $misses += $exit[$i + 1];
+}
+ok($children >= 2, "both children logged their cache statistics ($children lines)");
+# the two runs of the previous section left their own lines: count this run's
+my @last = (@exit)[-4 .. -1];
+is($last[1] + $last[3], 1, "the file was read from the database once for both children "
+   . "(files hits/misses: $last[0]/$last[1] and $last[2]/$last[3])");
+
+# MirrorSelCacheFiles 0: no file cache, the same answers.
+$t->start(extra => "MirrorSelCacheFiles 0\n");
+is(mirror_now(), 'near', 'MirrorSelCacheFiles 0: still redirected');
+$t->fixture('all-down', 'near');
+is(mirror_now(), 'far', 'MirrorSelCacheFiles 0: a change is seen');
+$t->fixture('all-up', 'near');
+$t->stop;
+like(($t->error_log =~ /.*(MS00014: [^\n]*)/s)[0] // '', qr/files 0\/0,/,
+     'MirrorSelCacheFiles 0: no cache was asked');
+
+# Bad values stop httpd at start-up with the directive's name.
+for my $case (['lots', 'not a number'], ['-1', 'negative'], ['99999999999', 'too large']) {
+    my $out_before = -s $t->dir . '/logs/httpd.out' // 0;
+    is($t->start(extra => "MirrorSelCacheFiles $case->[0]\n", expect_fail => 1), 0,
+       "MirrorSelCacheFiles $case->[0] ($case->[1]): httpd refuses to start");
+    open my $fh, '<', $t->dir . '/logs/httpd.out' or die $!;
+    seek $fh, $out_before, 0;
+    my $out = do { local $/; <$fh> };
+    like($out, qr/MirrorSelCacheFiles: a number of files/, "  and says why");
+}
+my $vhost = "<VirtualHost 127.0.0.1:1>\n    MirrorSelCacheFiles 10\n</VirtualHost>\n";
+is($t->start(extra => $vhost, expect_fail => 1), 0,
+   'MirrorSelCacheFiles inside <VirtualHost>: refused (one cache for the whole server)');
+
+$t->start;
+is(mirror_now(), 'near', 'a normal start after the refusals');
+$t->finish;

@@ -1,0 +1,173 @@
+/* test_view.c — the watched view of the database (ms_view.c): it reads the
+ * mirrors and generations at start; after any commit a request taking the
+ * view at once gets either nothing (ask the database) or a snapshot of that
+ * commit, never an older one, however soon it asks; it follows a database
+ * replaced by rename and one that disappears; stopping it frees everything
+ * (the suite runs under ASan too). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "tap.h"
+#include "ms_db.h"
+#include "ms_view.h"
+
+static char dir[] = "/tmp/ms-test-view-XXXXXX";
+
+static ms_db_t *create(const char *path, apr_pool_t *p)
+{
+    ms_db_t *db;
+    int from, to;
+
+    if (ms_db_open(&db, path, MS_DB_CREATE, p, NULL) != MS_OK
+        || ms_db_migrate(db, &from, &to) != MS_OK)
+        bail_out("cannot create %s", path);
+    return db;
+}
+
+static int64_t data_gen(ms_db_t *db)
+{
+    int64_t m, d;
+
+    if (ms_db_generation_now(db, &m, &d) != MS_OK)
+        bail_out("generation: %s", ms_db_errmsg(db));
+    return d;
+}
+
+/* One committed change: a file indexed anew. */
+static void commit_change(ms_db_t *db, int i)
+{
+    ms_file_t f = { 0, "pub/x.iso", 1000 + i, 1700000000, NULL };
+
+    if (ms_db_begin(db) != MS_OK || ms_db_file_put(db, &f) != MS_OK || ms_db_commit(db) != MS_OK)
+        bail_out("commit: %s", ms_db_errmsg(db));
+}
+
+/* Wait up to 2 s for the view to hold generation gen. */
+static ms_snap_t *settled(ms_view_t *v, int64_t gen)
+{
+    int i;
+
+    for (i = 0; i < 400; i++) {
+        ms_snap_t *s = ms_view_acquire(v);
+
+        if (s && s->data.data_gen == gen)
+            return s;
+        ms_view_release(v, s);
+        usleep(5000);
+    }
+    return NULL;
+}
+
+int main(void)
+{
+    apr_pool_t *p, *vp;
+    ms_view_t *v;
+    ms_db_t *db;
+    ms_snap_t *s;
+    const char *err = NULL, *path, *other;
+    int i, stale = 0, fresh = 0, asked = 0;
+    uint64_t published, pending;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    if (!mkdtemp(dir))
+        bail_out("mkdtemp");
+    path = apr_pstrcat(p, dir, "/mirrorsel.db", NULL);
+    other = apr_pstrcat(p, dir, "/other.db", NULL);
+    db = create(path, p);
+    ms_db_close(db);             /* the last connection: the -wal is gone */
+
+    apr_pool_create(&vp, p);
+    ok(ms_view_start(&v, path, vp, &err) == 0, "the view starts%s%s", err ? ": " : "",
+       err ? err : "");
+    s = settled(v, 1);
+    ok(s && s->data.mirrors && s->data.mirrors->count == 0, "a snapshot of the database as it is");
+    ms_view_release(v, s);
+
+    /* Replaced by rename, as the tool's users do it: the new file written
+     * elsewhere, closed, and renamed over the old one. (Not while a writer
+     * has commits in the old file's -wal: SQLite would read them over the
+     * new file; see README.) */
+    {
+        ms_db_t *db2 = create(other, p);
+        ms_mirror_t m;
+
+        memset(&m, 0, sizeof(m));
+        m.name = "newcomer";
+        m.http_url = "http://newcomer.example.org/pub/";
+        m.scan_url = m.http_url;
+        m.weight = 100;
+        m.enabled = 1;
+        if (ms_db_begin(db2) != MS_OK || ms_db_mirror_insert(db2, &m) != MS_OK
+            || ms_db_commit(db2) != MS_OK)
+            bail_out("mirror: %s", ms_db_errmsg(db2));
+        ms_db_close(db2);
+        if (rename(other, path) != 0)
+            bail_out("rename");
+        for (i = 0; i < 400; i++) {
+            s = ms_view_acquire(v);
+            if (s && s->data.mirrors->count == 1)
+                break;
+            ms_view_release(v, s);
+            s = NULL;
+            usleep(5000);
+        }
+        ok(s && !strcmp(s->data.mirrors->mirror[0]->name, "newcomer"),
+           "a database replaced by rename: the new one's mirrors");
+        ms_view_release(v, s);
+    }
+
+    /* The race the view is built for: a commit, then at once a request. */
+    if (ms_db_open(&db, path, MS_DB_READWRITE, p, NULL) != MS_OK)
+        bail_out("cannot open %s", path);
+    for (i = 0; i < 300; i++) {
+        int64_t gen;
+
+        commit_change(db, i);
+        gen = data_gen(db);
+        s = ms_view_acquire(v);
+        if (!s)
+            asked++;
+        else if (s->data.data_gen == gen)
+            fresh++;
+        else
+            stale++;
+        ms_view_release(v, s);
+        if (i % 3 == 0)
+            usleep(2000);        /* now and then give the watcher time */
+    }
+    is_int(stale, 0, "300 commits, each followed at once by a request: never an older "
+           "snapshot (%d asked the database, %d had the new one)", asked, fresh);
+    s = settled(v, data_gen(db));
+    ok(s && s->data.ident == ms_db_identity(db), "the view catches up with the last commit");
+    ms_view_release(v, s);
+    ms_db_close(db);
+
+    /* Gone: no snapshot, requests ask the database (and serve locally). */
+    unlink(path);
+    for (i = 0; i < 400 && (s = ms_view_acquire(v)) != NULL; i++) {
+        ms_view_release(v, s);
+        usleep(5000);
+    }
+    ok(s == NULL, "a removed database: no snapshot");
+
+    ms_view_stats(v, &published, &pending);
+    ok(published >= 2, "snapshots published: %llu; requests that found a change pending: %llu",
+       (unsigned long long)published, (unsigned long long)pending);
+    apr_pool_destroy(vp);        /* stops the watcher, frees the snapshots */
+    ok(1, "the view stopped");
+
+    unlink(apr_pstrcat(p, path, "-wal", NULL));
+    unlink(apr_pstrcat(p, path, "-shm", NULL));
+    unlink(apr_pstrcat(p, other, "-wal", NULL));
+    unlink(apr_pstrcat(p, other, "-shm", NULL));
+    rmdir(dir);
+    apr_pool_destroy(p);
+    apr_terminate();
+    return done_testing();
+}
