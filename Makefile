@@ -99,7 +99,7 @@ test: deps
 	sh scripts/run-tests.sh $(BUILD)
 
 demo: deps all
-	sh scripts/demo.sh $(BUILD)
+	bash scripts/demo.sh $(BUILD)
 
 # The benchmark's data generator: writes through the core (bench/ms_benchgen.c).
 $(BUILD)/ms_benchgen: bench/ms_benchgen.c $(BUILD)/libmscore.a | $(BUILD)

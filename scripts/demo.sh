@@ -9,6 +9,7 @@
 #   DEMO_PORT   origin port (mirrors use DEMO_PORT+1 .. +3)     default 8080
 #   DEMO_DIR    working directory                               default /tmp/mirrorsel-demo
 #   DEMO_ONCE=1 print the demo and stop instead of waiting for Ctrl-C
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -euo pipefail
 
 BUILD=${1:-build}
