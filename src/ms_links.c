@@ -24,7 +24,6 @@ int ms_links_url_safe(const char *url)
     return 1;
 }
 
-/* "; geo=cc" for a known country, "" otherwise. */
 /* "; geo=xx" for a mirror with a two-letter country, else "" (into buf). */
 static const char *links_geo(char buf[10], const ms_mirror_t *m)
 {
