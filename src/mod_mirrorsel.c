@@ -81,7 +81,7 @@
  * cache, half of it in each child's PSS) and SQLite's page cache (1 MB per
  * handle, MS_MAX_HANDLES). */
 #define MS_DEFAULT_CACHE_FILES 131072        /* files remembered, all children */
-#define MS_ORDER_SLOTS       8192            /* client locations remembered */
+#define MS_ORDER_SLOTS       32768           /* client locations remembered */
 #define MS_GEO_SLOTS         32768           /* client addresses remembered */
 #define MS_LOG_INTERVAL      60              /* seconds between repeats of one kind */
 #define MS_ACQUIRE_TIMEOUT   apr_time_from_sec(10)

@@ -116,8 +116,8 @@ static void keys(const char *path, uint64_t *k1, uint64_t *k2)
 {
     size_t n = strlen(path);
 
-    *k1 = ms_fnv1a(MS_FNV_BASIS, path, n);
-    *k2 = ms_fnv1a(KEY2_BASIS, path, n) ^ ((uint64_t)n << 48);
+    *k1 = ms_hash64(MS_FNV_BASIS, path, n);
+    *k2 = ms_hash64(KEY2_BASIS, path, n) ^ ((uint64_t)n << 48);
 }
 
 static entry *set_of(const ms_cache_t *c, uint64_t k1)

@@ -64,7 +64,7 @@ static void key_of(place_key *k, uint64_t db_ident, int64_t gen, const ms_client
 
 static uint64_t hash_key(const place_key *k)
 {
-    uint64_t h = ms_fnv1a(MS_FNV_BASIS, k, sizeof(*k));
+    uint64_t h = ms_hash64(MS_FNV_BASIS, k, sizeof(*k));
     return h ^ (h >> 29);
 }
 

@@ -1,4 +1,6 @@
 /* ms_stripes.c — the locking and hashing the per-process caches share. */
+#include <string.h>
+
 #include "ms_stripes.h"
 
 int ms_stripes_init(ms_stripes_t *s, int slots, int min_slots, apr_pool_t *p)
@@ -60,4 +62,29 @@ uint64_t ms_fnv1a(uint64_t h, const void *data, size_t n)
     for (i = 0; i < n; i++)
         h = (h ^ b[i]) * 0x100000001b3ULL;
     return h;
+}
+
+static uint64_t mix64(uint64_t k)
+{
+    k ^= k >> 31;
+    k *= 0xbf58476d1ce4e5b9ULL;
+    k ^= k >> 29;
+    return k;
+}
+
+uint64_t ms_hash64(uint64_t seed, const void *data, size_t n)
+{
+    const unsigned char *b = data;
+    uint64_t h = seed ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL), k;
+
+    for (; n >= 8; b += 8, n -= 8) {
+        memcpy(&k, b, 8);
+        h = (h ^ mix64(k * 0x94d049bb133111ebULL)) * 0x9e3779b97f4a7c15ULL;
+    }
+    if (n > 0) {
+        k = 0;
+        memcpy(&k, b, n);
+        h = (h ^ mix64(k * 0x94d049bb133111ebULL)) * 0x9e3779b97f4a7c15ULL;
+    }
+    return mix64(h ^ (h >> 32));
 }

@@ -32,7 +32,14 @@ void ms_stripes_count(ms_stripes_t *s, int stripe, int hit);
 /* Hits and misses so far, over all stripes. */
 void ms_stripes_stats(ms_stripes_t *s, uint64_t *hits, uint64_t *misses);
 
-/* FNV-1a over n bytes, continuing from h (MS_FNV_BASIS to start). */
+/* FNV-1a over n bytes, continuing from h (MS_FNV_BASIS to start): a byte
+ * at a time, kept where its values are part of the behaviour (ms_seed). */
 uint64_t ms_fnv1a(uint64_t h, const void *data, size_t n);
+
+/* A 64-bit hash of n bytes for the caches' slots and tags, eight bytes per
+ * step (FNV-1a's byte steps, each waiting on the last multiply, cost a
+ * tenth of a redirect's time over the paths). Different seeds give
+ * unrelated hashes. Not for anything stored or shown. */
+uint64_t ms_hash64(uint64_t seed, const void *data, size_t n);
 
 #endif
