@@ -604,6 +604,12 @@ static void index_by_id(ms_mirrors_t *ms)
 
     ms->max_id = ms->count ? ms->mirror[ms->count - 1]->id : 0;
     ms->by_id = NULL;
+    ms->ids = NULL;
+    if (ms->count > 0 && ms->mirror[0]->id >= 0 && ms->max_id <= (int64_t)UINT32_MAX) {
+        ms->ids = apr_palloc(ms->pool, ms->count * sizeof(*ms->ids));
+        for (i = 0; i < ms->count; i++)
+            ms->ids[i] = (uint32_t)ms->mirror[i]->id;
+    }
     if (ms->max_id < 0 || ms->max_id > 16 * (int64_t)ms->count + 64)
         return;
     ms->by_id = apr_pcalloc(ms->pool, (ms->max_id + 1) * sizeof(*ms->by_id));
@@ -699,6 +705,32 @@ int ms_db_generation_now(ms_db_t *db, int64_t *mirrors, int64_t *data)
     return read_generation(db, mirrors, data, &sb, exists, time(NULL));
 }
 
+/* The enabled mirrors' prefixes in one array, in mirror order. */
+static void prefix_table(ms_mirrors_t *ms)
+{
+    int i, j, n = 0;
+
+    for (i = 0; i < ms->count; i++)
+        if (ms->mirror[i]->enabled && ms->mirror[i]->prefixes)
+            n += ms->mirror[i]->prefixes->nelts;
+    ms->prefix_count = 0;
+    ms->prefixes = apr_palloc(ms->pool, (n + 1) * sizeof(*ms->prefixes));
+    for (i = 0; i < ms->count; i++) {
+        const ms_mirror_t *m = ms->mirror[i];
+
+        for (j = 0; m->enabled && m->prefixes && j < m->prefixes->nelts; j++) {
+            ms->prefixes[ms->prefix_count].cidr = APR_ARRAY_IDX(m->prefixes, j, ms_cidr_t);
+            ms->prefixes[ms->prefix_count++].index = i;
+        }
+    }
+}
+
+void ms_mirrors_prepare(ms_mirrors_t *ms)
+{
+    index_by_id(ms);
+    prefix_table(ms);
+}
+
 static int load_mirrors(ms_mirrors_t *ms, ms_db_t *db)
 {
     apr_array_header_t *list = apr_array_make(ms->pool, 16, sizeof(ms_mirror_t *));
@@ -733,6 +765,8 @@ static int load_mirrors(ms_mirrors_t *ms, ms_db_t *db)
         set_error(db, "reading mirror prefixes");
         return MS_ERR;
     }
+
+    prefix_table(ms);
 
     if (!(st = stmt(db, ST_HEALTH_ALL)))
         return MS_ERR;

@@ -73,6 +73,12 @@ typedef struct ms_mirror {
 } ms_mirror_t;
 
 /* All mirrors, with prefixes and health, as of one database generation. */
+/* One --prefix of an enabled mirror, in the snapshot's flat table. */
+typedef struct ms_prefix_entry {
+    ms_cidr_t cidr;
+    int index;                 /* the mirror's position in ms_mirrors_t.mirror */
+} ms_prefix_entry_t;
+
 typedef struct ms_mirrors {
     apr_pool_t *pool;
     int64_t generation;
@@ -80,10 +86,22 @@ typedef struct ms_mirrors {
     ms_mirror_t **mirror;      /* ordered by id */
     int64_t max_id;            /* by_id has max_id + 1 slots, or is NULL */
     ms_mirror_t **by_id;       /* mirror by id, NULL where none */
+    uint32_t *ids;             /* mirror[i]->id, side by side, so a walk over
+                                * the order reads ids without touching every
+                                * mirror; NULL (hand-made sets, ids beyond
+                                * 32 bits): read mirror[i]->id */
+    ms_prefix_entry_t *prefixes;   /* every enabled mirror's prefixes, by
+                                    * position, side by side (a request
+                                    * tests them all); NULL: walk mirror[] */
+    int prefix_count;
 } ms_mirrors_t;
 
 /* The mirror with this id, or NULL. */
 const ms_mirror_t *ms_mirrors_find(const ms_mirrors_t *ms, int64_t id);
+
+/* Fill a set's indexes (by_id, ids, prefixes) from count and mirror[], as
+ * loading does: for sets made by hand (tests). Allocates from ms->pool. */
+void ms_mirrors_prepare(ms_mirrors_t *ms);
 
 typedef struct ms_file {
     int64_t id;

@@ -745,28 +745,51 @@ static int walk_matched(const walk_t *w, int index)
 /* The prefix tier: the mirrors whose --prefix holds the client's address,
  * qualified as ms_select does, by distance. Returns 1 when the walk is done,
  * -1 when more mirrors match than the walk keeps apart. */
+/* Mirror `index` holds the client in a prefix: kept apart from the order,
+ * and a candidate of the prefix tier when it qualifies. -1 when more
+ * mirrors match than the walk keeps apart. */
+static int prefix_matched(walk_t *w, int index, ms_ranked_t *tier, int *n,
+                          const qualify_ctx *q)
+{
+    const ms_mirror_t *m = w->mirrors->mirror[index];
+    const char *detail;
+
+    if (w->matched_count == (int)(sizeof(w->matched) / sizeof(w->matched[0])))
+        return -1;
+    w->matched[w->matched_count++] = index;
+    memset(&tier[*n], 0, sizeof(tier[*n]));
+    if (!walk_holds(w, m) || client_reason(&tier[*n], &detail, m, q) != 0)
+        return 0;
+    tier[*n].mirror = m;
+    tier[*n].distance_km = -1;
+    measure(&tier[*n], 1, w->client);
+    (*n)++;
+    return 0;
+}
+
 static int walk_prefix_tier(walk_t *w, const ms_order_t *o, apr_pool_t *p)
 {
     qualify_ctx q = { w->file, w->client, 0, 0, 0, p };
+    const ms_prefix_entry_t *pe = w->mirrors->prefixes;
     ms_ranked_t tier[8];
-    const char *detail;
-    int i, n = 0;
+    int i, n = 0, last = -1;
 
-    for (i = 0; i < o->prefixed_count; i++) {
-        const ms_mirror_t *m = w->mirrors->mirror[o->prefixed[i]];
-
-        if (!in_prefixes(m, &w->client->addr))
-            continue;
-        if (w->matched_count == (int)(sizeof(w->matched) / sizeof(w->matched[0])))
-            return -1;
-        w->matched[w->matched_count++] = o->prefixed[i];
-        memset(&tier[n], 0, sizeof(tier[n]));
-        if (!walk_holds(w, m) || client_reason(&tier[n], &detail, m, &q) != 0)
-            continue;
-        tier[n].mirror = m;
-        tier[n].distance_km = -1;
-        measure(&tier[n], 1, w->client);
-        n++;
+    if (pe) {                  /* the snapshot's flat table: one array to scan */
+        for (i = 0; i < w->mirrors->prefix_count; i++) {
+            if (pe[i].index == last || !ms_cidr_contains(&pe[i].cidr, &w->client->addr))
+                continue;
+            last = pe[i].index;
+            if (prefix_matched(w, last, tier, &n, &q) < 0)
+                return -1;
+        }
+    }
+    else {
+        for (i = 0; i < o->prefixed_count; i++) {
+            if (!in_prefixes(w->mirrors->mirror[o->prefixed[i]], &w->client->addr))
+                continue;
+            if (prefix_matched(w, o->prefixed[i], tier, &n, &q) < 0)
+                return -1;
+        }
     }
     qsort(tier, n, sizeof(*tier), by_tier_distance);
     for (i = 0; i < n; i++)
@@ -782,9 +805,17 @@ static void walk_order(walk_t *w, const ms_order_t *o)
 
     for (i = 0; i < o->count; i++) {
         const ms_place_t *pl = &o->place[i];
-        const ms_mirror_t *m = w->mirrors->mirror[pl->index];
+        const ms_mirror_t *m;
         ms_ranked_t r;
 
+        if (w->mirrors->ids) {  /* most places do not hold the file: skip them
+                                 * without reading their mirror */
+            uint32_t id = w->mirrors->ids[pl->index];
+
+            if (id > w->max_id || !(w->held[id >> 3] & (1u << (id & 7))))
+                continue;
+        }
+        m = w->mirrors->mirror[pl->index];
         if (!walk_holds(w, m) || (w->matched_count && walk_matched(w, pl->index)))
             continue;
         memset(&r, 0, sizeof(r));

@@ -122,6 +122,8 @@ static void rnd_world(ms_mirrors_t *ms)
         id += 1 + (rnd_u() < 0.1 ? rnd_int(20) : 0);    /* removed mirrors leave gaps */
         ms->mirror[i] = rnd_mirror(id);
     }
+    if (rnd_u() < 0.5)         /* as ms_db loads them: ids and prefixes side by side */
+        ms_mirrors_prepare(ms);
 }
 
 static void rnd_file(ms_file_t *f)
