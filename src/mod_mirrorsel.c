@@ -1006,18 +1006,30 @@ static const char *origin_url(const ms_reply_t *rep, request_rec *r)
 /* The answer with only the mirrors whose name and URL are fit for response
  * headers, so that Location, X-MirrorSel-Mirror and the Link headers agree
  * on who is first. A tool-registered mirror always is. */
+static int ranked_fit(const ms_ranked_t *rk)
+{
+    return header_safe(rk->mirror->name, 0) && header_safe(rk->base_url, 1);
+}
+
 static const ms_answer_t *header_fit(const ms_answer_t *a, ms_proc_t *proc,
                                      request_rec *r)
 {
-    ms_answer_t *fit = apr_pmemdup(r->pool, a, sizeof(*a));
-    ms_choice_t *choice = apr_pmemdup(r->pool, a->choice, sizeof(*a->choice));
+    ms_answer_t *fit;
+    ms_choice_t *choice;
     int i, n = a->choice->ranked->nelts;
+
+    for (i = 0; i < n && ranked_fit(&APR_ARRAY_IDX(a->choice->ranked, i, ms_ranked_t)); i++)
+        ;
+    if (i == n)
+        return a;               /* every one fit, as tool-registered mirrors are */
+    fit = apr_pmemdup(r->pool, a, sizeof(*a));
+    choice = apr_pmemdup(r->pool, a->choice, sizeof(*a->choice));
 
     choice->ranked = apr_array_make(r->pool, n > 0 ? n : 1, sizeof(ms_ranked_t));
     for (i = 0; i < n; i++) {
         const ms_ranked_t *rk = &APR_ARRAY_IDX(a->choice->ranked, i, ms_ranked_t);
 
-        if (header_safe(rk->mirror->name, 0) && header_safe(rk->base_url, 1)) {
+        if (ranked_fit(rk)) {
             APR_ARRAY_PUSH(choice->ranked, ms_ranked_t) = *rk;
             continue;
         }
@@ -1039,7 +1051,7 @@ static void build_redirect(ms_reply_t *rep, const ms_answer_t *a, int links,
 {
     const ms_answer_t *fit = header_fit(a, proc, r);
     const ms_ranked_t *first;
-    const char *describedby;
+    const char *describedby, *rel;
 
     if (fit->choice->ranked->nelts == 0) {
         rep->result = MS_RESULT_ERROR;
@@ -1047,11 +1059,11 @@ static void build_redirect(ms_reply_t *rep, const ms_answer_t *a, int links,
         return;
     }
     first = &APR_ARRAY_IDX(fit->choice->ranked, 0, ms_ranked_t);
-    rep->location = ms_url_join(first->base_url, ms_path_escape(rep->path, r->pool),
-                                r->pool);
+    rel = ms_path_escape(rep->path, r->pool);
+    rep->location = ms_url_join(first->base_url, rel, r->pool);
     rep->mirror = apr_pstrdup(r->pool, first->mirror->name);
     rep->tier = ms_tier_name(first->tier);
-    rep->links = ms_links_duplicates(fit, links, r->pool);
+    rep->links = ms_links_duplicates_rel(fit, rel, links, r->pool);
     describedby = ms_links_describedby(apr_pstrcat(r->pool, origin_url(rep, r),
                                                    ".meta4", NULL), r->pool);
     if (describedby)

@@ -39,13 +39,19 @@ static const char *links_geo(char buf[10], const ms_mirror_t *m)
 
 apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, int max, apr_pool_t *p)
 {
+    return ms_links_duplicates_rel(a, NULL, max, p);
+}
+
+apr_array_header_t *ms_links_duplicates_rel(const ms_answer_t *a, const char *rel, int max,
+                                            apr_pool_t *p)
+{
     apr_array_header_t *out = apr_array_make(p, max > 0 ? max : 1, sizeof(const char *));
-    const char *rel;
     int i, n;
 
     if (!a || !a->file || !a->choice || max <= 0)
         return out;
-    rel = ms_path_escape(a->file->path, p);
+    if (!rel)
+        rel = ms_path_escape(a->file->path, p);
     n = a->choice->ranked->nelts < max ? a->choice->ranked->nelts : max;
     for (i = 0; i < n; i++) {
         const ms_ranked_t *r = &APR_ARRAY_IDX(a->choice->ranked, i, ms_ranked_t);

@@ -25,6 +25,10 @@ int ms_links_url_safe(const char *url);
  * its lower-case country (left out when unknown). A mirror whose URL is not
  * header-safe is skipped. Empty (never NULL) when there is nothing to list. */
 apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, int max, apr_pool_t *p);
+/* The same with the file's path already percent-encoded (ms_path_escape of
+ * a->file->path), as the caller made it for Location; NULL: encode it. */
+apr_array_header_t *ms_links_duplicates_rel(const ms_answer_t *a, const char *rel, int max,
+                                            apr_pool_t *p);
 
 /* "<meta4_url>; rel=describedby; type=\"application/metalink4+xml\"", or NULL
  * when meta4_url (the percent-encoded URL of the file's .meta4) is unsafe. */
