@@ -684,7 +684,9 @@ static int same_paths(const ms_srv_conf_t *a, const ms_srv_conf_t *b)
 }
 
 /* One ms_proc_t per distinct set of paths; virtual hosts that inherit the
- * main server's paths share its state. Closed by cleanups on pchild. */
+ * main server's paths share its state (before, a virtual host sharing the
+ * main server's record reset it and made a second state, watcher thread
+ * and all, per child). Closed by cleanups on pchild. */
 static void ms_child_init(apr_pool_t *pchild, server_rec *main_s)
 {
     server_rec *s, *t;
@@ -693,6 +695,13 @@ static void ms_child_init(apr_pool_t *pchild, server_rec *main_s)
     for (s = main_s; s; s = s->next) {
         ms_srv_conf_t *sc = ap_get_module_config(s->module_config, &mirrorsel_module);
 
+        /* A virtual host without directives of its own shares the main
+         * server's configuration record: already given its state. */
+        for (t = main_s; t != s; t = t->next)
+            if (ap_get_module_config(t->module_config, &mirrorsel_module) == sc)
+                break;
+        if (t != s)
+            continue;
         sc->proc = NULL;
         for (t = main_s; t != s && !sc->proc; t = t->next) {
             ms_srv_conf_t *tc = ap_get_module_config(t->module_config, &mirrorsel_module);
