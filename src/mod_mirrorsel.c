@@ -12,13 +12,17 @@
  * on is made visible in MIRRORSEL_* environment variables.
  *
  * Per process: the geo databases are opened once (child_init), with a cache
- * of files' fresh holders (ms_cache) and one of the mirrors' order per client
- * location (ms_order_cache); database handles live in a resource
- * list, one per concurrently running request, each in a pool of its own
- * with its own allocator, so a handle never shares memory with another
- * thread. A handle is taken for one lookup and given back straight after
- * the response's headers and body are built into r->pool, because the
- * mirror snapshot an answer points into belongs to the handle. */
+ * of the mirrors' order per client location (ms_order_cache) and a watcher
+ * thread keeping the view of the database (ms_view: identity, generations,
+ * mirrors). The file cache (ms_cache: each file's fresh holders) lives in
+ * shared memory the parent makes in post_config, one for all children. A
+ * redirect whose file is in it is answered from the view and the caches
+ * alone, the view's snapshot referenced until the reply is built. Otherwise
+ * a database handle is taken from a resource list (each in a pool of its
+ * own with its own allocator, so a handle never shares memory with another
+ * thread), for one lookup, and given back once the response's headers and
+ * body are built into r->pool, because the mirror snapshot that answer
+ * points into belongs to the handle. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,23 +67,23 @@
 #define MS_DEFAULT_SPREAD_F  1.5
 #define MS_DEFAULT_SPREAD_KM 250.0
 #define MS_MAX_LINKS         100
-/* The per-process caches' sizes, measured with `make bench` (1,000,000
- * files, 500 mirrors, 5,000 clients; a hot set of 1,000 files takes 70 % of
- * the requests, a tail of 100,000 the rest; per child, event MPM):
- * - files: an entry is ~400 bytes (entry, path, and the fresh holders as a
- *   bitmap of 63 bytes for 500 mirrors; 1.5 KB when they were ids), so
- *   16384 slots cost ~6 MB full. Fewer would cost the hot set: between two
- *   requests for a hot file ~430 tail files land in random slots, evicting
- *   it with odds 430/slots (2.6 % here, 10 % at 4096).
- * - orders: ~2 KB per location with 500 mirrors (4 bytes a mirror); the
- *   bench's clients make 1,843 locations (~4 MB); 8192 slots, two-way, keep
- *   them without collisions, and cap the cost at 16 MB.
- * - addresses: 64 bytes a slot, 512 KB; with 5,000 clients a lookup costs
- *   1.0 us from the mmdb, 0.27 us at 8192 slots (75 % hits), 0.47 us at 4096.
+/* The caches' sizes, measured with `make bench` (1,000,000 files, 500
+ * mirrors, 5,000 clients; a hot set of 1,000 files takes 70 % of the
+ * requests, a tail of 100,000 the rest; event MPM, 2 children):
+ * - files (MirrorSelCacheFiles, shared by all children): 256 bytes an entry
+ *   (the fresh holders as a bitmap of ids up to 1023, the SHA-256 as 32
+ *   bytes), 4-way sets; 131,072 hold the hot set and the tail (32 MB, one
+ *   copy; a child maps only the pages it touched).
+ * - orders (per child): ~2 KB per location with 500 mirrors (4 bytes a
+ *   mirror), made only for locations seen (the bench's clients make ~2,600);
+ *   the slots are pointers, in two-way pairs, and 8192 of them overflowed
+ *   for 2 % of the locations (each miss ranks every mirror anew): 32768.
+ * - addresses (per child): 72 bytes a slot, two-way; 32768 slots (2.4 MB)
+ *   keep the bench's 5,000 clients (direct-mapped, 8 % of them collided).
  * The rest of a child's resident memory is the mmdb (GeoLite2-City, 61 MB
  * mapped, ~54 MB of it touched by clients from 238 countries: shared page
  * cache, half of it in each child's PSS) and SQLite's page cache (1 MB per
- * handle, MS_MAX_HANDLES). */
+ * handle, MS_MAX_HANDLES, and the watcher's). */
 #define MS_DEFAULT_CACHE_FILES 131072        /* files remembered, all children */
 #define MS_ORDER_SLOTS       32768           /* client locations remembered */
 #define MS_GEO_SLOTS         32768           /* client addresses remembered */

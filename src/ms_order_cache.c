@@ -3,14 +3,17 @@
  * The key is everything ms_select_order reads of a client: scheme, address
  * family, AS, country, continent and coordinates (not the address: the
  * prefix tier is walked per request). Real clients come from a few thousand
- * distinct places (5,000 GeoLite2 addresses of the benchmark: 1,843 keys),
- * and an order is 4 bytes per mirror, so 8192 slots hold them all in at
- * most 16 MB with 500 mirrors however many clients come.
+ * distinct places (5,000 GeoLite2 addresses of the benchmark: about 2,600
+ * keys), and an order is 4 bytes per mirror; an entry exists only for a key
+ * seen, so memory follows the keys (the slots are pointers), and the number
+ * of slots bounds it (slots x mirrors x 4 bytes) however many clients come.
  *
  * Two-way: a key may sit in either slot of its pair; a new one goes into
  * the first and moves that one's entry to the second, evicting the second's.
  * Direct mapping lost a third of the keys to collisions, and a miss costs a
- * ranking of every mirror (ms_select_order), ten times a walk.
+ * ranking of every mirror (ms_select_order), ten times a walk; pairs still
+ * overflow when the keys fill a quarter of the slots (2 % misses at 8192
+ * slots for 2,600 keys), so the module gives it 32768.
  * A hit lends the entry itself: it is counted as in use until the request's
  * pool is cleared, and an entry replaced meanwhile is freed by its last
  * user. Entries are made and freed outside the pair's mutex. */
