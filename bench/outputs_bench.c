@@ -83,14 +83,16 @@ static size_t redirect(const ms_answer_t *a, apr_pool_t *p)
     const char *loc = ms_url_join(first->base_url, ms_path_escape(a->file->path, p), p);
     apr_array_header_t *links = ms_links_duplicates(a, LINKS, p);
     const char *d = ms_links_describedby(apr_pstrcat(p, ORIGIN, ".meta4", NULL), p);
-    const char *dg = ms_links_digest(a->file->sha256, p);
-    const char *rd = ms_links_repr_digest(a->file->sha256, p);
-    size_t n = strlen("Location: \r\n") + strlen(loc) + strlen("Link: \r\n") + strlen(d)
+    const char *dg, *rd;
+    size_t n;
+    int i;
+
+    ms_links_digests(&dg, &rd, a->file->sha256, p);
+    n = strlen("Location: \r\n") + strlen(loc) + strlen("Link: \r\n") + strlen(d)
                + strlen("Digest: \r\n") + strlen(dg) + strlen("Repr-Digest: \r\n") + strlen(rd)
                + strlen("X-MirrorSel-Mirror: \r\n") + strlen(first->mirror->name)
                + strlen("X-MirrorSel-Tier: country\r\n") + strlen("Cache-Control: private\r\n")
                + strlen("Vary: Accept\r\n");
-    int i;
 
     for (i = 0; i < links->nelts; i++)
         n += strlen("Link: \r\n") + strlen(APR_ARRAY_IDX(links, i, const char *));

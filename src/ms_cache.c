@@ -15,6 +15,7 @@
  * Replacement: a set gives way in the order entries were written (each
  * write takes the next stamp of a counter in the header), so a path read
  * again after its eviction comes back as the newest. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,8 @@
 
 #define MS_CACHE_WAYS   4
 #define MS_CACHE_MAGIC  0x6d73636163686531ULL     /* "mscache1" */
-#define KEY2_BASIS      0x84222325cbf29ce4ULL     /* a second, unrelated start */
+#define KEY1_SEED       0xcbf29ce484222325ULL     /* the two hashes' seeds */
+#define KEY2_SEED       0x84222325cbf29ce4ULL
 
 enum { E_USED = 1, E_INDEXED = 2, E_SHA = 4, E_BITS = 8 };
 
@@ -59,8 +61,9 @@ struct ms_cache {
     uint64_t hits, misses;     /* atomic; this process's */
 };
 
-_Static_assert(sizeof(entry) == 256, "an entry is four cache lines");
-_Static_assert(sizeof(header) == 64, "the header is one cache line");
+_Static_assert(sizeof(entry) == MS_CACHE_ENTRY_BYTES, "an entry is four cache lines");
+_Static_assert(sizeof(header) == MS_CACHE_HEADER_BYTES, "the header is one cache line");
+_Static_assert(offsetof(entry, seq) == 0, "the sequence counter comes first");
 
 static uint64_t sets_for(int entries)
 {
@@ -116,8 +119,8 @@ static void keys(const char *path, uint64_t *k1, uint64_t *k2)
 {
     size_t n = strlen(path);
 
-    *k1 = ms_hash64(MS_FNV_BASIS, path, n);
-    *k2 = ms_hash64(KEY2_BASIS, path, n) ^ ((uint64_t)n << 48);
+    *k1 = ms_hash64(KEY1_SEED, path, n);
+    *k2 = ms_hash64(KEY2_SEED, path, n) ^ ((uint64_t)n << 48);
 }
 
 static entry *set_of(const ms_cache_t *c, uint64_t k1)

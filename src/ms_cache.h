@@ -26,6 +26,12 @@ typedef struct ms_cache ms_cache_t;
 #define MS_CACHE_MAX_ID   1023
 #define MS_CACHE_IDS      16
 
+/* The memory's format (for tools and tests that look inside): a 64-byte
+ * header, then sets of 4 entries of 256 bytes, each entry starting with its
+ * 32-bit sequence counter (odd while a writer writes it). */
+#define MS_CACHE_HEADER_BYTES 64
+#define MS_CACHE_ENTRY_BYTES  256
+
 /* Bytes of memory a cache of `entries` files takes (entries rounded up to
  * a power of two, at least one set of ways). */
 size_t ms_cache_bytes(int entries);

@@ -124,22 +124,6 @@ void ms_links_digests(const char **digest, const char **repr_digest,
     *repr_digest = b64 ? apr_pstrcat(p, "sha-256=:", b64, ":", NULL) : NULL;
 }
 
-const char *ms_links_digest(const char *sha256_hex, apr_pool_t *p)
-{
-    const char *digest, *repr;
-
-    ms_links_digests(&digest, &repr, sha256_hex, p);
-    return digest;
-}
-
-const char *ms_links_repr_digest(const char *sha256_hex, apr_pool_t *p)
-{
-    const char *digest, *repr;
-
-    ms_links_digests(&digest, &repr, sha256_hex, p);
-    return repr;
-}
-
 /* The name in sha256sum's escaped form: '\' -> "\\", LF -> "\n", CR -> "\r". */
 static const char *sha256sum_escape(const char *name, apr_pool_t *p)
 {

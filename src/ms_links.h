@@ -38,14 +38,11 @@ const char *ms_links_describedby(const char *meta4_url, apr_pool_t *p);
  * sha256_hex, or NULL when sha256_hex is NULL or not 64 hex digits. */
 const char *ms_sha256_base64(const char *sha256_hex, apr_pool_t *p);
 
-/* The Digest value "SHA-256=<base64>", or NULL when the hash is unknown. */
-const char *ms_links_digest(const char *sha256_hex, apr_pool_t *p);
-/* Both headers' values at once (the hash decoded once), or NULLs. */
+/* The Digest value "SHA-256=<base64>" (RFC 3230) and the Repr-Digest value
+ * "sha-256=:<base64>:" (RFC 9530), the hash decoded once; NULLs when the
+ * hash is unknown or not 64 hex digits. */
 void ms_links_digests(const char **digest, const char **repr_digest,
                       const char *sha256_hex, apr_pool_t *p);
-
-/* The Repr-Digest value "sha-256=:<base64>:", or NULL when unknown. */
-const char *ms_links_repr_digest(const char *sha256_hex, apr_pool_t *p);
 
 /* The body of FILE.sha256 in sha256sum(1) format: "<hex>  <basename>\n"
  * (a name holding '\', LF or CR is written in sha256sum's escaped form,

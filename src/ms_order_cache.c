@@ -67,7 +67,7 @@ static void key_of(place_key *k, uint64_t db_ident, int64_t gen, const ms_client
 
 static uint64_t hash_key(const place_key *k)
 {
-    uint64_t h = ms_hash64(MS_FNV_BASIS, k, sizeof(*k));
+    uint64_t h = ms_hash64(0, k, sizeof(*k));
     return h ^ (h >> 29);
 }
 
@@ -173,8 +173,8 @@ static int lookup(const ms_order_t **out, ms_order_cache_t *c, const place_key *
 {
     uint64_t pair_no;
     entry **pair = pair_of(c, h, &pair_no), *e;
-    loan *l = apr_palloc(p, sizeof(*l));
     int stripe = ms_stripes_lock(&c->st, pair_no);
+    loan *l;
 
     e = is_key(pair[0], k, h) ? pair[0] : is_key(pair[1], k, h) ? pair[1] : NULL;
     if (e)
@@ -184,6 +184,7 @@ static int lookup(const ms_order_t **out, ms_order_cache_t *c, const place_key *
     *out = e ? &e->order : NULL;
     if (!e)
         return 0;
+    l = apr_palloc(p, sizeof(*l));
     l->c = c;
     l->e = e;
     apr_pool_cleanup_register(p, l, give_back, apr_pool_cleanup_null);

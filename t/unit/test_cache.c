@@ -1,9 +1,12 @@
 /* test_cache.c — the file cache gives back what was put in: the file and
  * its fresh holders' ids, kept as a bitmap or as a short list; misses for
  * another generation, database or path; remembers "not indexed"; a full set
- * gives way in the order its entries were written. Threads writing and
- * reading one entry at once never see a mix of two writes, and in shared
- * memory a file put by one process is a hit for another. */
+ * gives way in the order its entries were written. An entry a writer holds
+ * is neither read nor written by others; threads writing and reading one
+ * entry at once never see a mix of two writes (this catches writers that do
+ * not exclude each other; a reader ignoring the sequence counter hardly ever
+ * meets a write in progress, hence the test after it), and in shared memory
+ * a file put by one process is a hit for another. */
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -118,6 +121,40 @@ static void check_race(apr_pool_t *p)
        hits, torn);
 }
 
+/* --- an entry a writer is writing --- */
+
+/* The race above can hardly catch a reader that ignores a write in progress
+ * (a write is a 256-byte copy); this puts an entry in the state a writer leaves it in while copying, in
+ * memory the test owns, and back. */
+static void check_writer_in_progress(apr_pool_t *p)
+{
+    size_t n = ms_cache_bytes(4);
+    void *mem = NULL;
+    ms_file_t f = { 5, "busy.iso", 10, 20, NULL }, *got;
+    int64_t id[2] = { 1, 2 };
+    ms_holders_t out;
+    ms_cache_t *c;
+    uint32_t *seq;
+
+    if (posix_memalign(&mem, 64, n) != 0)
+        bail_out("posix_memalign");
+    memset(mem, 0, n);
+    ms_cache_init(&c, mem, 4, p);          /* one set; an empty set's first way */
+    ms_cache_put(c, 1, 1, "busy.iso", &f, &(ms_holders_t){ .count = 2, .id = id });
+    seq = (uint32_t *)((char *)mem + MS_CACHE_HEADER_BYTES);
+    ok(*seq == 2 && ms_cache_get(c, 1, 1, "busy.iso", &got, &out, p),
+       "written once: sequence 2, a hit");
+    *seq = 3;                              /* a writer has claimed it */
+    ok(!ms_cache_get(c, 1, 1, "busy.iso", &got, &out, p),
+       "while a writer holds the entry (odd sequence): a miss, not its half-written bytes");
+    ms_cache_put(c, 1, 1, "busy.iso", &f, &(ms_holders_t){ .count = 2, .id = id });
+    ok(*seq == 3, "and a second writer leaves it alone");
+    *seq = 4;                              /* the writer is done */
+    ok(ms_cache_get(c, 1, 1, "busy.iso", &got, &out, p) && same_holders(&out, id, 2),
+       "once written (even sequence): a hit again");
+    free(mem);
+}
+
 /* --- processes sharing the memory --- */
 
 static void check_shared(apr_pool_t *p)
@@ -193,6 +230,7 @@ int main(void)
        && ms_cache_get(c, 1, 1, "z", &got, &out, p),
        "a full set: the entry written longest ago gives way");
     check_race(p);
+    check_writer_in_progress(p);
     check_shared(p);
     apr_pool_destroy(p);
     apr_terminate();
