@@ -1013,7 +1013,14 @@ static ms_handle_t *db_acquire(ms_proc_t *proc, request_rec *r)
 /* The file's absolute URL on the origin, percent-encoded. */
 static const char *origin_url(const ms_reply_t *rep, request_rec *r)
 {
-    return ap_construct_url(r->pool, ms_path_escape(rep->uri, r->pool), r);
+    const char *uri = ms_path_escape(rep->uri, r->pool);
+    unsigned port = ap_get_server_port(r);
+
+    if (ap_is_default_port(port, r))
+        return ap_construct_url(r->pool, uri, r);
+    /* as ap_construct_url, without its printf */
+    return apr_pstrcat(r->pool, ap_http_scheme(r), "://", ap_get_server_name_for_url(r),
+                       ":", apr_itoa(r->pool, (int)port), uri, NULL);
 }
 
 /* The answer with only the mirrors whose name and URL are fit for response
@@ -1021,7 +1028,16 @@ static const char *origin_url(const ms_reply_t *rep, request_rec *r)
  * on who is first. A tool-registered mirror always is. */
 static int ranked_fit(const ms_ranked_t *rk)
 {
-    return header_safe(rk->mirror->name, 0) && header_safe(rk->base_url, 1);
+    const ms_mirror_t *m = rk->mirror;
+    unsigned text = m->text & MS_TEXT_JUDGED ? m->text : ms_mirror_text(m);
+
+    if (!(text & MS_TEXT_NAME) || !rk->base_url)
+        return 0;
+    if (rk->base_url == m->https_url)
+        return (text & MS_TEXT_HTTPS) != 0;
+    if (rk->base_url == m->http_url)
+        return (text & MS_TEXT_HTTP) != 0;
+    return header_safe(rk->base_url, 1);
 }
 
 static const ms_answer_t *header_fit(const ms_answer_t *a, ms_proc_t *proc,
@@ -1081,7 +1097,7 @@ static void build_redirect(ms_reply_t *rep, const ms_answer_t *a, int links,
                                                    ".meta4", NULL), r->pool);
     if (describedby)
         APR_ARRAY_PUSH(rep->links, const char *) = describedby;
-    ms_links_digests(&rep->digest, &rep->repr_digest, a->file->sha256, r->pool);
+    ms_links_file_digests(&rep->digest, &rep->repr_digest, a->file, r->pool);
     rep->kind = MS_ANSWER_REDIRECT;
 }
 

@@ -168,6 +168,7 @@ static void copy_out(const entry *x, const char *path, ms_file_t **file,
     if (x->flags & E_SHA) {
         char *s = apr_palloc(p, 65);
 
+        f->sha256_raw = apr_pmemdup(p, x->sha, sizeof(x->sha));
         for (i = 0; i < 32; i++) {
             s[2 * i] = hex[x->sha[i] >> 4];
             s[2 * i + 1] = hex[x->sha[i] & 15];

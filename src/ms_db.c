@@ -725,10 +725,50 @@ static void prefix_table(ms_mirrors_t *ms)
     }
 }
 
+/* 1 when s is non-empty and every byte lies in lo..0x7e, none in `no`. */
+static int text_within(const char *s, unsigned char lo, const char *no)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    if (!u || !*u)
+        return 0;
+    for (; *u; u++)
+        if (*u < lo || *u > 0x7e || (*no && strchr(no, *u)))
+            return 0;
+    return 1;
+}
+
+unsigned ms_mirror_text(const ms_mirror_t *m)
+{
+    unsigned t = MS_TEXT_JUDGED;
+
+    if (text_within(m->name, 0x20, ""))
+        t |= MS_TEXT_NAME;
+    if (text_within(m->http_url, 0x21, ""))
+        t |= MS_TEXT_HTTP;
+    if (text_within(m->http_url, 0x21, "<>"))
+        t |= MS_TEXT_HTTP_LINK;
+    if (text_within(m->https_url, 0x21, ""))
+        t |= MS_TEXT_HTTPS;
+    if (text_within(m->https_url, 0x21, "<>"))
+        t |= MS_TEXT_HTTPS_LINK;
+    return t;
+}
+
+/* Each mirror's strings judged once, not on every redirect. */
+static void judge_text(ms_mirrors_t *ms)
+{
+    int i;
+
+    for (i = 0; i < ms->count; i++)
+        ms->mirror[i]->text = ms_mirror_text(ms->mirror[i]);
+}
+
 void ms_mirrors_prepare(ms_mirrors_t *ms)
 {
     index_by_id(ms);
     prefix_table(ms);
+    judge_text(ms);
 }
 
 static int load_mirrors(ms_mirrors_t *ms, ms_db_t *db)
@@ -767,6 +807,7 @@ static int load_mirrors(ms_mirrors_t *ms, ms_db_t *db)
     }
 
     prefix_table(ms);
+    judge_text(ms);
 
     if (!(st = stmt(db, ST_HEALTH_ALL)))
         return MS_ERR;
@@ -950,6 +991,7 @@ static void file_from_row(ms_file_t *f, sqlite3_stmt *st, apr_pool_t *p)
     f->path = p ? col_text(st, FC_PATH, p) : (const char *)sqlite3_column_text(st, FC_PATH);
     f->size = sqlite3_column_int64(st, FC_SIZE);
     f->mtime = sqlite3_column_int64(st, FC_MTIME);
+    f->sha256_raw = NULL;
     if (!sha || strlen((const char *)sha) != 64)
         f->sha256 = NULL;
     else

@@ -70,7 +70,21 @@ typedef struct ms_mirror {
     int fallback;
     int enabled;
     ms_health_t health[2][2];  /* [MS_HTTP|MS_HTTPS][MS_FAM(4|6)] */
+    unsigned text;             /* MS_TEXT_*: which strings are fit for a
+                                * header, judged once by loading and by
+                                * ms_mirrors_prepare; 0: not judged */
 } ms_mirror_t;
+
+/* ms_mirror_t.text: the name is printable ASCII (0x20-0x7e); a URL is
+ * visible ASCII (0x21-0x7e), and for a Link also free of '<' and '>'. */
+enum {
+    MS_TEXT_JUDGED = 1, MS_TEXT_NAME = 2,
+    MS_TEXT_HTTP = 4, MS_TEXT_HTTP_LINK = 8,
+    MS_TEXT_HTTPS = 16, MS_TEXT_HTTPS_LINK = 32
+};
+
+/* MS_TEXT_* of m, judged now. */
+unsigned ms_mirror_text(const ms_mirror_t *m);
 
 /* All mirrors, with prefixes and health, as of one database generation. */
 /* One --prefix of an enabled mirror, in the snapshot's flat table. */
@@ -109,6 +123,8 @@ typedef struct ms_file {
     int64_t size;
     int64_t mtime;             /* unix seconds */
     const char *sha256;        /* 64 lower-case hex digits, or NULL */
+    const unsigned char *sha256_raw;    /* the same as 32 bytes when the file
+                                         * cache had them at hand, or NULL */
 } ms_file_t;
 
 /* What a scan saw of one file on one mirror. */

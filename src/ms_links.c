@@ -42,6 +42,48 @@ apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, int max, apr_pool_
     return ms_links_duplicates_rel(a, NULL, max, p);
 }
 
+/* Is the mirror's URL (r->base_url) + rel fit for a Link? The mirror's
+ * strings were judged once when its set was loaded; rel, made by
+ * ms_path_escape, is visible ASCII without '<' or '>'. */
+static int link_fit(const ms_ranked_t *r, const char *url)
+{
+    const ms_mirror_t *m = r->mirror;
+
+    if (m && (m->text & MS_TEXT_JUDGED)) {
+        if (r->base_url && r->base_url == m->https_url)
+            return (m->text & MS_TEXT_HTTPS_LINK) != 0;
+        if (r->base_url && r->base_url == m->http_url)
+            return (m->text & MS_TEXT_HTTP_LINK) != 0;
+    }
+    return ms_links_url_safe(url);
+}
+
+/* "<url>; rel=duplicate; pri=N; geo=cc" in one allocation. */
+static const char *duplicate_link(const char *url, int pri, const ms_mirror_t *m,
+                                  apr_pool_t *p)
+{
+    static const char mid[] = ">; rel=duplicate; pri=";
+    char digits[12], geo[10], *out, *w;
+    const char *g = links_geo(geo, m);
+    size_t ulen = strlen(url), glen = strlen(g);
+    int n = 0, v = pri > 0 ? pri : 0;
+
+    do {
+        digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0 && n < (int)sizeof(digits));
+    w = out = apr_palloc(p, 1 + ulen + sizeof(mid) - 1 + n + glen + 1);
+    *w++ = '<';
+    memcpy(w, url, ulen);
+    w += ulen;
+    memcpy(w, mid, sizeof(mid) - 1);
+    w += sizeof(mid) - 1;
+    memcpy(w, digits + sizeof(digits) - n, n);
+    w += n;
+    memcpy(w, g, glen + 1);
+    return out;
+}
+
 apr_array_header_t *ms_links_duplicates_rel(const ms_answer_t *a, const char *rel, int max,
                                             apr_pool_t *p)
 {
@@ -56,14 +98,10 @@ apr_array_header_t *ms_links_duplicates_rel(const ms_answer_t *a, const char *re
     for (i = 0; i < n; i++) {
         const ms_ranked_t *r = &APR_ARRAY_IDX(a->choice->ranked, i, ms_ranked_t);
         const char *url = ms_url_join(r->base_url, rel, p);
-        char pri[16], geo[10];
 
-        if (!ms_links_url_safe(url))
+        if (!url || !link_fit(r, url))
             continue;
-        apr_snprintf(pri, sizeof(pri), "%d", i + 1);
-        APR_ARRAY_PUSH(out, const char *) =
-            apr_pstrcat(p, "<", url, ">; rel=duplicate; pri=", pri, links_geo(geo, r->mirror),
-                        NULL);
+        APR_ARRAY_PUSH(out, const char *) = duplicate_link(url, i + 1, r->mirror, p);
     }
     return out;
 }
@@ -115,13 +153,39 @@ const char *ms_sha256_base64(const char *sha256_hex, apr_pool_t *p)
     return b64;
 }
 
+/* Both values around the base64 of raw, in one allocation. */
+static void digests_of(const char **digest, const char **repr_digest,
+                       const unsigned char raw[32], apr_pool_t *p)
+{
+    /* "SHA-256=" b64 NUL "sha-256=:" b64 ":" NUL; b64 is 44 bytes */
+    char *d = apr_palloc(p, 8 + 44 + 1 + 9 + 44 + 2), *r = d + 8 + 44 + 1;
+
+    memcpy(d, "SHA-256=", 8);
+    apr_base64_encode_binary(d + 8, raw, 32);     /* writes its NUL */
+    memcpy(r, "sha-256=:", 9);
+    memcpy(r + 9, d + 8, 44);
+    memcpy(r + 9 + 44, ":", 2);
+    *digest = d;
+    *repr_digest = r;
+}
+
 void ms_links_digests(const char **digest, const char **repr_digest,
                       const char *sha256_hex, apr_pool_t *p)
 {
-    const char *b64 = ms_sha256_base64(sha256_hex, p);
+    unsigned char raw[32];
 
-    *digest = b64 ? apr_pstrcat(p, "SHA-256=", b64, NULL) : NULL;
-    *repr_digest = b64 ? apr_pstrcat(p, "sha-256=:", b64, ":", NULL) : NULL;
+    *digest = *repr_digest = NULL;
+    if (sha256_decode(raw, sha256_hex) == 0)
+        digests_of(digest, repr_digest, raw, p);
+}
+
+void ms_links_file_digests(const char **digest, const char **repr_digest,
+                           const ms_file_t *f, apr_pool_t *p)
+{
+    if (f && f->sha256 && f->sha256_raw)
+        digests_of(digest, repr_digest, f->sha256_raw, p);
+    else
+        ms_links_digests(digest, repr_digest, f ? f->sha256 : NULL, p);
 }
 
 /* The name in sha256sum's escaped form: '\' -> "\\", LF -> "\n", CR -> "\r". */

@@ -43,6 +43,9 @@ const char *ms_sha256_base64(const char *sha256_hex, apr_pool_t *p);
  * hash is unknown or not 64 hex digits. */
 void ms_links_digests(const char **digest, const char **repr_digest,
                       const char *sha256_hex, apr_pool_t *p);
+/* The same for f, from f->sha256_raw when the cache gave it (no decoding). */
+void ms_links_file_digests(const char **digest, const char **repr_digest,
+                           const ms_file_t *f, apr_pool_t *p);
 
 /* The body of FILE.sha256 in sha256sum(1) format: "<hex>  <basename>\n"
  * (a name holding '\', LF or CR is written in sha256sum's escaped form,

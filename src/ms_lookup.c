@@ -64,6 +64,7 @@ static int apply_stat(ms_file_t *f, const ms_request_t *req)
     f->size = req->size;
     f->mtime = req->mtime;
     f->sha256 = NULL;
+    f->sha256_raw = NULL;
     return 1;
 }
 

@@ -139,7 +139,8 @@ const char *ms_path_escape(const char *rel, apr_pool_t *p)
 
 const char *ms_url_join(const char *base, const char *escaped_rel, apr_pool_t *p)
 {
-    size_t blen;
+    size_t blen, rlen;
+    char *url;
 
     if (base == NULL)
         return NULL;
@@ -150,5 +151,10 @@ const char *ms_url_join(const char *base, const char *escaped_rel, apr_pool_t *p
         blen--;
     while (*escaped_rel == '/')
         escaped_rel++;
-    return apr_pstrcat(p, apr_pstrmemdup(p, base, blen), "/", escaped_rel, NULL);
+    rlen = strlen(escaped_rel);
+    url = apr_palloc(p, blen + 1 + rlen + 1);
+    memcpy(url, base, blen);
+    url[blen] = '/';
+    memcpy(url + blen + 1, escaped_rel, rlen + 1);
+    return url;
 }

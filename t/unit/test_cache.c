@@ -41,7 +41,7 @@ static void check_round_trip(ms_cache_t *c, const char *what, const int64_t *id,
                              apr_pool_t *p)
 {
     ms_file_t f = { 42, "pub/a.iso", 1000, 1700000000,
-                    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" };
+                    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", NULL };
     ms_holders_t in = { .count = n, .id = id }, out;
     ms_file_t *got;
 
@@ -50,6 +50,8 @@ static void check_round_trip(ms_cache_t *c, const char *what, const int64_t *id,
        && got->size == 1000 && !strcmp(got->path, "pub/a.iso")
        && !strcmp(got->sha256, f.sha256) && same_holders(&out, id, n),
        "%s: %d holders back as put", what, n);
+    ok(got && got->sha256_raw && got->sha256_raw[0] == 0x00 && got->sha256_raw[1] == 0x11
+       && got->sha256_raw[31] == 0xff, "%s: the hash also as its 32 bytes", what);
 }
 
 /* --- threads racing on one entry --- */
@@ -67,7 +69,8 @@ typedef struct race {
 static void *APR_THREAD_FUNC racer(apr_thread_t *t, void *data)
 {
     race_t *r = data;
-    ms_file_t fa = { 1, "race", 10, 20, NULL }, fb = { 2, "race", 30, 40, NULL }, *got;
+    ms_file_t fa = { 1, "race", 10, 20, NULL, NULL }, *got;
+    ms_file_t fb = { 2, "race", 30, 40, NULL, NULL };
     ms_holders_t out;
     apr_pool_t *p;
     int i;
@@ -130,7 +133,7 @@ static void check_writer_in_progress(apr_pool_t *p)
 {
     size_t n = ms_cache_bytes(4);
     void *mem = NULL;
-    ms_file_t f = { 5, "busy.iso", 10, 20, NULL }, *got;
+    ms_file_t f = { 5, "busy.iso", 10, 20, NULL, NULL }, *got;
     int64_t id[2] = { 1, 2 };
     ms_holders_t out;
     ms_cache_t *c;
@@ -161,7 +164,7 @@ static void check_shared(apr_pool_t *p)
 {
     size_t n = ms_cache_bytes(64);
     void *mem = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    ms_file_t f = { 9, "shared.iso", 123, 456, NULL }, *got;
+    ms_file_t f = { 9, "shared.iso", 123, 456, NULL, NULL }, *got;
     int64_t id[2] = { 4, 700 };
     ms_holders_t out;
     ms_cache_t *c;
@@ -187,7 +190,7 @@ int main(void)
 {
     apr_pool_t *p;
     ms_cache_t *c;
-    ms_file_t f = { 1, "b", 5, 6, NULL }, *got;
+    ms_file_t f = { 1, "b", 5, 6, NULL, NULL }, *got;
     ms_holders_t out;
     int64_t dense[300], sparse[3] = { 3, 70000, 9000000000LL }, dup[4] = { 5, 5, 6, 9 };
     int i;

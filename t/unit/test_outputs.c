@@ -287,7 +287,7 @@ static void test_links(void)
 {
     ms_answer_t *a = hostile_answer(EMPTY_SHA);
     apr_array_header_t *links = ms_links_duplicates(a, 5, pool);
-    ms_file_t nameless = { 0, "dir/a\nb\\c", 0, 0, EMPTY_SHA };
+    ms_file_t nameless = { 0, "dir/a\nb\\c", 0, 0, EMPTY_SHA, NULL };
     ms_answer_t empty = { 0 };
 
     is_int(links->nelts, 2, "Link: mirrors with a space or '>' in their URL are skipped");
@@ -324,6 +324,66 @@ static void test_links(void)
            ".sha256 body: none without a hash");
     is_str(ms_links_sha256_body(&nameless, pool), "\\" EMPTY_SHA "  a\\nb\\\\c\n",
            ".sha256 body: sha256sum's escaped form for LF and backslash");
+}
+
+/* A mirror's strings judged once (MS_TEXT_*) give the same Links as judging
+ * every URL on every request; the hash taken as bytes from the cache gives
+ * the same Digest values as the hex. */
+static void test_judged_text(void)
+{
+    ms_answer_t *a = hostile_answer(EMPTY_SHA), *b = hostile_answer(EMPTY_SHA);
+    apr_array_header_t *la, *lb;
+    ms_mirror_t *m;
+    ms_file_t raw_file;
+    const char *d1, *r1, *d2, *r2;
+    unsigned char raw[32];
+    int i, same;
+
+    for (i = 0; i < b->choice->ranked->nelts; i++) {
+        ms_ranked_t *r = &APR_ARRAY_IDX(b->choice->ranked, i, ms_ranked_t);
+
+        m = apr_pmemdup(pool, r->mirror, sizeof(*m));
+        if (r->https)
+            m->https_url = r->base_url;
+        else
+            m->http_url = r->base_url;
+        m->text = ms_mirror_text(m);
+        r->mirror = m;
+    }
+    la = ms_links_duplicates(a, 10, pool);
+    lb = ms_links_duplicates(b, 10, pool);
+    same = la->nelts == lb->nelts;
+    for (i = 0; same && i < la->nelts; i++)
+        same = !strcmp(APR_ARRAY_IDX(la, i, const char *), APR_ARRAY_IDX(lb, i, const char *));
+    ok(same && la->nelts == 2, "judged mirrors: the same %d Links (space and '>' left out)",
+       la->nelts);
+
+    m = mirror("ok name", "DE", "EU");
+    m->http_url = "http://m.example/a<b/";
+    m->https_url = "https://m.example/pub/";
+    m->text = ms_mirror_text(m);
+    is_int(m->text, MS_TEXT_JUDGED | MS_TEXT_NAME | MS_TEXT_HTTP | MS_TEXT_HTTPS
+           | MS_TEXT_HTTPS_LINK, "judged: '<' keeps a URL out of Links only");
+    m = mirror("bad\nname", "DE", "EU");
+    m->name = "bad\nname";
+    m->http_url = "http://m.example/a b/";
+    is_int(ms_mirror_text(m), MS_TEXT_JUDGED,
+           "judged: LF unfits a name, a space a URL; no URL, no bit");
+    m->name = "spaced name";
+    is_int(ms_mirror_text(m) & MS_TEXT_NAME, MS_TEXT_NAME, "judged: a space fits a name");
+
+    for (i = 0; i < 32; i++)
+        raw[i] = (unsigned char)strtol(apr_pstrndup(pool, EMPTY_SHA + 2 * i, 2), NULL, 16);
+    memset(&raw_file, 0, sizeof(raw_file));
+    raw_file.sha256 = EMPTY_SHA;
+    raw_file.sha256_raw = raw;
+    ms_links_file_digests(&d1, &r1, &raw_file, pool);
+    ms_links_digests(&d2, &r2, EMPTY_SHA, pool);
+    ok(d1 && r1 && !strcmp(d1, d2) && !strcmp(r1, r2) && !strcmp(r1, "sha-256=:" EMPTY_B64 ":"),
+       "digests from the bytes equal digests from the hex");
+    raw_file.sha256 = NULL;            /* the file changed on disk since: no hash */
+    ms_links_file_digests(&d1, &r1, &raw_file, pool);
+    ok(!d1 && !r1, "no digests when the hash was dropped, bytes or not");
 }
 
 static void test_meta4(void)
@@ -499,6 +559,7 @@ int main(void)
     test_xml_escape();
     test_xml_writer();
     test_links();
+    test_judged_text();
     test_meta4();
     test_html();
     test_json();
