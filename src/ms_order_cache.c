@@ -46,6 +46,9 @@ typedef struct entry {
 struct ms_order_cache {
     ms_stripes_t st;           /* st.mask + 1 slots, in pairs */
     entry **slot;
+    uint64_t *tag;             /* slot[i]'s hash, side by side, so that a
+                                * lookup reads only the entry that matches
+                                * (entries are scattered on the heap) */
 };
 
 static void key_of(place_key *k, uint64_t db_ident, int64_t gen, const ms_client_t *c)
@@ -79,7 +82,9 @@ static apr_status_t cache_cleanup(void *data)
     for (i = 0; i <= c->st.mask; i++)
         free(c->slot[i]);
     free(c->slot);
+    free(c->tag);
     c->slot = NULL;
+    c->tag = NULL;
     return APR_SUCCESS;
 }
 
@@ -91,8 +96,12 @@ int ms_order_cache_create(ms_order_cache_t **out, int slots, apr_pool_t *p)
     if (ms_stripes_init(&c->st, slots, 2, p) != 0)   /* at least one pair */
         return -1;
     c->slot = calloc(c->st.mask + 1, sizeof(*c->slot));
-    if (!c->slot)
+    c->tag = calloc(c->st.mask + 1, sizeof(*c->tag));
+    if (!c->slot || !c->tag) {
+        free(c->slot);
+        free(c->tag);
         return -1;
+    }
     apr_pool_cleanup_register(p, c, cache_cleanup, apr_pool_cleanup_null);
     *out = c;
     return 0;
@@ -140,13 +149,26 @@ static int is_key(const entry *e, const place_key *k, uint64_t h)
     return e && e->hash == h && memcmp(&e->key, k, sizeof(*k)) == 0;
 }
 
-/* The pair of slots a hash may use; *pair_no picks the stripe guarding both. */
-static entry **pair_of(ms_order_cache_t *c, uint64_t h, uint64_t *pair_no)
+/* The first of the pair of slots a hash may use; *pair_no picks the stripe
+ * guarding both. */
+static uint64_t pair_of(const ms_order_cache_t *c, uint64_t h, uint64_t *pair_no)
 {
     uint64_t first = (h & c->st.mask) & ~(uint64_t)1;
 
     *pair_no = first >> 1;
-    return &c->slot[first];
+    return first;
+}
+
+/* Slot i's entry when it holds k (its tag read first). */
+static entry *holding(const ms_order_cache_t *c, uint64_t i, const place_key *k, uint64_t h)
+{
+    return c->tag[i] == h && is_key(c->slot[i], k, h) ? c->slot[i] : NULL;
+}
+
+static void put_slot(ms_order_cache_t *c, uint64_t i, entry *e)
+{
+    c->slot[i] = e;
+    c->tag[i] = e ? e->hash : 0;
 }
 
 typedef struct loan {
@@ -171,12 +193,13 @@ static apr_status_t give_back(void *data)
 static int lookup(const ms_order_t **out, ms_order_cache_t *c, const place_key *k, uint64_t h,
                   apr_pool_t *p)
 {
-    uint64_t pair_no;
-    entry **pair = pair_of(c, h, &pair_no), *e;
+    uint64_t pair_no, first = pair_of(c, h, &pair_no);
     int stripe = ms_stripes_lock(&c->st, pair_no);
+    entry *e;
     loan *l;
 
-    e = is_key(pair[0], k, h) ? pair[0] : is_key(pair[1], k, h) ? pair[1] : NULL;
+    if (!(e = holding(c, first, k, h)))
+        e = holding(c, first + 1, k, h);
     if (e)
         e->users++;
     ms_stripes_count(&c->st, stripe, e != NULL);
@@ -203,22 +226,22 @@ static void evict(entry *e, int *free_now)
 
 static void store(ms_order_cache_t *c, const place_key *k, uint64_t h, const ms_order_t *o)
 {
-    uint64_t pair_no;
-    entry **pair = pair_of(c, h, &pair_no), *e = entry_make(k, h, o), *old;
+    uint64_t pair_no, first = pair_of(c, h, &pair_no);
+    entry *e = entry_make(k, h, o), *old;
     int stripe, free_old;
 
     if (!e)
         return;                /* out of memory: simply not cached */
     e->pair_no = pair_no;
     stripe = ms_stripes_lock(&c->st, pair_no);
-    if (is_key(pair[0], k, h)) {         /* another thread made it meanwhile */
-        old = pair[0];
-        pair[0] = e;
+    if (holding(c, first, k, h)) {       /* another thread made it meanwhile */
+        old = c->slot[first];
+        put_slot(c, first, e);
     }
     else {
-        old = pair[1];
-        pair[1] = pair[0];
-        pair[0] = e;
+        old = c->slot[first + 1];
+        put_slot(c, first + 1, c->slot[first]);
+        put_slot(c, first, e);
     }
     evict(old, &free_old);
     ms_stripes_unlock(&c->st, stripe);

@@ -816,7 +816,9 @@ static void walk_order(walk_t *w, const ms_order_t *o)
                 continue;
         }
         m = w->mirrors->mirror[pl->index];
-        if (!walk_holds(w, m) || (w->matched_count && walk_matched(w, pl->index)))
+        /* with ids, the bit was read above: only the size is left to judge */
+        if ((w->mirrors->ids ? too_large(m, w->file) : !walk_holds(w, m))
+            || (w->matched_count && walk_matched(w, pl->index)))
             continue;
         memset(&r, 0, sizeof(r));
         r.mirror = m;
