@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -724,6 +725,9 @@ static void prefix_table(ms_mirrors_t *ms)
         }
     }
 }
+
+_Static_assert(offsetof(ms_mirror_t, text) == 64,
+               "what a redirect reads of a mirror fits in its first 64 bytes");
 
 /* 1 when s is non-empty and every byte lies in lo..0x7e, none in `no`. */
 static int text_within(const char *s, unsigned char lo, const char *no)

@@ -52,27 +52,29 @@ typedef struct ms_health {
 #define MS_FAM(f) ((f) == 6 ? 1 : 0)   /* index of address family 4 / 6 */
 
 typedef struct ms_mirror {
+    /* What a redirect reads of each mirror it places, first (64 bytes). */
     int64_t id;
     const char *name;
     const char *http_url;      /* NULL when the mirror has none */
     const char *https_url;     /* NULL when the mirror has none */
-    const char *scan_url;
+    int64_t max_size;          /* 0: no limit */
+    double lat, lon;
+    int weight;
+    int has_coords;
+    /* The rest. */
+    unsigned text;             /* MS_TEXT_*: which strings are fit for a
+                                * header, judged once by loading and by
+                                * ms_mirrors_prepare; 0: not judged */
     char country[3];           /* "" unknown */
     char continent[3];         /* "" unknown */
-    int has_coords;
-    double lat, lon;
+    const char *scan_url;
     uint32_t asn;              /* 0 unknown */
     apr_array_header_t *prefixes;   /* ms_cidr_t */
-    int weight;
-    int64_t max_size;          /* 0: no limit */
     int scope;                 /* MS_SCOPE_* */
     const char *other_countries;    /* "" or upper-case "AT,CH" */
     int fallback;
     int enabled;
     ms_health_t health[2][2];  /* [MS_HTTP|MS_HTTPS][MS_FAM(4|6)] */
-    unsigned text;             /* MS_TEXT_*: which strings are fit for a
-                                * header, judged once by loading and by
-                                * ms_mirrors_prepare; 0: not judged */
 } ms_mirror_t;
 
 /* ms_mirror_t.text: the name is printable ASCII (0x20-0x7e); a URL is

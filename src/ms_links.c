@@ -110,7 +110,8 @@ const char *ms_links_describedby(const char *meta4_url, apr_pool_t *p)
 {
     if (!ms_links_url_safe(meta4_url))
         return NULL;
-    return apr_psprintf(p, "<%s>; rel=describedby; type=\"" MS_META4_TYPE "\"", meta4_url);
+    return apr_pstrcat(p, "<", meta4_url, ">; rel=describedby; type=\"" MS_META4_TYPE "\"",
+                       NULL);
 }
 
 static int hex_digit(char c)
