@@ -268,6 +268,18 @@ memory() {
     echo "$lines"
 }
 
+# CPU time (clock ticks, user + system) an instance has used so far: its
+# parent and its children. Requests/s move by ~10 % from run to run on a
+# shared VM; the CPU an instance spends per request moves much less.
+HZ=$(getconf CLK_TCK)
+httpd_ticks() {       # pidfile
+    local t=0 pid
+    for pid in $(cat "$1") $(children "$1"); do
+        t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+
 # parse_wrk FILE: "rps p50ms p99ms non2xx3xx socketerrors requests"
 parse_wrk() {
     awk '
@@ -323,11 +335,12 @@ wrk_run() {           # out port duration [check]
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-declare -A ERRN RATIO P99R RATIO_C RPS_C RPS_A RPS_B P50_A P50_B P99_A P99_B ERRS MEM CHECK_B TIERS_B
+declare -A ERRN RATIO P99R RATIO_C RPS_C RPS_A RPS_B P50_A P50_B P99_A P99_B ERRS MEM CHECK_B TIERS_B CPU_A CPU_B CPU_C
 bench_size() {        # N pairs duration
     local n=$1 pairs=$2 dur=$3 dir data pa pb i side port pf out res rps p50 p99 non se req
     local ea eb ratios="" p99s="" a_rps="" b_rps="" a_p50="" b_p50="" a_p99="" b_p99=""
     local pc c_rps="" c_ratios=""
+    local t0 t1 us a_cpu="" b_cpu="" c_cpu=""
     local errs_non=0 errs_log_a=0 errs_log_b=0 errs_sock=0 probe
     dir=$RUN/$n
     data=$(data_dir "$n")
@@ -367,14 +380,18 @@ bench_size() {        # N pairs duration
             port=$pa; [ "$side" = B ] && port=$pb; [ "$side" = C ] && port=$pc
             out=$dir/$side/run-$i.txt
             wait_quiet
+            t0=$(httpd_ticks "$dir/$side/httpd.pid")
             wrk_run "$out" "$port" "$dur"
+            t1=$(httpd_ticks "$dir/$side/httpd.pid")
             read -r rps p50 p99 non se req < <(parse_wrk "$out")
+            us=$(awk -v t="$((t1 - t0))" -v hz="$HZ" -v n="$req" \
+                 'BEGIN { printf "%.1f", (n > 0 ? t * 1000000 / hz / n : 0) }')
             errs_non=$((errs_non + non)); errs_sock=$((errs_sock + se))
-            printf '   pair %d %s: %8s req/s  p50 %7.2f ms  p99 %7.2f ms  (%s requests, non-2xx/3xx %s, socket errors %s; %s)\n' \
-                "$i" "$side" "$rps" "$p50" "$p99" "$req" "$non" "$se" "$QUIET"
-            if [ "$side" = A ]; then a_rps="$a_rps $rps"; a_p50="$a_p50 $p50"; a_p99="$a_p99 $p99"
-            elif [ "$side" = B ]; then b_rps="$b_rps $rps"; b_p50="$b_p50 $p50"; b_p99="$b_p99 $p99"
-            else c_rps="$c_rps $rps"; fi
+            printf '   pair %d %s: %8s req/s  p50 %7.2f ms  p99 %7.2f ms  httpd CPU %5s us/request  (%s requests, non-2xx/3xx %s, socket errors %s; %s)\n' \
+                "$i" "$side" "$rps" "$p50" "$p99" "$us" "$req" "$non" "$se" "$QUIET"
+            if [ "$side" = A ]; then a_rps="$a_rps $rps"; a_p50="$a_p50 $p50"; a_p99="$a_p99 $p99"; a_cpu="$a_cpu $us"
+            elif [ "$side" = B ]; then b_rps="$b_rps $rps"; b_p50="$b_p50 $p50"; b_p99="$b_p99 $p99"; b_cpu="$b_cpu $us"
+            else c_rps="$c_rps $rps"; c_cpu="$c_cpu $us"; fi
         done
         c_ratios="$c_ratios $(awk -v a="${a_rps##* }" -v c="${c_rps##* }" 'BEGIN { printf "%.3f", c / a }')"
         ratios="$ratios $(awk -v a="${a_rps##* }" -v b="${b_rps##* }" 'BEGIN { printf "%.3f", b / a }')"
@@ -387,6 +404,9 @@ bench_size() {        # N pairs duration
     RATIO_C[$n]=$(echo $c_ratios | tr ' ' '\n' | median)
     RPS_C[$n]=$(echo $c_rps | tr ' ' '\n' | median | xargs printf '%.0f')
     P99R[$n]=$(echo $p99s | tr ' ' '\n' | median)
+    CPU_A[$n]=$(echo $a_cpu | tr ' ' '\n' | median)
+    CPU_B[$n]=$(echo $b_cpu | tr ' ' '\n' | median)
+    CPU_C[$n]=$(echo $c_cpu | tr ' ' '\n' | median)
     RPS_A[$n]=$(echo $a_rps | tr ' ' '\n' | median | xargs printf '%.0f')
     RPS_B[$n]=$(echo $b_rps | tr ' ' '\n' | median | xargs printf '%.0f')
     P50_A[$n]=$(echo $a_p50 | tr ' ' '\n' | median); P50_B[$n]=$(echo $b_p50 | tr ' ' '\n' | median)
@@ -542,6 +562,9 @@ for n in $SIZES; do
         "${RATIO[$n]}" "${P99R[$n]}" "${RPS_C[$n]}" "${RATIO_C[$n]}"
 done
 say "(C: Apache's own per-file redirect, Alias + mod_rewrite -f [R=302]: httpd's directory walk and stat, no mirror picked)"
+for n in $SIZES; do
+    say "httpd CPU per request at $n files (median, user + system, all processes): A ${CPU_A[$n]} us, B ${CPU_B[$n]} us, C ${CPU_C[$n]} us"
+done
 for n in $SIZES; do
     IFS='|' read -r ma mb <<< "${MEM[$n]}"
     say "memory at $n files, per child RSS/PSS/private MB: A $(echo "$ma" | awk '{ printf "%.1f/%.1f/%.1f (%d children)", $2, $3, $7, $1 }'), B $(echo "$mb" | awk '{ printf "%.1f/%.1f/%.1f (%d children)", $2, $3, $7, $1 }')"
