@@ -673,6 +673,11 @@ static ms_proc_t *proc_create(apr_pool_t *pchild, server_rec *s, const ms_srv_co
                      "cannot watch %s (%s); every request asks the database "
                      "whether it changed", proc->db_path, err);
     }
+    else if (proc->view && err)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, proc->s, MSLOGNO(00018)
+                     "cannot watch %s (%s); every request asks the database "
+                     "whether it changed until it can (retried each second)",
+                     proc->db_path, err);
     return proc;
 }
 

@@ -39,6 +39,7 @@ struct ms_view {
     const char *path;
     const char *dir;
     int ifd;                        /* inotify, non-blocking */
+    int watch_errno;                /* why the last inotify_add_watch failed */
     int wd;                         /* the directory's watch; -1: none */
     int stopfd;                     /* eventfd: the watcher's stop signal */
     apr_thread_t *thread;
@@ -144,10 +145,12 @@ static void refresh(ms_view_t *v)
     int64_t mirrors_gen, data_gen;
     ms_snap_t *s;
 
-    if (v->wd < 0)
+    if (v->wd < 0) {
         v->wd = inotify_add_watch(v->ifd, v->dir, IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE
                                   | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB
                                   | IN_DELETE_SELF | IN_MOVE_SELF);
+        v->watch_errno = v->wd < 0 ? errno : 0;
+    }
     if (v->wd < 0 || db_ready(v) != 0) {
         publish(v, NULL);           /* unwatched or unusable: ask the database */
         return;
@@ -288,6 +291,8 @@ int ms_view_start(ms_view_t **out, const char *path, apr_pool_t *p, const char *
     }
     apr_pool_pre_cleanup_register(p, v, view_stop);
     refresh(v);                     /* the first snapshot, before any request */
+    *err = v->wd < 0 ? apr_psprintf(p, "inotify_add_watch %s: %s", v->dir,
+                                    strerror(v->watch_errno)) : NULL;
     if (apr_thread_create(&v->thread, NULL, watch, v, p) != APR_SUCCESS) {
         v->thread = NULL;
         *err = "cannot start the watcher thread";

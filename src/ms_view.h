@@ -38,8 +38,11 @@ typedef struct ms_view ms_view_t;
 
 /* Start watching the database at path (which need not exist yet). Returns
  * 0, or -1 with *err set when the process cannot watch (no inotify, no
- * thread): callers then ask the database on every request. The watcher
- * stops, and every snapshot is freed, when p is cleared. */
+ * thread): callers then ask the database on every request. On 0, *err is
+ * NULL, or says why the database's directory is not watched yet (say, it
+ * cannot be read): until the watcher, retrying each second, manages to,
+ * ms_view_acquire gives NULL. The watcher stops, and every snapshot is
+ * freed, when p is cleared. */
 int ms_view_start(ms_view_t **out, const char *path, apr_pool_t *p, const char **err);
 
 /* The current snapshot, referenced until ms_view_release; NULL when a change

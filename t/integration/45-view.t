@@ -3,6 +3,8 @@
 # request, whichever child answers, however quickly the request follows;
 # a file read by one child is a cache hit for the other; MirrorSelCacheFiles
 # sizes the shared cache, 0 turns it off, and bad values stop httpd at start.
+# Without the watcher (the directory cannot be read), the same guarantees
+# hold through the database itself, and the reason is logged.
 use strict;
 use warnings;
 use FindBin;
@@ -109,4 +111,49 @@ is($t->start(extra => $vhost, expect_fail => 1), 0,
 
 $t->start;
 is(mirror_now(), 'near', 'a normal start after the refusals');
+
+# Without the watcher (inotify refused: the database's directory cannot be
+# read, only entered and written, as SQLite needs), each request asks the
+# database whether it changed; the shared file cache still answers, and a
+# change is still seen by the very next request.
+$t->stop;
+$before = length $t->error_log;
+chmod 0300, $t->dir or die "chmod: $!";
+$t->start;
+my $noview_ok = eval {
+    ($right, $seen) = (0, 0);
+    @wrong = ();
+    for my $round (1 .. 3) {
+        for my $s (@steps) {
+            $t->fixture(@{ $s->[0] });
+            my $got = mirror_now();
+            $seen++;
+            if ($got eq $s->[1]) { $right++ }
+            else { push @wrong, "round $round, after @{ $s->[0] }: $got, not $s->[1]" }
+        }
+    }
+    $ok = 0;
+    $ok += (mirror_now() eq 'near') for 1 .. 20;
+    $t->stop;
+    1;
+};
+chmod 0755, $t->dir or die "chmod: $!";
+ok($noview_ok, 'without the watcher: the requests ran') or diag($@);
+my $log = substr($t->error_log, $before);
+like($log, qr/MS00018: cannot watch \S+mirrorsel\.db \(inotify[^)]*\); every request asks/,
+     'without the watcher: the reason is logged at start');
+is($right, $seen, "without the watcher: each of $seen changes is seen by the request right after it")
+    or diag(join "\n", @wrong[0 .. ($#wrong < 4 ? $#wrong : 4)]);
+is($ok, 20, 'without the watcher: 20 requests for one file, all to near');
+@exit = $log =~ /MS00014: cache hits\/misses at child exit: files (\d+)\/(\d+)/g;
+($hits, $misses) = (0, 0);
+for (my $i = 0; $i < @exit; $i += 2) {
+    $hits += $exit[$i];
+    $misses += $exit[$i + 1];
+}
+cmp_ok($hits, '>=', 15, "without the watcher: the file cache still answers "
+       . "(files hits/misses over the children: $hits/$misses)");
+
+$t->start;
+is(mirror_now(), 'near', 'the watcher is back once the directory can be read');
 $t->finish;
