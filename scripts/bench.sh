@@ -335,7 +335,7 @@ wrk_run() {           # out port duration [check]
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-declare -A ERRN RATIO P99R RATIO_C RPS_C RPS_A RPS_B P50_A P50_B P99_A P99_B ERRS MEM CHECK_B TIERS_B CPU_A CPU_B CPU_C
+declare -A CACHES_B ERRN RATIO P99R RATIO_C RPS_C RPS_A RPS_B P50_A P50_B P99_A P99_B ERRS MEM CHECK_B TIERS_B CPU_A CPU_B CPU_C
 bench_size() {        # N pairs duration
     local n=$1 pairs=$2 dur=$3 dir data pa pb i side port pf out res rps p50 p99 non se req
     local ea eb ratios="" p99s="" a_rps="" b_rps="" a_p50="" b_p50="" a_p99="" b_p99=""
@@ -435,6 +435,17 @@ bench_size() {        # N pairs duration
     stop_httpd "$dir/A/httpd.pid"
     stop_httpd "$dir/B/httpd.pid"
     stop_httpd "$dir/C/httpd.pid"
+    CACHES_B[$n]=$(caches_at_exit "$dir/B/error.log")
+    say "   B's caches over the whole run (check run and rounds, all children): ${CACHES_B[$n]}"
+}
+
+# The sums of the MS00014 lines (cache hits/misses at child exit) in a log.
+caches_at_exit() {
+    sed -n 's/.*MS00014: cache hits\/misses at child exit: files \([0-9]*\)\/\([0-9]*\), mirror orders \([0-9]*\)\/\([0-9]*\), locations \([0-9]*\)\/\([0-9]*\).*/\1 \2 \3 \4 \5 \6/p' "$1" \
+        | awk '{ for (i = 1; i <= 6; i++) s[i] += $i; n++ }
+               END { if (!n) { print "not logged"; exit }
+                     printf "files %d hits / %d misses, mirror orders %d / %d, client locations %d / %d (%d children)\n",
+                            s[1], s[2], s[3], s[4], s[5], s[6], n }'
 }
 
 # An extra B run under perf (not counted): where does the time go?
@@ -571,6 +582,9 @@ for n in $SIZES; do
 done
 for n in $SIZES; do
     say "errors at $n files: ${ERRS[$n]}; B check run: ${CHECK_B[$n]}; tiers: ${TIERS_B[$n]}"
+done
+for n in $SIZES; do
+    say "B's caches at $n files: ${CACHES_B[$n]}"
 done
 for n in $SIZES; do
     say "generation of $n files: ${GENTIME[$n]}; $(sed -n 's/^generated: \([0-9]* files\).*, \([0-9]* copies ([0-9.]* per file\).*db \([0-9.]* GB\).*/\1, \2), db \3/p' "$(data_dir "$n")/gen.log")"
