@@ -58,32 +58,6 @@ static int link_fit(const ms_ranked_t *r, const char *url)
     return ms_links_url_safe(url);
 }
 
-/* "<url>; rel=duplicate; pri=N; geo=cc" in one allocation. */
-static const char *duplicate_link(const char *url, int pri, const ms_mirror_t *m,
-                                  apr_pool_t *p)
-{
-    static const char mid[] = ">; rel=duplicate; pri=";
-    char digits[12], geo[10], *out, *w;
-    const char *g = links_geo(geo, m);
-    size_t ulen = strlen(url), glen = strlen(g);
-    int n = 0, v = pri > 0 ? pri : 0;
-
-    do {
-        digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0 && n < (int)sizeof(digits));
-    w = out = apr_palloc(p, 1 + ulen + sizeof(mid) - 1 + n + glen + 1);
-    *w++ = '<';
-    memcpy(w, url, ulen);
-    w += ulen;
-    memcpy(w, mid, sizeof(mid) - 1);
-    w += sizeof(mid) - 1;
-    memcpy(w, digits + sizeof(digits) - n, n);
-    w += n;
-    memcpy(w, g, glen + 1);
-    return out;
-}
-
 apr_array_header_t *ms_links_duplicates_rel(const ms_answer_t *a, const char *rel, int max,
                                             apr_pool_t *p)
 {
@@ -98,10 +72,13 @@ apr_array_header_t *ms_links_duplicates_rel(const ms_answer_t *a, const char *re
     for (i = 0; i < n; i++) {
         const ms_ranked_t *r = &APR_ARRAY_IDX(a->choice->ranked, i, ms_ranked_t);
         const char *url = ms_url_join(r->base_url, rel, p);
+        char geo[10];
 
         if (!url || !link_fit(r, url))
             continue;
-        APR_ARRAY_PUSH(out, const char *) = duplicate_link(url, i + 1, r->mirror, p);
+        APR_ARRAY_PUSH(out, const char *) =
+            apr_pstrcat(p, "<", url, ">; rel=duplicate; pri=", apr_itoa(p, i + 1),
+                        links_geo(geo, r->mirror), NULL);
     }
     return out;
 }
