@@ -3,7 +3,8 @@
 # redirected; change a file on the origin and index → no redirect to mirrors
 # not yet synced; sync one mirror and `scan --path` → it gets the traffic
 # again; stop a mirror and probe → no more traffic to it; start it again and
-# probe → back. The mirrors are real httpds with autoindex listings.
+# probe → back; a mirror on [::1] only gets IPv6 clients. The mirrors are
+# real httpds with autoindex listings.
 use strict;
 use warnings;
 use FindBin;
@@ -67,5 +68,26 @@ like($out, qr/^probed 2: 2 up, 0 down/m, 'probe: a back up');
 $r = $t->get('/pub/big/other.iso', ip => $berlin);
 $t->redirects_to($r, 'a', 'country', 'big/other.iso', 'a back: Berlin → a');
 
-$srv{$_}->stop for qw(a b);
+# A mirror reachable over IPv6 only ([::1]): scanned and probed there, it is
+# up over IPv6 and never probed over IPv4. An IPv6 client from Berlin goes to
+# it, the only mirror up over IPv6; an IPv4 client from Berlin never does.
+$srv{c} = MSTest::MirrorServer->new($t, 'c', v6 => 1);
+$srv{c}->sync($t);
+$srv{c}->start;
+$t->mirror('c', https => 0, http_url => $srv{c}->url6, MSTest::at('paris'));
+$out = $t->tool('scan', 'c');
+like($out, qr/^c: ok: 8 files seen: 8 fresh/m, 'scan c over IPv6: all fresh') or diag($out);
+$out = $t->tool('probe', 'c');
+like($out, qr/^probed 1: 1 up, 0 down/m, 'probe c over IPv6: up') or diag($out);
+my $show = $t->tool('mirror', 'show', 'c');
+like($show, qr/^ +http +IPv6 +up +.*status 200$/m, 'c: up over IPv6');
+like($show, qr/^ +http +IPv4 +never probed$/m, 'c: never probed over IPv4');
+$r = $t->get('/pub/big/other.iso', ip => MSTest::client('berlin6'));
+$t->redirects_to($r, 'c', 'continent', 'big/other.iso',
+                 'IPv6 client from Berlin: c, the only mirror up over IPv6');
+$r = $t->get('/pub/big/other.iso', ip => $berlin);
+$t->redirects_to($r, 'a', 'country', 'big/other.iso',
+                 'IPv4 client from Berlin: a (c was never probed over IPv4)');
+
+$srv{$_}->stop for qw(a b c);
 $t->finish;

@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # Probing: up, down (closed port), hanging (bounded by --timeout), wrong size,
 # redirect elsewhere, TLS refused without the CA and accepted with it;
-# consecutive failures; many mirrors at once take about one timeout.
+# consecutive failures; many mirrors at once take about one timeout; IPv6.
 use strict;
 use warnings;
 use FindBin;
@@ -99,6 +99,27 @@ $t0 = time;
 $took = time - $t0;
 is($rc, 0, '68 mirrors probed');
 cmp_ok($took, '<', 6, "68 mirrors with 20 hanging: $took s for a 3 s timeout");
+
+# Over IPv6: an [::1] URL is probed over IPv6 only, against a server that
+# listens there; a closed port there is down.
+my $np6 = $t->nginx($tree, label => 'nginx-v6', v6 => 1);
+my $closed6 = ScanTest::free_port();
+$t->add_mirror('up6', $scan, urls => ["http://[::1]:$np6/"]);
+$t->add_mirror('closed6', $scan, urls => ["http://[::1]:$closed6/"]);
+($rc, $out, $err) = $t->run_tool('scan', 'up6', 'closed6');
+is($rc, 0, 'IPv6 mirrors scanned') or diag($err);
+($rc, $out, $err) = $t->run_tool('probe', 'up6', 'closed6', '--timeout', '3');
+is($rc, 0, 'IPv6 mirrors probed') or diag($err);
+like($out, qr/^probed 2: 1 up, 1 down/m, 'IPv6: summary line') or diag($out);
+$h = $t->health('up6');
+is($h->{'http/6'}{up}, 1, 'IPv6: up over IPv6');
+is($h->{'http/6'}{status}, 200, 'IPv6: status recorded');
+ok(!exists $h->{'http/4'}, 'an IPv6 literal is not probed over IPv4');
+$h = $t->health('closed6');
+is($h->{'http/6'}{up}, 0, 'IPv6: closed port down');
+like($h->{'http/6'}{error}, qr/refused|connect/i, 'IPv6: error recorded');
+like($t->tool('mirror', 'list'), qr/^up6 +.* http\/4:never http\/6:up /m,
+     'mirror list: up over IPv6, never probed over IPv4');
 
 ($rc) = $t->run_tool('probe', 'nosuch');
 is($rc, 1, 'unknown mirror: exit 1');

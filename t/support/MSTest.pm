@@ -359,6 +359,7 @@ GracefulShutdownTimeout 5
 TypesConfig /etc/mime.types
 Listen 127.0.0.1:$self->{port}
 Listen 127.0.0.1:$self->{sslport} https
+${\ ($self->{v6} ? "Listen [::1]:$self->{port}" : '') }
 DocumentRoot "$d/htdocs"
 <Directory />
     Options None
@@ -812,14 +813,14 @@ use File::Path qw(make_path remove_tree);
 use Carp qw(croak);
 
 sub new {
-    my ($class, $t, $name) = @_;
+    my ($class, $t, $name, %o) = @_;
     my $dir = "$t->{dir}/mirror-$name";
     remove_tree($dir) if -e $dir;
     make_path("$dir/htdocs/pub", "$dir/run", "$dir/logs");
     return bless {
         name => "mirror-$name", dir => $dir, root => "$dir/htdocs/pub",
         cert => $t->{cert}, key => $t->{key}, pid => undef,
-        mirrors => {},
+        mirrors => {}, v6 => $o{v6},     # v6: also listen on [::1]
     }, $class;
 }
 
@@ -835,6 +836,7 @@ sub sync {
 
 sub url       { "http://127.0.0.1:$_[0]{port}/pub/" }
 sub https_url { "https://127.0.0.1:$_[0]{sslport}/pub/" }
+sub url6      { "http://[::1]:$_[0]{port}/pub/" }
 
 sub _asan_preload { undef }
 
@@ -856,6 +858,7 @@ GracefulShutdownTimeout 5
 TypesConfig /etc/mime.types
 Listen 127.0.0.1:$self->{port}
 Listen 127.0.0.1:$self->{sslport} https
+${\ ($self->{v6} ? "Listen [::1]:$self->{port}" : '') }
 DocumentRoot "$d/htdocs"
 <Directory "$d/htdocs">
     Options Indexes

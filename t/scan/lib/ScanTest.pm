@@ -351,6 +351,7 @@ sub nginx {
     make_path("$d/tmp");
     my $port = free_port();
     my $exact = $o{exact_size} // 1 ? 'on' : 'off';
+    my $listen6 = $o{v6} ? "\n        listen [::1]:$port;" : '';   # the same port over IPv6
     _write("$d/nginx.conf", <<"EOF");
 daemon off;
 master_process off;
@@ -366,7 +367,7 @@ http {
     uwsgi_temp_path $d/tmp;
     scgi_temp_path $d/tmp;
     server {
-        listen 127.0.0.1:$port;
+        listen 127.0.0.1:$port;$listen6
         root $root;
         autoindex on;
         autoindex_exact_size $exact;
