@@ -34,6 +34,7 @@ libxml2-utils
 chromium
 wget
 proftpd-core
+proftpd-mod-crypto
 nginx-light
 lighttpd
 openssh-server

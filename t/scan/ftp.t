@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # Scanning over ftp:// against proftpd: with MLSD (1 s precision) and
 # configured to offer only LIST (MLSD neither advertised nor allowed, as on
-# a LIST-only server): the scanner falls back to LIST (60 s precision).
+# a LIST-only server): the scanner falls back to LIST (60 s precision); and
+# ftps:// (implicit TLS) with and without the mirror's CA.
 use strict;
 use warnings;
 use FindBin;
@@ -28,5 +29,18 @@ $t->check_standard('list', 'ftp LIST', precision => '86400');
 is($rc, 1, 'wrong password: scan fails');
 like($err, qr/scan badlogin: .*(login|denied|530)/i, 'error says the login failed');
 is($t->last_run('badlogin')->{ok}, 0, 'failed run recorded');
+
+# ftps:// (implicit TLS) against proftpd's mod_tls with a self-signed
+# certificate: refused without the mirror's CA, scanned with it.
+my ($cert, $key) = $t->self_signed;
+my $sp = $t->proftpd($tree, label => 'ftps', tls => [$cert, $key]);
+$t->add_mirror('ftps', "ftps://mirror:secret\@127.0.0.1:$sp/");
+$t->add_mirror('ftps-ca', "ftps://mirror:secret\@127.0.0.1:$sp/", ca_file => $cert);
+($rc, $out, $err) = $t->run_tool('scan', 'ftps');
+is($rc, 1, 'ftps without the CA: scan fails');
+like($err, qr/scan ftps: .*(certificate|SSL|TLS)/i, 'error says the certificate was refused');
+($rc, $out, $err) = $t->run_tool('scan', 'ftps-ca');
+is($rc, 0, 'ftps with the CA: scanned') or diag($err);
+$t->check_standard('ftps-ca', 'ftps MLSD', precision => '1');
 
 done_testing;

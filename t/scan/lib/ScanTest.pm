@@ -329,6 +329,23 @@ PassivePorts $pasv @{[ $pasv + 200 ]}
   DenyAll
 </Limit>
 EOF
+    # tls => [cert, key]: implicit FTPS (ftps://), TLS from the first byte on
+    # the control and every data connection.
+    $conf .= <<"EOF" if $o{tls};
+<IfModule mod_dso.c>
+  LoadModule mod_tls.c
+</IfModule>
+<IfModule mod_tls.c>
+  TLSEngine on
+  TLSLog $d/tls.log
+  TLSProtocol TLSv1.2 TLSv1.3
+  TLSRSACertificateFile $o{tls}[0]
+  TLSRSACertificateKeyFile $o{tls}[1]
+  TLSOptions UseImplicitSSL NoSessionReuseRequired
+  TLSRequired on
+  TLSVerifyClient off
+</IfModule>
+EOF
     $conf .= <<'EOF' if $o{list_only};
 <IfModule mod_facts.c>
   FactsAdvertise off
