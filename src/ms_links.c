@@ -119,18 +119,6 @@ static int sha256_decode(unsigned char *raw, const char *hex)
     return 0;
 }
 
-const char *ms_sha256_base64(const char *sha256_hex, apr_pool_t *p)
-{
-    unsigned char raw[32];
-    char *b64;
-
-    if (sha256_decode(raw, sha256_hex) != 0)
-        return NULL;
-    b64 = apr_palloc(p, (apr_size_t)apr_base64_encode_len(sizeof(raw)));
-    apr_base64_encode_binary(b64, raw, sizeof(raw));
-    return b64;
-}
-
 /* Both values around the base64 of raw, in one allocation. */
 static void digests_of(const char **digest, const char **repr_digest,
                        const unsigned char raw[32], apr_pool_t *p)

@@ -34,10 +34,6 @@ apr_array_header_t *ms_links_duplicates_rel(const ms_answer_t *a, const char *re
  * when meta4_url (the percent-encoded URL of the file's .meta4) is unsafe. */
 const char *ms_links_describedby(const char *meta4_url, apr_pool_t *p);
 
-/* The base64 (RFC 4648, padded) of the 32 bytes written as 64 hex digits in
- * sha256_hex, or NULL when sha256_hex is NULL or not 64 hex digits. */
-const char *ms_sha256_base64(const char *sha256_hex, apr_pool_t *p);
-
 /* The Digest value "SHA-256=<base64>" (RFC 3230) and the Repr-Digest value
  * "sha-256=:<base64>:" (RFC 9530), the hash decoded once; NULLs when the
  * hash is unknown or not 64 hex digits. */
