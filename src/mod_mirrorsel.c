@@ -781,21 +781,6 @@ typedef struct ms_reply {
     apr_size_t body_len;
 } ms_reply_t;
 
-/* 1 when every byte of s is printable ASCII (0x20-0x7e; no space when
- * url): fit for a response header, whatever the database holds. */
-static int header_safe(const char *s, int url)
-{
-    const unsigned char *u = (const unsigned char *)s;
-
-    if (!s || !*s)
-        return 0;
-    for (; *u; u++) {
-        if (*u < 0x20 || *u > 0x7e || (url && *u == ' '))
-            return 0;
-    }
-    return 1;
-}
-
 /* The origin-relative path of filename under the engine's root;
  * -1 when it is not under the root or does not normalise. */
 static int origin_path(const char **out, const char *filename, const ms_dir_conf_t *dc,
@@ -1018,14 +1003,7 @@ static ms_handle_t *db_acquire(ms_proc_t *proc, request_rec *r)
 /* The file's absolute URL on the origin, percent-encoded. */
 static const char *origin_url(const ms_reply_t *rep, request_rec *r)
 {
-    const char *uri = ms_path_escape(rep->uri, r->pool);
-    unsigned port = ap_get_server_port(r);
-
-    if (ap_is_default_port(port, r))
-        return ap_construct_url(r->pool, uri, r);
-    /* as ap_construct_url, without its printf */
-    return apr_pstrcat(r->pool, ap_http_scheme(r), "://", ap_get_server_name_for_url(r),
-                       ":", apr_itoa(r->pool, (int)port), uri, NULL);
+    return ap_construct_url(r->pool, ms_path_escape(rep->uri, r->pool), r);
 }
 
 /* The answer with only the mirrors whose name and URL are fit for response
@@ -1036,13 +1014,7 @@ static int ranked_fit(const ms_ranked_t *rk)
     const ms_mirror_t *m = rk->mirror;
     unsigned text = m->text & MS_TEXT_JUDGED ? m->text : ms_mirror_text(m);
 
-    if (!(text & MS_TEXT_NAME) || !rk->base_url)
-        return 0;
-    if (rk->base_url == m->https_url)
-        return (text & MS_TEXT_HTTPS) != 0;
-    if (rk->base_url == m->http_url)
-        return (text & MS_TEXT_HTTP) != 0;
-    return header_safe(rk->base_url, 1);
+    return (text & MS_TEXT_NAME) && ms_mirror_url_fit(m, rk->base_url, 0);
 }
 
 static const ms_answer_t *header_fit(const ms_answer_t *a, ms_proc_t *proc,

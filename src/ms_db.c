@@ -733,8 +733,7 @@ static void prefix_table(ms_mirrors_t *ms)
 _Static_assert(offsetof(ms_mirror_t, text) == 64,
                "what a redirect reads of a mirror fits in its first 64 bytes");
 
-/* 1 when s is non-empty and every byte lies in lo..0x7e, none in `no`. */
-static int text_within(const char *s, unsigned char lo, const char *no)
+int ms_text_fit(const char *s, unsigned char lo, const char *no)
 {
     const unsigned char *u = (const unsigned char *)s;
 
@@ -750,17 +749,30 @@ unsigned ms_mirror_text(const ms_mirror_t *m)
 {
     unsigned t = MS_TEXT_JUDGED;
 
-    if (text_within(m->name, 0x20, ""))
+    if (ms_text_fit(m->name, 0x20, ""))
         t |= MS_TEXT_NAME;
-    if (text_within(m->http_url, 0x21, ""))
+    if (ms_text_fit(m->http_url, 0x21, ""))
         t |= MS_TEXT_HTTP;
-    if (text_within(m->http_url, 0x21, "<>"))
+    if (ms_text_fit(m->http_url, 0x21, "<>"))
         t |= MS_TEXT_HTTP_LINK;
-    if (text_within(m->https_url, 0x21, ""))
+    if (ms_text_fit(m->https_url, 0x21, ""))
         t |= MS_TEXT_HTTPS;
-    if (text_within(m->https_url, 0x21, "<>"))
+    if (ms_text_fit(m->https_url, 0x21, "<>"))
         t |= MS_TEXT_HTTPS_LINK;
     return t;
+}
+
+int ms_mirror_url_fit(const ms_mirror_t *m, const char *url, int link)
+{
+    unsigned t = m->text & MS_TEXT_JUDGED ? m->text : ms_mirror_text(m);
+
+    if (!url)
+        return 0;
+    if (url == m->https_url)
+        return (t & (link ? MS_TEXT_HTTPS_LINK : MS_TEXT_HTTPS)) != 0;
+    if (url == m->http_url)
+        return (t & (link ? MS_TEXT_HTTP_LINK : MS_TEXT_HTTP)) != 0;
+    return ms_text_fit(url, 0x21, link ? "<>" : "");
 }
 
 /* Each mirror's strings judged once, not on every redirect. */

@@ -85,8 +85,17 @@ enum {
     MS_TEXT_HTTPS = 16, MS_TEXT_HTTPS_LINK = 32
 };
 
+/* 1 when s is non-empty and every byte lies in lo..0x7e, none in `no`
+ * (lo 0x20: printable; 0x21: visible, no space). */
+int ms_text_fit(const char *s, unsigned char lo, const char *no);
+
 /* MS_TEXT_* of m, judged now. */
 unsigned ms_mirror_text(const ms_mirror_t *m);
+
+/* Is url, one of m's base URLs, fit for a header value (link 0) or for a
+ * Link between '<' and '>' (link 1)? From m->text when m's set judged it;
+ * a URL that is not m's own is judged now. */
+int ms_mirror_url_fit(const ms_mirror_t *m, const char *url, int link);
 
 /* All mirrors, with prefixes and health, as of one database generation. */
 /* One --prefix of an enabled mirror, in the snapshot's flat table. */

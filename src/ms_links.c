@@ -13,15 +13,7 @@
 
 int ms_links_url_safe(const char *url)
 {
-    const unsigned char *u = (const unsigned char *)url;
-
-    if (!u || !*u)
-        return 0;
-    for (; *u; u++) {
-        if (*u < 0x21 || *u > 0x7e || *u == '<' || *u == '>')
-            return 0;
-    }
-    return 1;
+    return ms_text_fit(url, 0x21, "<>");
 }
 
 /* "; geo=xx" for a mirror with a two-letter country, else "" (into buf). */
@@ -42,22 +34,6 @@ apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, int max, apr_pool_
     return ms_links_duplicates_rel(a, NULL, max, p);
 }
 
-/* Is the mirror's URL (r->base_url) + rel fit for a Link? The mirror's
- * strings were judged once when its set was loaded; rel, made by
- * ms_path_escape, is visible ASCII without '<' or '>'. */
-static int link_fit(const ms_ranked_t *r, const char *url)
-{
-    const ms_mirror_t *m = r->mirror;
-
-    if (m && (m->text & MS_TEXT_JUDGED)) {
-        if (r->base_url && r->base_url == m->https_url)
-            return (m->text & MS_TEXT_HTTPS_LINK) != 0;
-        if (r->base_url && r->base_url == m->http_url)
-            return (m->text & MS_TEXT_HTTP_LINK) != 0;
-    }
-    return ms_links_url_safe(url);
-}
-
 apr_array_header_t *ms_links_duplicates_rel(const ms_answer_t *a, const char *rel, int max,
                                             apr_pool_t *p)
 {
@@ -74,7 +50,9 @@ apr_array_header_t *ms_links_duplicates_rel(const ms_answer_t *a, const char *re
         const char *url = ms_url_join(r->base_url, rel, p);
         char geo[10];
 
-        if (!url || !link_fit(r, url))
+        /* rel, made by ms_path_escape, is fit: the mirror's URL decides */
+        if (!url || !(r->mirror ? ms_mirror_url_fit(r->mirror, r->base_url, 1)
+                                : ms_links_url_safe(url)))
             continue;
         APR_ARRAY_PUSH(out, const char *) =
             apr_pstrcat(p, "<", url, ">; rel=duplicate; pri=", apr_itoa(p, i + 1),

@@ -45,23 +45,36 @@ my @steps = (
     [ [ 'uncopy', 'near', $file ],              'far' ],
     [ [ 'copy-origin', 'near', $file ],         'near' ],
 );
-my ($right, $seen) = (0, 0);
-my @wrong;
-for my $round (1 .. 10) {
-    for my $s (@steps) {
-        $t->fixture(@{ $s->[0] });
-        my $got = mirror_now();
-        $seen++;
-        if ($got eq $s->[1]) {
-            $right++;
-        }
-        else {
-            push @wrong, "round $round, after @{ $s->[0] }: $got, not $s->[1]";
+# The steps, $rounds times: one is() over every change.
+sub changes_seen {
+    my ($rounds, $what) = @_;
+    my ($right, $seen, @wrong) = (0, 0);
+    for my $round (1 .. $rounds) {
+        for my $s (@steps) {
+            $t->fixture(@{ $s->[0] });
+            my $got = mirror_now();
+            $seen++;
+            if ($got eq $s->[1]) { $right++ }
+            else { push @wrong, "round $round, after @{ $s->[0] }: $got, not $s->[1]" }
         }
     }
+    is($right, $seen, "${what}each of $seen changes is seen by the request right after it")
+        or diag(join "\n", @wrong[0 .. ($#wrong < 4 ? $#wrong : 4)]);
 }
-is($right, $seen, "each of $seen changes is seen by the request right after it")
-    or diag(join "\n", @wrong[0 .. ($#wrong < 4 ? $#wrong : 4)]);
+
+# The children's MS00014 lines in $log: (lines, file-cache hits, misses).
+sub file_cache_stats {
+    my ($log) = @_;
+    my @exit = $log =~ /MS00014: cache hits\/misses at child exit: files (\d+)\/(\d+)/g;
+    my ($hits, $misses) = (0, 0);
+    for (my $i = 0; $i < @exit; $i += 2) {
+        $hits += $exit[$i];
+        $misses += $exit[$i + 1];
+    }
+    return (@exit / 2, $hits, $misses);
+}
+
+changes_seen(10, '');
 
 # A file read by one child is a hit for the other: after a fresh start,
 # 40 requests for one file (spread over both children by new connections)
@@ -73,15 +86,9 @@ my $ok = 0;
 $ok += (mirror_now() eq 'near') for 1 .. 40;
 is($ok, 40, '40 requests for one file, all to near');
 $t->stop;
-my @exit = substr($t->error_log, $before)
-    =~ /MS00014: cache hits\/misses at child exit: files (\d+)\/(\d+)/g;
+my ($lines, $hits, $misses) = file_cache_stats(substr($t->error_log, $before));
 # One line per child: the TLS virtual host shares the main server's state.
-is(scalar(@exit) / 2, 2, 'each of the two children logged its cache statistics once');
-my ($hits, $misses) = (0, 0);
-for (my $i = 0; $i < @exit; $i += 2) {
-    $hits += $exit[$i];
-    $misses += $exit[$i + 1];
-}
+is($lines, 2, 'each of the two children logged its cache statistics once');
 is($misses, 1, "the file was read from the database once for both children "
    . "(files hits/misses over the children: $hits/$misses)");
 
@@ -121,17 +128,7 @@ $before = length $t->error_log;
 chmod 0300, $t->dir or die "chmod: $!";
 $t->start;
 my $noview_ok = eval {
-    ($right, $seen) = (0, 0);
-    @wrong = ();
-    for my $round (1 .. 3) {
-        for my $s (@steps) {
-            $t->fixture(@{ $s->[0] });
-            my $got = mirror_now();
-            $seen++;
-            if ($got eq $s->[1]) { $right++ }
-            else { push @wrong, "round $round, after @{ $s->[0] }: $got, not $s->[1]" }
-        }
-    }
+    changes_seen(3, 'without the watcher: ');
     $ok = 0;
     $ok += (mirror_now() eq 'near') for 1 .. 20;
     $t->stop;
@@ -142,15 +139,8 @@ ok($noview_ok, 'without the watcher: the requests ran') or diag($@);
 my $log = substr($t->error_log, $before);
 like($log, qr/MS00018: cannot watch \S+mirrorsel\.db \(inotify[^)]*\); every request asks/,
      'without the watcher: the reason is logged at start');
-is($right, $seen, "without the watcher: each of $seen changes is seen by the request right after it")
-    or diag(join "\n", @wrong[0 .. ($#wrong < 4 ? $#wrong : 4)]);
 is($ok, 20, 'without the watcher: 20 requests for one file, all to near');
-@exit = $log =~ /MS00014: cache hits\/misses at child exit: files (\d+)\/(\d+)/g;
-($hits, $misses) = (0, 0);
-for (my $i = 0; $i < @exit; $i += 2) {
-    $hits += $exit[$i];
-    $misses += $exit[$i + 1];
-}
+($lines, $hits, $misses) = file_cache_stats($log);
 cmp_ok($hits, '>=', 15, "without the watcher: the file cache still answers "
        . "(files hits/misses over the children: $hits/$misses)");
 
