@@ -244,6 +244,18 @@ static int pack_holders(entry *x, const ms_holders_t *h)
 {
     int i, n = 0, fits_bits = 1;
 
+    if (!h->id) {              /* a bitmap (the database's): as it is, if it fits */
+        for (i = (int)sizeof(x->held.bits); i < h->bits_len; i++)
+            if (h->bits[i])
+                return 0;
+        memset(&x->held, 0, sizeof(x->held));
+        memcpy(x->held.bits, h->bits,
+               (size_t)(h->bits_len < (int)sizeof(x->held.bits) ? h->bits_len
+                                                               : (int)sizeof(x->held.bits)));
+        x->flags |= E_BITS;
+        x->count = (uint16_t)h->count;
+        return 1;
+    }
     for (i = 0; i < h->count; i++)
         if (h->id[i] < 0 || h->id[i] > MS_CACHE_MAX_ID)
             fits_bits = 0;

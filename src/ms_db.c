@@ -35,7 +35,7 @@ enum { HC_MIRROR, HC_SCHEME, HC_FAMILY, HC_UP, HC_CHECKED, HC_LATENCY,
        HC_FAILURES, HC_STATUS, HC_ERROR };
 
 #define FILE_COLS "id, path, size, mtime, sha256"
-enum { FC_ID, FC_PATH, FC_SIZE, FC_MTIME, FC_SHA256 };
+enum { FC_ID, FC_PATH, FC_SIZE, FC_MTIME, FC_SHA256, FC_HOLDERS };
 
 #define COPY_COLS "mirror_id, size, mtime, precision, seen"
 enum { CC_MIRROR, CC_SIZE, CC_MTIME, CC_PRECISION, CC_SEEN };
@@ -60,7 +60,7 @@ typedef enum {
     ST_MIRROR_BY_NAME, ST_PREFIXES_OF, ST_HEALTH_OF,
     ST_MIRROR_INSERT, ST_MIRROR_UPDATE, ST_MIRROR_DELETE,
     ST_PREFIX_INSERT, ST_PREFIXES_DELETE,
-    ST_FILE_BY_PATH, ST_FILE_UPSERT, ST_FILE_DELETE, ST_FILES_ALL, ST_FILE_COUNT,
+    ST_FILE_BY_PATH, ST_FILE_HOLDERS_BY_PATH, ST_FILE_UPSERT, ST_FILE_DELETE, ST_FILES_ALL, ST_FILE_COUNT,
     ST_COPIES_OF, ST_FRESH_HOLDERS, ST_COPY_UPSERT, ST_COPY_DELETE,
     ST_HEALTH_UPSERT,
     ST_SCAN_RUN_START, ST_SCAN_RUN_FINISH, ST_SCAN_RUN_LAST, ST_SCAN_TARGETS,
@@ -95,6 +95,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                           "VALUES (?1, ?2, ?3)",
     [ST_PREFIXES_DELETE] = "DELETE FROM mirror_prefixes WHERE mirror_id = ?1",
     [ST_FILE_BY_PATH]   = "SELECT " FILE_COLS " FROM files WHERE path = ?1",
+    /* The redirect's one row: the file and its fresh holders (schema 003). */
+    [ST_FILE_HOLDERS_BY_PATH] = "SELECT " FILE_COLS ", holders FROM files WHERE path = ?1",
     [ST_FILE_UPSERT]    = "INSERT INTO files (path, size, mtime, sha256, indexed) "
                           "VALUES (?1, ?2, ?3, ?4, strftime('%s', 'now')) "
                           "ON CONFLICT (path) DO UPDATE SET size = excluded.size, "
@@ -326,6 +328,130 @@ static int check_schema(ms_db_t *db)
     return MS_ERR;
 }
 
+/* --- the holders bitmap's SQL functions (schema 003's triggers) --- */
+
+/* A bitmap's length without its trailing zero bytes. */
+static int bits_trimmed(const unsigned char *bits, int len)
+{
+    while (len > 0 && !bits[len - 1])
+        len--;
+    return len;
+}
+
+/* The mirror id argv names, or -1 (with the statement's error set) when it
+ * is no id a bitmap can hold. */
+static sqlite3_int64 holder_id(sqlite3_context *ctx, sqlite3_value *v, const char *fn)
+{
+    sqlite3_int64 id = sqlite3_value_int64(v);
+
+    if (sqlite3_value_type(v) != SQLITE_INTEGER || id < 0 || id > MS_HOLDERS_MAX_ID) {
+        char msg[96];
+
+        snprintf(msg, sizeof(msg), "%s: mirror id is not an integer in 0..%d", fn,
+                 MS_HOLDERS_MAX_ID);
+        sqlite3_result_error(ctx, msg, -1);
+        return -1;
+    }
+    return id;
+}
+
+/* ms_holders_set(bits, id, on): bits with mirror id's bit set (on true) or
+ * cleared; NULL when no bit is left. */
+static void fn_holders_set(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const unsigned char *old = sqlite3_value_blob(argv[0]);
+    int len = old ? sqlite3_value_bytes(argv[0]) : 0;
+    sqlite3_int64 id = holder_id(ctx, argv[1], "ms_holders_set");
+    int on = sqlite3_value_int(argv[2]) != 0, need;
+    unsigned char *bits;
+
+    (void)argc;
+    if (id < 0)
+        return;
+    if (!on && id >> 3 >= len) {             /* clear and not there: as it was */
+        sqlite3_result_value(ctx, argv[0]);
+        return;
+    }
+    need = len > (int)(id >> 3) ? len : (int)(id >> 3) + 1;
+    if (!(bits = sqlite3_malloc(need))) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    if (len > 0)
+        memcpy(bits, old, (size_t)len);
+    memset(bits + len, 0, (size_t)(need - len));
+    if (on)
+        bits[id >> 3] |= (unsigned char)(1u << (id & 7));
+    else
+        bits[id >> 3] &= (unsigned char)~(1u << (id & 7));
+    if (!(need = bits_trimmed(bits, need))) {
+        sqlite3_free(bits);
+        sqlite3_result_null(ctx);
+        return;
+    }
+    sqlite3_result_blob(ctx, bits, need, sqlite3_free);
+}
+
+typedef struct holders_agg {
+    unsigned char *bits;
+    int len;
+} holders_agg;
+
+/* ms_holders_agg(id): the bitmap of the ids aggregated; NULL for none. */
+static void fn_holders_agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    holders_agg *a = sqlite3_aggregate_context(ctx, sizeof(*a));
+    sqlite3_int64 id;
+
+    (void)argc;
+    if (!a) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    if ((id = holder_id(ctx, argv[0], "ms_holders_agg")) < 0)
+        return;
+    if (id >> 3 >= a->len) {
+        int need = (int)(id >> 3) + 1;
+        unsigned char *bits = sqlite3_realloc(a->bits, need);
+
+        if (!bits) {
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+        memset(bits + a->len, 0, (size_t)(need - a->len));
+        a->bits = bits;
+        a->len = need;
+    }
+    a->bits[id >> 3] |= (unsigned char)(1u << (id & 7));
+}
+
+static void fn_holders_agg_final(sqlite3_context *ctx)
+{
+    holders_agg *a = sqlite3_aggregate_context(ctx, 0);
+
+    if (!a || !a->bits) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    sqlite3_result_blob(ctx, a->bits, a->len, sqlite3_free);
+    a->bits = NULL;
+}
+
+/* What schema 003's triggers call: every handle that may write has them. */
+static int register_functions(ms_db_t *db)
+{
+    const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+
+    if (sqlite3_create_function(db->sql, "ms_holders_set", 3, flags, NULL, fn_holders_set,
+                                NULL, NULL) != SQLITE_OK
+        || sqlite3_create_function(db->sql, "ms_holders_agg", 1, flags, NULL, NULL,
+                                   fn_holders_agg_step, fn_holders_agg_final) != SQLITE_OK) {
+        set_error(db, "registering the holders functions");
+        return MS_ERR;
+    }
+    return MS_OK;
+}
+
 int ms_db_open(ms_db_t **out, const char *path, int mode, apr_pool_t *p,
                const char **err)
 {
@@ -385,8 +511,9 @@ int ms_db_open(ms_db_t **out, const char *path, int mode, apr_pool_t *p,
      * over a database replaced by rename. Readers therefore need to be
      * able to create -shm in the database's directory (see README). */
     if (mode != MS_DB_READONLY
-        && exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL",
-                "setting pragmas") != MS_OK)
+        && (exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL",
+                 "setting pragmas") != MS_OK
+            || register_functions(db) != MS_OK))
         goto fail;
     if (mode != MS_DB_CREATE && check_schema(db) != MS_OK)
         goto fail;
@@ -1031,6 +1158,37 @@ int ms_db_file_get(ms_file_t **out, ms_db_t *db, const char *path, apr_pool_t *p
     if (rc == SQLITE_ROW) {
         *out = apr_palloc(p, sizeof(ms_file_t));
         file_from_row(*out, st, p);
+    }
+    else if (rc != SQLITE_DONE)
+        set_error(db, "looking up a file");
+    done(st);
+    return rc == SQLITE_ROW ? MS_OK : rc == SQLITE_DONE ? MS_NOTFOUND : MS_ERR;
+}
+
+int ms_db_file_holders(ms_file_t **out, ms_holders_t *holders, ms_db_t *db, const char *path,
+                       apr_pool_t *p)
+{
+    sqlite3_stmt *st = stmt(db, ST_FILE_HOLDERS_BY_PATH);
+    int rc;
+
+    *out = NULL;
+    memset(holders, 0, sizeof(*holders));
+    if (!st)
+        return MS_ERR;
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *bits = sqlite3_column_blob(st, FC_HOLDERS);
+        int len = bits_trimmed(bits, sqlite3_column_bytes(st, FC_HOLDERS)), i;
+
+        *out = apr_palloc(p, sizeof(ms_file_t));
+        file_from_row(*out, st, p);
+        if (len > 0) {
+            holders->bits = apr_pmemdup(p, bits, (apr_size_t)len);
+            holders->bits_len = len;
+            for (i = 0; i < len; i++)
+                holders->count += __builtin_popcount(bits[i]);
+        }
     }
     else if (rc != SQLITE_DONE)
         set_error(db, "looking up a file");

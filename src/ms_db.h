@@ -151,11 +151,15 @@ typedef struct ms_copy {
  * or as a bitmap of ids (the file cache's form): all a redirect needs of the
  * copies. */
 typedef struct ms_holders {
-    int count;
+    int count;                 /* holders (set bits, in the bitmap form) */
     const int64_t *id;         /* count ids, or NULL when given as bits: */
     const unsigned char *bits; /*   bit (id & 7) of byte id >> 3 set for a holder */
     int bits_len;              /*   bytes of bits */
 } ms_holders_t;
+
+/* The largest mirror id a holders bitmap holds (128 KiB of bits): schema
+ * 003's functions refuse larger ones. The tool numbers mirrors from 1. */
+#define MS_HOLDERS_MAX_ID 1048575
 
 /* --- handles --- */
 
@@ -237,6 +241,12 @@ int ms_db_copies(apr_array_header_t **out, ms_db_t *db, int64_t file_id, apr_poo
  * matches f (same size, |mtime difference| < precision), ascending; from p.
  * Leaves the scans' details (ms_db_copies) to explain and the documents. */
 int ms_db_fresh_holders(ms_holders_t *out, ms_db_t *db, const ms_file_t *f, apr_pool_t *p);
+/* The same holders as kept for each file by schema 003's triggers
+ * (files.holders), read with the file in one row: what the redirect's miss
+ * path reads. *out and *holders (bitmap form, from p) as ms_db_file_get and
+ * ms_db_fresh_holders give them; MS_NOTFOUND when the path is not indexed. */
+int ms_db_file_holders(ms_file_t **out, ms_holders_t *holders, ms_db_t *db, const char *path,
+                       apr_pool_t *p);
 int ms_db_copy_put(ms_db_t *db, int64_t file_id, const ms_copy_t *c);
 int ms_db_copy_remove(ms_db_t *db, int64_t mirror_id, int64_t file_id);
 

@@ -84,10 +84,13 @@ static int read_file(ms_answer_t *a, const ms_mirrors_t **mirrors,
     if (ms_db_generation(db, &mirrors_gen, data_gen) != MS_OK
         || ms_db_mirrors_at(mirrors, db, mirrors_gen) != MS_OK)
         goto fail;
-    rc = ms_db_file_get(&a->file, db, req->path, p);
-    if (rc == MS_OK && (copies ? ms_db_copies(copies, db, a->file->id, p)
-                               : ms_db_fresh_holders(holders, db, a->file, p)) != MS_OK)
-        rc = MS_ERR;
+    if (copies) {
+        rc = ms_db_file_get(&a->file, db, req->path, p);
+        if (rc == MS_OK && ms_db_copies(copies, db, a->file->id, p) != MS_OK)
+            rc = MS_ERR;
+    }
+    else                               /* one row: the file and its holders' bits */
+        rc = ms_db_file_holders(&a->file, holders, db, req->path, p);
     if (rc == MS_ERR)
         goto fail;
     ms_db_rollback(db);               /* read-only: ending it is all there is */

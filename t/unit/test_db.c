@@ -189,6 +189,131 @@ static void test_fresh_holders(const char *path, apr_pool_t *p)
     ms_db_close(rw);
 }
 
+/* files.holders (schema 003) as its triggers keep it: the same ids as
+ * ms_db_fresh_holders judges from the copies, for the file as indexed.
+ * Returns the count, or -1 when the two differ. */
+static int holders_agree(ms_db_t *db, const char *path, apr_pool_t *p)
+{
+    ms_file_t *f;
+    ms_holders_t bits, ids;
+    int i, n = 0;
+
+    if (ms_db_file_holders(&f, &bits, db, path, p) != MS_OK || bits.id
+        || ms_db_fresh_holders(&ids, db, f, p) != MS_OK)
+        return -1;
+    if (bits.bits_len > 0 && !bits.bits[bits.bits_len - 1])
+        return -1;                                   /* trailing zero byte */
+    for (i = 0; i < bits.bits_len * 8; i++)
+        if (bits.bits[i >> 3] & (1u << (i & 7)))
+            if (n >= ids.count || ids.id[n++] != i)
+                return -1;
+    return n == ids.count && n == bits.count ? n : -1;
+}
+
+static void test_holders_kept(const char *path, apr_pool_t *p)
+{
+    ms_db_t *rw;
+    ms_file_t f = { 0, "iso/k.iso", 1000, 1700000000, NULL, NULL }, *got;
+    ms_copy_t c = { 0, 1000, 1700000000, 1, 1700000100 };
+    ms_mirror_t *a = new_mirror(p, "k-a"), *b = new_mirror(p, "k-b"), *z;
+    ms_holders_t h;
+    sqlite3 *raw;
+    char *msg = NULL;
+    int rc;
+
+    ms_db_open(&rw, path, MS_DB_READWRITE, p, NULL);
+    ok(ms_db_file_put(rw, &f) == MS_OK && holders_agree(rw, f.path, p) == 0,
+       "a new file: no holders, NULL bits");
+    ms_db_mirror_insert(rw, a);
+    ms_db_mirror_insert(rw, b);
+    c.mirror_id = a->id;
+    ms_db_copy_put(rw, f.id, &c);
+    is_int(holders_agree(rw, f.path, p), 1, "a fresh copy sets its mirror's bit");
+    c.mirror_id = b->id;
+    c.size = 999;
+    ms_db_copy_put(rw, f.id, &c);
+    is_int(holders_agree(rw, f.path, p), 1, "a stale copy sets none");
+    c.size = 1000;
+    c.mtime = 1700000030;
+    c.precision = 60;
+    ms_db_copy_put(rw, f.id, &c);
+    is_int(holders_agree(rw, f.path, p), 2, "rescanned fresh (within its precision): set");
+    c.seen = 1700000200;
+    ms_db_copy_put(rw, f.id, &c);
+    is_int(holders_agree(rw, f.path, p), 2, "seen again, unchanged: still set");
+    f.mtime = 1700000050;
+    ms_db_file_put(rw, &f);
+    is_int(holders_agree(rw, f.path, p), 1, "the origin file moves: judged again (one left)");
+    f.mtime = 1700000000;
+    ms_db_file_put(rw, &f);
+    is_int(holders_agree(rw, f.path, p), 2, "and back: both again");
+    ok(ms_db_copy_remove(rw, a->id, f.id) == MS_OK, "a copy removed");
+    is_int(holders_agree(rw, f.path, p), 1, "its bit goes");
+
+    /* The largest id removed and a new mirror given the same id: the copies
+     * went with the old mirror, and so did its bits. */
+    ok(ms_db_mirror_remove(rw, b->id) == MS_OK, "the mirror with the largest id removed");
+    is_int(holders_agree(rw, f.path, p), 0, "its bits go with its copies");
+    z = new_mirror(p, "k-z");
+    ms_db_mirror_insert(rw, z);
+    ok(z->id == b->id, "a new mirror reuses id %lld", (long long)z->id);
+    ok(ms_db_file_holders(&got, &h, rw, f.path, p) == MS_OK && h.count == 0 && !h.bits,
+       "and holds nothing");
+    ms_db_close(rw);
+
+    /* A writer without the functions writes nothing rather than bits out of
+     * step. */
+    sqlite3_open(path, &raw);
+    sqlite3_exec(raw, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    rc = sqlite3_exec(raw, apr_psprintf(p, "INSERT INTO mirror_files VALUES (%" APR_INT64_T_FMT
+                                           ", %" APR_INT64_T_FMT ", 1000, 1700000000, 1, 0)",
+                                        f.id, z->id),
+                      NULL, NULL, &msg);
+    ok(rc != SQLITE_OK && msg && strstr(msg, "ms_holders_set"),
+       "the sqlite3 shell cannot add a copy (%d): %s", rc, msg ? msg : "(no message)");
+    sqlite3_free(msg);
+    sqlite3_close(raw);
+    ms_db_open(&rw, path, MS_DB_READWRITE, p, NULL);
+    is_int(holders_agree(rw, f.path, p), 0, "and nothing was added");
+    ms_db_file_remove(rw, f.id);
+    ms_db_close(rw);
+}
+
+/* A schema-2 database with copies, migrated: every file's bits filled. */
+static void test_holders_migration(apr_pool_t *p)
+{
+    extern const char *const ms_schema_migrations[];
+    const char *old = apr_pstrcat(p, dir, "/v2.db", NULL);
+    sqlite3 *raw;
+    ms_db_t *rw;
+    int from = -1, to = -1, ok_all = 1, i;
+
+    sqlite3_open(old, &raw);
+    ok(sqlite3_exec(raw, ms_schema_migrations[0], NULL, NULL, NULL) == SQLITE_OK
+       && sqlite3_exec(raw, ms_schema_migrations[1], NULL, NULL, NULL) == SQLITE_OK
+       && sqlite3_exec(raw, "PRAGMA user_version = 2;"
+                       "INSERT INTO mirrors (id, name, http_url, scan_url) VALUES "
+                       "(1, 'a', 'http://a/', 'http://a/'), (2, 'b', 'http://b/', 'http://b/'),"
+                       "(9, 'c', 'http://c/', 'http://c/');"
+                       "INSERT INTO files (id, path, size, mtime) VALUES (1, 'f1', 10, 100),"
+                       "(2, 'f2', 20, 200), (3, 'f3', 30, 300);"
+                       "INSERT INTO mirror_files VALUES (1, 1, 10, 100, 1, 0), "
+                       "(1, 2, 11, 100, 1, 0), (1, 9, 10, 130, 60, 0), (2, 2, 20, 260, 60, 0),"
+                       "(2, 9, 20, 200, 1, 0)", NULL, NULL, NULL) == SQLITE_OK,
+       "a schema-2 database with copies");
+    sqlite3_close(raw);
+    ok(ms_db_open(&rw, old, MS_DB_CREATE, p, NULL) == MS_OK
+       && ms_db_migrate(rw, &from, &to) == MS_OK && from == 2 && to == ms_db_schema_current(),
+       "migrated from 2 to %d", to);
+    for (i = 1; i <= 3; i++) {
+        static const int want[] = { 0, 2, 1, 0 };
+        if (holders_agree(rw, apr_psprintf(p, "f%d", i), p) != want[i])
+            ok_all = 0;
+    }
+    ok(ok_all, "each file's bits as its copies say (2, 1 and 0 fresh holders)");
+    ms_db_close(rw);
+}
+
 static void test_replaced_and_bad_files(const char *path, apr_pool_t *p)
 {
     ms_db_t *ro, *db;
@@ -248,6 +373,8 @@ int main(void)
     test_mirrors(path, p);
     test_files_and_copies(path, p);
     test_fresh_holders(path, p);
+    test_holders_kept(path, p);
+    test_holders_migration(p);
     test_replaced_and_bad_files(path, p);
     if (system(apr_psprintf(p, "rm -rf '%s'", dir)) != 0)
         diag("could not remove %s", dir);
