@@ -237,9 +237,10 @@ int ms_db_file_count(ms_db_t *db, int64_t *count);
 
 /* Every recorded copy of a file, as an array of ms_copy_t ordered by mirror id. */
 int ms_db_copies(apr_array_header_t **out, ms_db_t *db, int64_t file_id, apr_pool_t *p);
-/* The redirect's read of the copies: only the ids of the mirrors whose copy
- * matches f (same size, |mtime difference| < precision), ascending; from p.
- * Leaves the scans' details (ms_db_copies) to explain and the documents. */
+/* The ids of the mirrors whose copy matches f (same size, |mtime
+ * difference| < precision), ascending, from p, judged from the copies at
+ * this call: the reference that test_db holds files.holders to (the
+ * redirect reads the bitmap, ms_db_file_holders). */
 int ms_db_fresh_holders(ms_holders_t *out, ms_db_t *db, const ms_file_t *f, apr_pool_t *p);
 /* The same holders as kept for each file by schema 003's triggers
  * (files.holders), read with the file in one row: what the redirect's miss
