@@ -76,11 +76,13 @@ for my $i (1 .. 200) {
     $t->tool('mirror', 'add', "p$i", '--url', "http://127.0.0.1:$port/",
              '--scan-url', "rsync://127.0.0.1:$rp/pub/", '--country', 'DE');
 }
-$t->sql("INSERT INTO mirror_files (file_id, mirror_id, size, mtime, precision, seen) "
-        . "SELECT f.id, m.id, f.size, f.mtime, 1, 0 FROM files f, mirrors m "
-        . "WHERE m.name LIKE 'p%' AND f.path = 'd000/file-000000.bin'");
+# What each holds, as a scan of one directory over rsync records it (the
+# prober asks for a file a scan saw fresh).
+my ($rc, $out, $err) = $t->run_tool('scan', (map { "p$_" } 1 .. 200), '--path', 'd000',
+                                 '--jobs', '8', '--timeout', '60');
+die "scan of the probe mirrors failed: $err" if $rc;
 my $s = time;
-my ($rc, $out, $err) = $t->run_tool('probe', '--timeout', '5');
+($rc, $out, $err) = $t->run_tool('probe', '--timeout', '5');
 my $dt = time - $s;
 die "probe failed: $err" if $rc;
 my ($line) = $out =~ /^(probed .*)$/m;
