@@ -238,28 +238,37 @@ static int sha_bytes(unsigned char out[32], const char *s)
     return 1;
 }
 
-/* The holders (ascending ids) into x as a bitmap or a list; 0 when they fit
- * neither. A repeated id counts once. */
+/* The holders (ascending ids, or a bitmap with count bits set) into x as a
+ * bitmap or a list; 0 when they fit neither. A repeated id counts once. */
 static int pack_holders(entry *x, const ms_holders_t *h)
 {
     int i, n = 0, fits_bits = 1;
 
-    if (!h->id) {              /* a bitmap (the database's): as it is, if it fits */
-        for (i = (int)sizeof(x->held.bits); i < h->bits_len; i++)
-            if (h->bits[i])
+    memset(&x->held, 0, sizeof(x->held));
+    if (!h->id) {              /* a bitmap (the database's): as it is if it fits, */
+        for (i = (int)sizeof(x->held.bits); i < h->bits_len && !h->bits[i]; i++)
+            ;
+        if (i >= h->bits_len) {
+            memcpy(x->held.bits, h->bits,
+                   (size_t)(h->bits_len < (int)sizeof(x->held.bits) ? h->bits_len
+                                                                   : (int)sizeof(x->held.bits)));
+            x->flags |= E_BITS;
+            x->count = (uint16_t)h->count;
+            return 1;
+        }
+        for (i = 0; i < h->bits_len * 8; i++) {       /* else as a list */
+            if (!(h->bits[i >> 3] & (1u << (i & 7))))
+                continue;
+            if (n == MS_CACHE_IDS)
                 return 0;
-        memset(&x->held, 0, sizeof(x->held));
-        memcpy(x->held.bits, h->bits,
-               (size_t)(h->bits_len < (int)sizeof(x->held.bits) ? h->bits_len
-                                                               : (int)sizeof(x->held.bits)));
-        x->flags |= E_BITS;
-        x->count = (uint16_t)h->count;
+            x->held.ids[n++] = i;
+        }
+        x->count = (uint16_t)n;
         return 1;
     }
     for (i = 0; i < h->count; i++)
         if (h->id[i] < 0 || h->id[i] > MS_CACHE_MAX_ID)
             fits_bits = 0;
-    memset(&x->held, 0, sizeof(x->held));
     if (fits_bits) {
         x->flags |= E_BITS;
         for (i = 0; i < h->count; i++) {

@@ -52,6 +52,20 @@ static void check_round_trip(ms_cache_t *c, const char *what, const int64_t *id,
        "%s: %d holders back as put", what, n);
     ok(got && got->sha256_raw && got->sha256_raw[0] == 0x00 && got->sha256_raw[1] == 0x11
        && got->sha256_raw[31] == 0xff, "%s: the hash also as its 32 bytes", what);
+
+    /* The same holders as the database gives them (files.holders: a bitmap
+     * without trailing zero bytes), kept in whichever form fits. */
+    if (!n || id[n - 1] <= MS_HOLDERS_MAX_ID) {
+        int len = n ? (int)(id[n - 1] >> 3) + 1 : 0, i;
+        unsigned char *bits = apr_pcalloc(p, len ? len : 1);
+
+        for (i = 0; i < n; i++)
+            bits[id[i] >> 3] |= (unsigned char)(1u << (id[i] & 7));
+        in = (ms_holders_t){ .count = n, .bits = bits, .bits_len = len };
+        ms_cache_put(c, 7, 3, "pub/a.iso", &f, &in);
+        ok(ms_cache_get(c, 7, 3, "pub/a.iso", &got, &out, p) && got && got->id == 42
+           && same_holders(&out, id, n), "%s: %d holders back, put as a bitmap", what, n);
+    }
 }
 
 /* --- threads racing on one entry --- */
@@ -202,6 +216,8 @@ int main(void)
     ok(ms_cache_create(&c, 1000, p) == 0, "cache created");
     check_round_trip(c, "dense ids (a bitmap)", dense, 300, p);
     check_round_trip(c, "sparse ids (an array)", sparse, 3, p);
+    check_round_trip(c, "sparse ids a bitmap can hold (an array)",
+                     (int64_t[]){ 3, 2000, 70000 }, 3, p);
     check_round_trip(c, "id 0", (int64_t[]){ 0, 1, 2, 3, 4, 5, 6, 7, 8 }, 9, p);
     check_round_trip(c, "no holder", NULL, 0, p);
     ok(!ms_cache_get(c, 7, 4, "pub/a.iso", &got, &out, p), "another generation misses");
