@@ -126,6 +126,23 @@ sub logged_rate_limited {
     $t->stop;
 }
 
+# --- database of an older schema ----------------------------------------------------------
+# A database the tool has not migrated yet (schema 2: no holders bitmap)
+# is refused with the command that fixes it, and files are served locally.
+{
+    my $db = "$dir/old-schema.db";
+    push @provoked, $db;
+    copy($good, $db) or die $!;
+    system('sqlite3', $db, 'PRAGMA user_version = 2') == 0 or die "sqlite3 failed";
+    $t->start(db => $db);
+    local_ok('database of schema 2', 10);
+    my @l = grep { /\Q$db\E/ } split /\n/, $t->error_log;
+    ok((grep { /schema version 2 is older than \d+; run 'mirrorsel init' to migrate/ } @l),
+       'schema 2: the log names the database and says to run mirrorsel init')
+        or diag(join "\n", @l[0 .. ($#l > 4 ? 4 : $#l)]);
+    $t->stop;
+}
+
 # --- unreadable database ---------------------------------------------------------------
 SKIP: {
     skip 'root reads any file', 4 if $> == 0;
