@@ -1181,6 +1181,13 @@ int ms_db_file_holders(ms_file_t **out, ms_holders_t *holders, ms_db_t *db, cons
         const unsigned char *bits = sqlite3_column_blob(st, FC_HOLDERS);
         int len = bits_trimmed(bits, sqlite3_column_bytes(st, FC_HOLDERS)), i;
 
+        if (len > MS_HOLDERS_MAX_ID / 8 + 1) {  /* not what the triggers write */
+            snprintf(db->errmsg, sizeof(db->errmsg),
+                     "%s: a file's holders: a bitmap of %d bytes, more than mirror ids "
+                     "up to %d need", db->path, len, MS_HOLDERS_MAX_ID);
+            done(st);
+            return MS_ERR;
+        }
         *out = apr_palloc(p, sizeof(ms_file_t));
         file_from_row(*out, st, p);
         if (len > 0) {

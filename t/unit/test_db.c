@@ -275,6 +275,21 @@ static void test_holders_kept(const char *path, apr_pool_t *p)
     sqlite3_close(raw);
     ms_db_open(&rw, path, MS_DB_READWRITE, p, NULL);
     is_int(holders_agree(rw, f.path, p), 0, "and nothing was added");
+    ms_db_close(rw);
+
+    /* The bitmap itself has no trigger: a hand-written one longer than any
+     * mirror id needs is refused when read, with a message, not copied. */
+    sqlite3_open(path, &raw);
+    sqlite3_exec(raw, apr_psprintf(p, "UPDATE files SET holders = zeroblob(200000) || x'01' "
+                                      "WHERE id = %" APR_INT64_T_FMT, f.id),
+                 NULL, NULL, NULL);
+    sqlite3_close(raw);
+    ms_db_open(&rw, path, MS_DB_READONLY, p, NULL);
+    ok(ms_db_file_holders(&got, &h, rw, f.path, p) == MS_ERR
+       && strstr(ms_db_errmsg(rw), "a bitmap of 200001 bytes"),
+       "an oversized bitmap is an error: %s", ms_db_errmsg(rw));
+    ms_db_close(rw);
+    ms_db_open(&rw, path, MS_DB_READWRITE, p, NULL);
     ms_db_file_remove(rw, f.id);
     ms_db_close(rw);
 }
