@@ -579,8 +579,6 @@ int ms_select(ms_choice_t **out, const ms_mirrors_t *mirrors, const ms_file_t *f
 
 /* --- the redirect's shortcut: an order per location, walked per file --- */
 
-#define MS_ORDER_MAX_ID 1048576   /* a holder bitmap of at most 128 KiB */
-
 /* The position of mirror id in the snapshot (ordered by id), or -1. */
 static int index_of(const ms_mirrors_t *mirrors, int64_t id)
 {
@@ -676,7 +674,7 @@ static int walk_holders(walk_t *w, apr_pool_t *p)
     int i;
 
     w->max_id = w->mirrors->count ? w->mirrors->mirror[w->mirrors->count - 1]->id : 0;
-    if (w->max_id < 0 || w->max_id >= MS_ORDER_MAX_ID)
+    if (w->max_id < 0 || w->max_id > MS_HOLDERS_MAX_ID)
         return -1;
     if (!w->holders->id && w->holders->bits_len >= w->max_id / 8 + 1) {
         w->held = w->holders->bits;         /* the cache's bitmap, as it is */
