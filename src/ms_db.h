@@ -113,11 +113,13 @@ typedef struct ms_mirrors {
     ms_mirror_t **by_id;       /* mirror by id, NULL where none */
     uint32_t *ids;             /* mirror[i]->id, side by side, so a walk over
                                 * the order reads ids without touching every
-                                * mirror; NULL (hand-made sets, ids beyond
-                                * 32 bits): read mirror[i]->id */
+                                * mirror; NULL (sets not prepared, ids
+                                * beyond 32 bits): ms_select_ordered
+                                * declines, ms_select answers */
     ms_prefix_entry_t *prefixes;   /* every enabled mirror's prefixes, by
                                     * position, side by side (a request
-                                    * tests them all); NULL: walk mirror[] */
+                                    * tests them all); NULL in a set not
+                                    * prepared */
     int prefix_count;
 } ms_mirrors_t;
 

@@ -40,7 +40,7 @@ typedef struct entry {
     uint64_t pair_no;
     int users;                 /* requests holding it (under the pair's mutex) */
     int evicted;               /* out of its slot: the last user frees it */
-    ms_order_t order;          /* place and prefixed: malloc'd with the entry */
+    ms_order_t order;          /* its places malloc'd with the entry */
 } entry;
 
 struct ms_order_cache {
@@ -107,28 +107,24 @@ int ms_order_cache_create(ms_order_cache_t **out, int slots, apr_pool_t *p)
     return 0;
 }
 
-/* The order's arrays laid out after the struct at `to`; returns its size. */
+/* The order's places laid out after the struct at `to`; returns its size. */
 static size_t order_copy(ms_order_t *to, const ms_order_t *from)
 {
     char *base = (char *)(to + 1);
     size_t places = from->count * sizeof(*from->place);
 
     to->count = from->count;
-    to->prefixed_count = from->prefixed_count;
     to->place = (ms_place_t *)base;
-    to->prefixed = (uint16_t *)(base + places);
     memcpy(to->place, from->place, places);
-    memcpy(to->prefixed, from->prefixed, from->prefixed_count * sizeof(*from->prefixed));
-    return sizeof(*to) + places + from->prefixed_count * sizeof(*from->prefixed);
+    return sizeof(*to) + places;
 }
 
 static size_t order_size(const ms_order_t *o)
 {
-    return sizeof(*o) + o->count * sizeof(*o->place)
-           + o->prefixed_count * sizeof(*o->prefixed);
+    return sizeof(*o) + o->count * sizeof(*o->place);
 }
 
-/* One malloc: the entry with its order's arrays behind it. */
+/* One malloc: the entry with its order's places behind it. */
 static entry *entry_make(const place_key *k, uint64_t h, const ms_order_t *o)
 {
     entry *e = malloc(offsetof(entry, order) + order_size(o));

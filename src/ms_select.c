@@ -596,18 +596,6 @@ static int index_of(const ms_mirrors_t *mirrors, int64_t id)
     return -1;
 }
 
-static void order_prefixed(ms_order_t *o, const ms_mirrors_t *mirrors, apr_pool_t *p)
-{
-    int i;
-
-    o->prefixed = apr_palloc(p, (mirrors->count + 1) * sizeof(*o->prefixed));
-    for (i = 0; i < mirrors->count; i++) {
-        const ms_mirror_t *m = mirrors->mirror[i];
-        if (m->enabled && m->prefixes && m->prefixes->nelts > 0)
-            o->prefixed[o->prefixed_count++] = (uint16_t)i;
-    }
-}
-
 int ms_select_order(ms_order_t **out, const ms_mirrors_t *mirrors,
                     const ms_client_t *client, apr_pool_t *p)
 {
@@ -641,7 +629,6 @@ int ms_select_order(ms_order_t **out, const ms_mirrors_t *mirrors,
         o->place[i].https = (uint8_t)all[i].https;
     }
     o->count = n;
-    order_prefixed(o, mirrors, p);
     *out = o;
     return 0;
 }
@@ -765,29 +752,19 @@ static int prefix_matched(walk_t *w, int index, ms_ranked_t *tier, int *n,
     return 0;
 }
 
-static int walk_prefix_tier(walk_t *w, const ms_order_t *o, apr_pool_t *p)
+static int walk_prefix_tier(walk_t *w, apr_pool_t *p)
 {
     qualify_ctx q = { w->file, w->client, 0, 0, 0, p };
     const ms_prefix_entry_t *pe = w->mirrors->prefixes;
     ms_ranked_t tier[8];
     int i, n = 0, last = -1;
 
-    if (pe) {                  /* the snapshot's flat table: one array to scan */
-        for (i = 0; i < w->mirrors->prefix_count; i++) {
-            if (pe[i].index == last || !ms_cidr_contains(&pe[i].cidr, &w->client->addr))
-                continue;
-            last = pe[i].index;
-            if (prefix_matched(w, last, tier, &n, &q) < 0)
-                return -1;
-        }
-    }
-    else {
-        for (i = 0; i < o->prefixed_count; i++) {
-            if (!in_prefixes(w->mirrors->mirror[o->prefixed[i]], &w->client->addr))
-                continue;
-            if (prefix_matched(w, o->prefixed[i], tier, &n, &q) < 0)
-                return -1;
-        }
+    for (i = 0; i < w->mirrors->prefix_count; i++) {   /* the snapshot's flat table */
+        if (pe[i].index == last || !ms_cidr_contains(&pe[i].cidr, &w->client->addr))
+            continue;
+        last = pe[i].index;
+        if (prefix_matched(w, last, tier, &n, &q) < 0)
+            return -1;
     }
     qsort(tier, n, sizeof(*tier), by_tier_distance);
     for (i = 0; i < n; i++)
@@ -806,17 +783,14 @@ static void walk_order(walk_t *w, const ms_order_t *o)
         const ms_mirror_t *m;
         ms_ranked_t r;
 
-        if (w->mirrors->ids) {  /* most places do not hold the file: skip them
-                                 * without reading their mirror */
-            uint32_t id = w->mirrors->ids[pl->index];
+        /* most places do not hold the file: skip them without reading
+         * their mirror; for the rest only the size is left to judge */
+        uint32_t id = w->mirrors->ids[pl->index];
 
-            if (id > w->max_id || !(w->held[id >> 3] & (1u << (id & 7))))
-                continue;
-        }
+        if (id > w->max_id || !(w->held[id >> 3] & (1u << (id & 7))))
+            continue;
         m = w->mirrors->mirror[pl->index];
-        /* with ids, the bit was read above: only the size is left to judge */
-        if ((w->mirrors->ids ? too_large(m, w->file) : !walk_holds(w, m))
-            || (w->matched_count && walk_matched(w, pl->index)))
+        if (too_large(m, w->file) || (w->matched_count && walk_matched(w, pl->index)))
             continue;
         memset(&r, 0, sizeof(r));
         r.mirror = m;
@@ -845,10 +819,12 @@ int ms_select_ordered(ms_choice_t **out, const ms_order_t *order,
     w.client = client;
     w.spread = spread;
     w.limit = limit;
-    if (limit <= 0 || walk_holders(&w, p) != 0)
+    /* a set not prepared (ms_mirrors_prepare) has no ids or prefix table,
+     * and one whose ids do not fit 32 bits no ids */
+    if (limit <= 0 || !mirrors->ids || !mirrors->prefixes || walk_holders(&w, p) != 0)
         return 0;
     w.ranked = apr_array_make(p, limit + 4, sizeof(ms_ranked_t));
-    done = walk_prefix_tier(&w, order, p);
+    done = walk_prefix_tier(&w, p);
     if (done < 0)
         return 0;
     if (!done)

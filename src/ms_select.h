@@ -98,8 +98,6 @@ typedef struct ms_place {
 typedef struct ms_order {
     int count;
     ms_place_t *place;         /* by tier, distance, id */
-    int prefixed_count;
-    uint16_t *prefixed;        /* indexes of the enabled mirrors with --prefix */
 } ms_order_t;
 
 /* The enabled mirrors that may serve clients at client's location, ordered
@@ -112,7 +110,8 @@ int ms_select_order(ms_order_t **out, const ms_mirrors_t *mirrors,
  * ms_select_order for this client's location and this snapshot) for the
  * file's fresh holders. Returns 1
  * with *out set, or 0 when the caller must ask ms_select: no holder
- * qualifies (the fallback mirrors' turn) or mirror ids are too sparse. */
+ * qualifies (the fallback mirrors' turn), mirror ids are too sparse, or the
+ * set was not prepared (loaded, or ms_mirrors_prepare). */
 int ms_select_ordered(ms_choice_t **out, const ms_order_t *order,
                       const ms_mirrors_t *mirrors, const ms_file_t *file,
                       const ms_holders_t *holders, const ms_client_t *client,
