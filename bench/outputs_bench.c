@@ -81,7 +81,7 @@ static size_t redirect(const ms_answer_t *a, apr_pool_t *p)
 {
     const ms_ranked_t *first = &APR_ARRAY_IDX(a->choice->ranked, 0, ms_ranked_t);
     const char *loc = ms_url_join(first->base_url, ms_path_escape(a->file->path, p), p);
-    apr_array_header_t *links = ms_links_duplicates(a, LINKS, p);
+    apr_array_header_t *links = ms_links_duplicates(a, NULL, LINKS, p);
     const char *d = ms_links_describedby(apr_pstrcat(p, ORIGIN, ".meta4", NULL), p);
     const char *dg, *rd;
     size_t n;

@@ -1069,7 +1069,7 @@ static void build_redirect(ms_reply_t *rep, const ms_answer_t *a, int links,
     rep->location = ms_url_join(first->base_url, rel, r->pool);
     rep->mirror = apr_pstrdup(r->pool, first->mirror->name);
     rep->tier = ms_tier_name(first->tier);
-    rep->links = ms_links_duplicates_rel(fit, rel, links, r->pool);
+    rep->links = ms_links_duplicates(fit, rel, links, r->pool);
     describedby = ms_links_describedby(apr_pstrcat(r->pool, origin_url(rep, r),
                                                    ".meta4", NULL), r->pool);
     if (describedby)

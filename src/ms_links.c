@@ -29,13 +29,8 @@ static const char *links_geo(char buf[10], const ms_mirror_t *m)
     return buf;
 }
 
-apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, int max, apr_pool_t *p)
-{
-    return ms_links_duplicates_rel(a, NULL, max, p);
-}
-
-apr_array_header_t *ms_links_duplicates_rel(const ms_answer_t *a, const char *rel, int max,
-                                            apr_pool_t *p)
+apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, const char *rel, int max,
+                                        apr_pool_t *p)
 {
     apr_array_header_t *out = apr_array_make(p, max > 0 ? max : 1, sizeof(const char *));
     int i, n;

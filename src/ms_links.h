@@ -23,12 +23,11 @@ int ms_links_url_safe(const char *url);
  * a->choice->ranked, "<url>; rel=duplicate; pri=N; geo=cc": url is the
  * mirror's full URL for a->file, N its rank (1 for the chosen mirror), geo
  * its lower-case country (left out when unknown). A mirror whose URL is not
- * header-safe is skipped. Empty (never NULL) when there is nothing to list. */
-apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, int max, apr_pool_t *p);
-/* The same with the file's path already percent-encoded (ms_path_escape of
- * a->file->path), as the caller made it for Location; NULL: encode it. */
-apr_array_header_t *ms_links_duplicates_rel(const ms_answer_t *a, const char *rel, int max,
-                                            apr_pool_t *p);
+ * header-safe is skipped. Empty (never NULL) when there is nothing to list.
+ * rel: a->file->path percent-encoded (ms_path_escape), when the caller made
+ * it already for Location; NULL: encoded here. */
+apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, const char *rel, int max,
+                                        apr_pool_t *p);
 
 /* "<meta4_url>; rel=describedby; type=\"application/metalink4+xml\"", or NULL
  * when meta4_url (the percent-encoded URL of the file's .meta4) is unsafe. */

@@ -286,7 +286,7 @@ static void test_xml_writer(void)
 static void test_links(void)
 {
     ms_answer_t *a = hostile_answer(EMPTY_SHA);
-    apr_array_header_t *links = ms_links_duplicates(a, 5, pool);
+    apr_array_header_t *links = ms_links_duplicates(a, NULL, 5, pool);
     ms_file_t nameless = { 0, "dir/a\nb\\c", 0, 0, EMPTY_SHA, NULL };
     ms_answer_t empty = { 0 };
 
@@ -297,9 +297,9 @@ static void test_links(void)
     is_str(APR_ARRAY_IDX(links, 1, const char *),
            "<http://m2.example/pub/caf%C3%A9%20%3Cx%3E%26.iso>; rel=duplicate; pri=2"
            "", "Link: no geo when the country is unknown");
-    links = ms_links_duplicates(a, 1, pool);
+    links = ms_links_duplicates(a, NULL, 1, pool);
     is_int(links->nelts, 1, "Link: only the first N");
-    is_int(ms_links_duplicates(&empty, 5, pool)->nelts, 0, "Link: none without a file");
+    is_int(ms_links_duplicates(&empty, NULL, 5, pool)->nelts, 0, "Link: none without a file");
     is_int(ms_links_url_safe("http://a/\x7f"), 0, "url_safe: DEL refused");
     is_int(ms_links_url_safe("http://a/\xc3\xa9"), 0, "url_safe: non-ASCII refused");
     is_int(ms_links_url_safe(""), 0, "url_safe: empty refused");
@@ -350,8 +350,8 @@ static void test_judged_text(void)
         m->text = ms_mirror_text(m);
         r->mirror = m;
     }
-    la = ms_links_duplicates(a, 10, pool);
-    lb = ms_links_duplicates(b, 10, pool);
+    la = ms_links_duplicates(a, NULL, 10, pool);
+    lb = ms_links_duplicates(b, NULL, 10, pool);
     same = la->nelts == lb->nelts;
     for (i = 0; same && i < la->nelts; i++)
         same = !strcmp(APR_ARRAY_IDX(la, i, const char *), APR_ARRAY_IDX(lb, i, const char *));
