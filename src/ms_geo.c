@@ -231,9 +231,9 @@ static int slot_is(const geo_slot_t *s, const ms_addr_t *addr)
 static void lookup_cached(ms_location_t *out, const ms_geo_t *geo, const ms_addr_t *addr)
 {
     geo_cache_t *c = geo->cache;
-    uint64_t i = hash_addr(addr) & c->st.mask & ~(uint64_t)1;
+    uint64_t pair_no, i = ms_stripes_pair(&c->st, hash_addr(addr), &pair_no);
     geo_slot_t *pair = &c->slot[i];
-    int stripe = ms_stripes_lock(&c->st, i >> 1), hit = 1;
+    int stripe = ms_stripes_lock(&c->st, pair_no), hit = 1;
 
     if (slot_is(&pair[0], addr))
         *out = pair[0].loc;
@@ -246,7 +246,7 @@ static void lookup_cached(ms_location_t *out, const ms_geo_t *geo, const ms_addr
     if (hit)
         return;
     lookup_mmdb(out, geo, addr);
-    stripe = ms_stripes_lock(&c->st, i >> 1);
+    stripe = ms_stripes_lock(&c->st, pair_no);
     if (!slot_is(&pair[0], addr)) {     /* another thread may have put it */
         pair[1] = pair[0];
         memcpy(pair[0].b, addr->b, 16);

@@ -145,16 +145,6 @@ static int is_key(const entry *e, const place_key *k, uint64_t h)
     return e && e->hash == h && memcmp(&e->key, k, sizeof(*k)) == 0;
 }
 
-/* The first of the pair of slots a hash may use; *pair_no picks the stripe
- * guarding both. */
-static uint64_t pair_of(const ms_order_cache_t *c, uint64_t h, uint64_t *pair_no)
-{
-    uint64_t first = (h & c->st.mask) & ~(uint64_t)1;
-
-    *pair_no = first >> 1;
-    return first;
-}
-
 /* Slot i's entry when it holds k (its tag read first). */
 static entry *holding(const ms_order_cache_t *c, uint64_t i, const place_key *k, uint64_t h)
 {
@@ -189,7 +179,7 @@ static apr_status_t give_back(void *data)
 static int lookup(const ms_order_t **out, ms_order_cache_t *c, const place_key *k, uint64_t h,
                   apr_pool_t *p)
 {
-    uint64_t pair_no, first = pair_of(c, h, &pair_no);
+    uint64_t pair_no, first = ms_stripes_pair(&c->st, h, &pair_no);
     int stripe = ms_stripes_lock(&c->st, pair_no);
     entry *e;
     loan *l;
@@ -222,7 +212,7 @@ static void evict(entry *e, int *free_now)
 
 static void store(ms_order_cache_t *c, const place_key *k, uint64_t h, const ms_order_t *o)
 {
-    uint64_t pair_no, first = pair_of(c, h, &pair_no);
+    uint64_t pair_no, first = ms_stripes_pair(&c->st, h, &pair_no);
     entry *e = entry_make(k, h, o), *old;
     int stripe, free_old;
 

@@ -1,7 +1,8 @@
 /* ms_stripes.h — what the per-process caches (files, mirror orders,
  * locations) share: a power-of-two number of slots, mutexes striped over the
  * slots so threads rarely wait for each other, hit and miss counters kept
- * under those mutexes, and the FNV-1a hash the slots are picked by. */
+ * under those mutexes, the pairs of two-way caches, and the hashes the slots
+ * are picked by. */
 #ifndef MS_STRIPES_H
 #define MS_STRIPES_H
 
@@ -23,6 +24,16 @@ typedef struct ms_stripes {
 /* Round slots up to a power of two, at least min_slots, and create the
  * mutexes in p. Returns 0, or -1 when a mutex cannot be made. */
 int ms_stripes_init(ms_stripes_t *s, int slots, int min_slots, apr_pool_t *p);
+
+/* Two-way caches: the first of the pair of slots hash h may use (the
+ * second follows it); *pair_no, the pair's number, is what to lock. */
+static inline uint64_t ms_stripes_pair(const ms_stripes_t *s, uint64_t h, uint64_t *pair_no)
+{
+    uint64_t first = h & s->mask & ~(uint64_t)1;
+
+    *pair_no = first >> 1;
+    return first;
+}
 
 /* Lock the stripe guarding slot; returns the stripe for the calls below. */
 int ms_stripes_lock(ms_stripes_t *s, uint64_t slot);
