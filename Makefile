@@ -71,8 +71,9 @@ $(BUILD)/libmscore.a: $(CORE_OBJ)
 $(BUILD)/mod_mirrorsel.o: src/mod_mirrorsel.c src/*.h | $(BUILD)
 	$(CC) $(CPPFLAGS) -I$(APXS_INC) $(APXS_CFLAGS) $(CFLAGS) -c -o $@ $<
 
+# PCRE2: the module JIT-compiles its masks (httpd itself links libpcre2-8).
 $(BUILD)/mod_mirrorsel.so: $(BUILD)/mod_mirrorsel.o $(BUILD)/libmscore.a
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LIBS) -lpcre2-8
 
 $(BUILD)/mirrorsel: $(TOOL_OBJ) $(BUILD)/libmscore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

@@ -13,6 +13,7 @@ apache2
 apache2-dev
 libapr1-dev
 libaprutil1-dev
+libpcre2-dev
 libmaxminddb-dev
 mmdb-bin
 libsqlite3-dev
