@@ -1,0 +1,140 @@
+#!/usr/bin/perl
+# `mirrorsel index ROOT`: what it records (path, size, mtime, SHA-256), what it
+# leaves out (symbolic links, special files, names it cannot carry), what an
+# incremental run reads again, and what it refuses to lose (files under a
+# directory it cannot read, the whole index when ROOT is empty).
+use strict;
+use warnings;
+use Digest::SHA qw(sha256_hex);
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use File::Path qw(remove_tree make_path);
+use POSIX qw(mkfifo);
+use ScanTest;
+use Test::More;
+
+my $t = ScanTest->new->init;
+my $o = $t->origin;
+
+sub file_sha {
+    open my $fh, '<', $_[0] or die "$_[0]: $!";
+    binmode $fh;
+    local $/;
+    my $d = <$fh>;
+    return sha256_hex($d // '');
+}
+
+# The index as { path => "size mtime sha256" }.
+sub indexed {
+    return { map { $_->[0] => "$_->[1] $_->[2] $_->[3]" }
+             $t->sql('SELECT path, size, mtime, sha256 FROM files') };
+}
+
+sub ids { return { map { $_->[0] => $_->[1] } $t->sql('SELECT path, id FROM files') } }
+
+# What the tree holds, computed here: { path => "size mtime sha256" }.
+sub expected {
+    my %e;
+    for my $rel (@_) {
+        my $p = "$o/$rel";
+        my @st = stat $p or die "$p: $!";
+        $e{$rel} = join ' ', $st[7], $st[9], file_sha($p);
+    }
+    return \%e;
+}
+
+sub run_index {
+    my @args = @_;
+    my ($rc, $out, $err) = $t->run_tool('index', @args, $o);
+    return ($rc, $out, $err);
+}
+
+# --- a first index --------------------------------------------------------
+
+$t->origin_file('os/x.iso', 3 * 1024 * 1024 + 17);         # more than one read buffer
+$t->origin_file('os/sub/y.img', 12345, 1700000000);
+$t->origin_file('empty', 0);
+$t->origin_file("caf\x{c3}\x{a9}/ok.txt", 5000);            # UTF-8 is a name like any other
+my @files = ('os/x.iso', 'os/sub/y.img', 'empty', "caf\x{c3}\x{a9}/ok.txt");
+
+symlink("$o/os/x.iso", "$o/os/link.iso") or die "symlink: $!";
+symlink("$o/os", "$o/linkdir") or die "symlink: $!";
+mkfifo("$o/os/fifo", 0600) or die "mkfifo: $!";
+$t->origin_file("bad\\name", 100);                          # a backslash
+$t->origin_file("ctl\x01name", 100);                        # a control byte
+$t->origin_file("latin\xe9.txt", 100);                      # not UTF-8
+
+my ($rc, $out, $err) = run_index();
+is($rc, 0, 'first index: exit 0') or diag($err);
+like($out, qr/indexed 4 files \(4 added, 0 updated, 0 removed, 0 unchanged\)/,
+     'first index: 4 files added');
+is_deeply(indexed(), expected(@files),
+          'each regular file with its size, mtime and SHA-256 (also past one read buffer, '
+          . 'and the empty file)');
+like($err, qr/skipping bad\\x5cname: name not allowed/, 'a backslash in a name: skipped, said (printably)');
+like($err, qr/skipping ctl.*name: name not allowed/, 'a control byte in a name: skipped, said');
+like($err, qr/skipping latin.*: name not allowed/, 'a name that is not UTF-8: skipped, said');
+like($err, qr/index: 3 entries skipped/, 'the skipped entries counted');
+unlike($err, qr/link|fifo/, 'symbolic links and a fifo are left out without a word');
+my $first_ids = ids();
+
+# --- incremental ------------------------------------------------------------
+
+($rc, $out, $err) = run_index();
+is($rc, 0, 'again, nothing changed: exit 0');
+like($out, qr/indexed 4 files \(0 added, 0 updated, 0 removed, 4 unchanged\)/,
+     'again: every file unchanged, none read');
+is_deeply(ids(), $first_ids, 'again: the rows are the same rows');
+
+unlink "$o/bad\\name", "$o/ctl\x01name", "$o/latin\xe9.txt";
+$t->origin_file('os/sub/y.img', 12345, 1700000100);        # touched: same size, new mtime
+ScanTest::write_file("$o/os/x.iso", 4000, 1714564999, 'new'); # new content and size
+$t->origin_file('os/z.iso', 70000);                         # new
+unlink "$o/empty";                                          # gone
+@files = ('os/x.iso', 'os/sub/y.img', "caf\x{c3}\x{a9}/ok.txt", 'os/z.iso');
+($rc, $out, $err) = run_index();
+is($rc, 0, 'after changes: exit 0') or diag($err);
+like($out, qr/indexed 4 files \(1 added, 2 updated, 1 removed, 1 unchanged\)/,
+     'after changes: one added, two read again, one removed, one unchanged');
+is_deeply(indexed(), expected(@files), 'after changes: the index is the tree');
+is(ids()->{'os/x.iso'}, $first_ids->{'os/x.iso'}, 'a changed file keeps its row');
+
+# --- what it refuses to lose --------------------------------------------------
+
+SKIP: {
+    skip 'root reads any directory and file', 6 if $> == 0;
+    chmod 0000, "$o/os/sub" or die;
+    ($rc, $out, $err) = run_index();
+    chmod 0755, "$o/os/sub";
+    is($rc, 0, 'a directory that cannot be read: exit 0');
+    like($err, qr/skipping os\/sub: Permission denied/, 'the directory is named');
+    ok(exists indexed()->{'os/sub/y.img'}, 'the files under it stay in the index');
+
+    ScanTest::write_file("$o/os/z.iso", 80000, 1714565999, 'z2');
+    chmod 0000, "$o/os/z.iso" or die;
+    ($rc, $out, $err) = run_index();
+    chmod 0644, "$o/os/z.iso";
+    is($rc, 0, 'a changed file that cannot be read: exit 0');
+    like($err, qr/skipping os\/z\.iso: Permission denied/, 'the file is named');
+    is((split ' ', indexed()->{'os/z.iso'})[0], 70000, 'its old row is kept as it was');
+}
+($rc, $out, $err) = run_index();
+is_deeply(indexed(), expected(@files), 'readable again: the index is the tree');
+
+my $before = indexed();
+remove_tree($o);
+make_path($o);
+($rc, $out, $err) = run_index();
+is($rc, 1, 'an empty ROOT over a non-empty index: exit 1');
+like($err, qr/holds no files but the index has 4.*--force/, 'says why and what to do');
+is_deeply(indexed(), $before, 'the index is left as it was');
+($rc, $out, $err) = run_index('--force');
+is($rc, 0, '--force: exit 0');
+like($out, qr/4 removed/, '--force: every file removed');
+is(scalar keys %{ indexed() }, 0, '--force: the index is empty');
+
+($rc, $out, $err) = $t->run_tool('index', "$o/missing");
+is($rc, 1, 'a ROOT that does not exist: exit 1');
+like($err, qr/missing: No such file or directory/, 'says so');
+
+done_testing;
