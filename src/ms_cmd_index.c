@@ -7,13 +7,20 @@
  * below a directory that could not be read (a transient permission problem
  * must not drop the mirrors' records of a whole subtree).
  *
+ * Files are read and hashed by --jobs threads (default: one per CPU, at most
+ * 8), so a cold index of a large tree uses every core and keeps several reads
+ * in flight; the walk and every database write stay on the main thread.
+ *
  * Writes are committed in batches (2000 files or 64 MiB hashed), so a large
  * first index does not hold one giant transaction; each row is written whole. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -28,6 +35,8 @@
 #define HASH_BUF      (1024 * 1024)
 #define BATCH_FILES   2000
 #define BATCH_BYTES   (64LL * 1024 * 1024)
+#define MAX_JOBS      64
+#define DEFAULT_JOBS  8       /* at most, by default: one per CPU below that */
 
 /* A file as the index had it before this run. */
 typedef struct known {
@@ -46,7 +55,8 @@ typedef struct index_run {
     int batch_files;
     int64_t batch_bytes;
     int64_t added, updated, removed, unchanged, skipped, found;
-    int64_t bytes_hashed;
+    int64_t bytes_hashed;      /* atomic: the hashers add to it */
+    struct hashers *hashers;   /* NULL: files are hashed on the walk's thread */
     int failed;                /* a database write failed: stop */
     int tty;
     apr_time_t started, shown;
@@ -66,7 +76,7 @@ static void progress(index_run_t *r, int force)
     r->shown = now;
     fprintf(stderr, "\rindexing: %lld files, %lld added, %lld updated, %.1f MiB hashed\033[K",
             (long long)r->found, (long long)r->added, (long long)r->updated,
-            (double)r->bytes_hashed / (1024.0 * 1024.0));
+            (double)__atomic_load_n(&r->bytes_hashed, __ATOMIC_RELAXED) / (1024.0 * 1024.0));
 }
 
 static void progress_done(index_run_t *r)
@@ -135,8 +145,10 @@ static void batch_count(index_run_t *r, int64_t bytes)
 
 /* --- one file --- */
 
-/* SHA-256 of an open file as 64 hex digits in hex[65]. Returns 0 or errno. */
-static int hash_fd(index_run_t *r, int fd, char hex[65])
+/* SHA-256 of an open file as 64 hex digits in hex[65], read through buf
+ * (HASH_BUF bytes). Returns 0 or errno. On a hasher's thread (show 0) it
+ * touches nothing of r but the atomic byte count. */
+static int hash_fd(index_run_t *r, int fd, unsigned char *buf, char hex[65], int show)
 {
     static const char digits[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -150,7 +162,7 @@ static int hash_fd(index_run_t *r, int fd, char hex[65])
         goto leave;
     }
     for (;;) {
-        n = read(fd, r->buf, HASH_BUF);
+        n = read(fd, buf, HASH_BUF);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -159,9 +171,10 @@ static int hash_fd(index_run_t *r, int fd, char hex[65])
         }
         if (n == 0)
             break;
-        EVP_DigestUpdate(md_ctx, r->buf, (size_t)n);
-        r->bytes_hashed += n;
-        progress(r, 0);
+        EVP_DigestUpdate(md_ctx, buf, (size_t)n);
+        __atomic_add_fetch(&r->bytes_hashed, (int64_t)n, __ATOMIC_RELAXED);
+        if (show)
+            progress(r, 0);
     }
     if (!EVP_DigestFinal_ex(md_ctx, md, &len) || len != 32) {
         rc = EIO;
@@ -177,49 +190,260 @@ leave:
     return rc;
 }
 
-/* Read and hash the file; fill f. Returns NULL or why it was skipped. */
-static const char *read_file(ms_file_t *f, index_run_t *r, int dfd, const char *name,
-                             char hex[65])
+/* Open the file for reading and check it is still a regular file: the fd,
+ * or -1 with *why set. */
+static int open_file(struct stat *before, int dfd, const char *name, const char **why)
 {
-    struct stat before, after;
-    const char *why = NULL;
-    int fd, err;
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
-    fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0)
-        return strerror(errno);
-    if (fstat(fd, &before) != 0) {
-        why = strerror(errno);
-        goto leave;
+    *why = NULL;
+    if (fd < 0) {
+        *why = strerror(errno);
+        return -1;
     }
-    if (!S_ISREG(before.st_mode)) {
-        why = "no longer a regular file";
-        goto leave;
+    if (fstat(fd, before) != 0)
+        *why = strerror(errno);
+    else if (!S_ISREG(before->st_mode))
+        *why = "no longer a regular file";
+    if (*why) {
+        close(fd);
+        return -1;
     }
-    if ((err = hash_fd(r, fd, hex)) != 0) {
-        why = strerror(err);
-        goto leave;
-    }
-    if (fstat(fd, &after) != 0 || after.st_size != before.st_size
-        || after.st_mtime != before.st_mtime) {
+    return fd;
+}
+
+/* Hash the open file (closed here) and fill size, mtime and sha256 = hex.
+ * Returns NULL or why it was skipped (perhaps in errbuf); show: on the
+ * walk's thread, which may show progress. */
+static const char *hash_file(ms_file_t *f, index_run_t *r, int fd, const struct stat *before,
+                             unsigned char *buf, char hex[65], char errbuf[128], int show)
+{
+    struct stat after;
+    const char *why = NULL;
+    int err;
+
+    if ((err = hash_fd(r, fd, buf, hex, show)) != 0)
+        why = strerror_r(err, errbuf, 128);
+    else if (fstat(fd, &after) != 0)
+        why = strerror_r(errno, errbuf, 128);
+    else if (after.st_size != before->st_size || after.st_mtime != before->st_mtime)
         why = "changed while it was read (index again later)";
-        goto leave;
+    else {
+        f->size = before->st_size;
+        f->mtime = before->st_mtime;
+        f->sha256 = hex;
     }
-    f->size = before.st_size;
-    f->mtime = before.st_mtime;
-    f->sha256 = hex;
-leave:
     close(fd);
     return why;
+}
+
+/* --- the hashers: --jobs threads reading and hashing while the walk goes on --- */
+
+typedef struct hash_job {
+    struct hash_job *next;
+    int fd;
+    struct stat before;
+    int known;                 /* the index had the file: an update */
+    char *rel;
+    ms_file_t f;
+    const char *why;           /* when it was skipped */
+    char hex[65];
+    char errbuf[128];
+} hash_job_t;
+
+/* Plain POSIX threads: they use no APR pool, so none is shared across
+ * threads (APR's thread objects allocate from and destroy pools). */
+typedef struct hashers {
+    pthread_mutex_t lock;
+    pthread_cond_t work;       /* signalled: a job to do, or stop */
+    pthread_cond_t done;       /* signalled: a job done */
+    hash_job_t *todo, **todo_tail, *finished;
+    int queued;                /* jobs given and not yet collected */
+    int max_queued;
+    int stop;
+    int n;
+    pthread_t threads[MAX_JOBS];
+    index_run_t *run;
+} hashers_t;
+
+static void *hasher(void *data)
+{
+    hashers_t *h = data;
+    unsigned char *buf = malloc(HASH_BUF);
+    hash_job_t *j;
+
+    pthread_mutex_lock(&h->lock);
+    for (;;) {
+        while (!h->todo && !h->stop)
+            pthread_cond_wait(&h->work, &h->lock);
+        if (!h->todo)
+            break;
+        j = h->todo;
+        if (!(h->todo = j->next))
+            h->todo_tail = &h->todo;
+        pthread_mutex_unlock(&h->lock);
+
+        j->f.path = j->rel;
+        if (buf)
+            j->why = hash_file(&j->f, h->run, j->fd, &j->before, buf, j->hex, j->errbuf, 0);
+        else {
+            close(j->fd);
+            j->why = "out of memory";
+        }
+
+        pthread_mutex_lock(&h->lock);
+        j->next = h->finished;
+        h->finished = j;
+        pthread_cond_signal(&h->done);
+    }
+    pthread_mutex_unlock(&h->lock);
+    free(buf);
+    return NULL;
+}
+
+static void hashers_stop(hashers_t *h)
+{
+    int i;
+
+    pthread_mutex_lock(&h->lock);
+    h->stop = 1;
+    pthread_cond_broadcast(&h->work);
+    pthread_mutex_unlock(&h->lock);
+    for (i = 0; i < h->n; i++)
+        pthread_join(h->threads[i], NULL);
+    pthread_cond_destroy(&h->done);
+    pthread_cond_destroy(&h->work);
+    pthread_mutex_destroy(&h->lock);
+}
+
+/* Start n hashers; NULL when threads cannot be had (then the walk hashes). */
+static hashers_t *hashers_start(index_run_t *r, int n)
+{
+    hashers_t *h = apr_pcalloc(r->pool, sizeof(*h));
+
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->work, NULL);
+    pthread_cond_init(&h->done, NULL);
+    h->todo_tail = &h->todo;
+    h->max_queued = 2 * n;
+    h->run = r;
+    for (h->n = 0; h->n < n; h->n++)
+        if (pthread_create(&h->threads[h->n], NULL, hasher, h) != 0)
+            break;
+    if (h->n == 0) {
+        hashers_stop(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* A file read: its row written, on the walk's thread. */
+static void file_done(index_run_t *r, ms_file_t *f, int known)
+{
+    if (batch_write_begin(r) != 0 || ms_db_file_put(r->db, f) != MS_OK) {
+        r->failed = 1;
+        return;
+    }
+    if (known)
+        r->updated++;
+    else
+        r->added++;
+    r->found++;
+    batch_count(r, f->size);
+    progress(r, 0);
+}
+
+/* Write (or, after a failed write, drop) the finished jobs; returns how many. */
+static int jobs_written(index_run_t *r, hash_job_t *list)
+{
+    hash_job_t *j;
+    int n = 0;
+
+    while ((j = list) != NULL) {
+        list = j->next;
+        if (j->why)
+            skip(r, j->rel, j->why, r->pool);
+        else if (!r->failed)
+            file_done(r, &j->f, j->known);
+        free(j->rel);
+        free(j);
+        n++;
+    }
+    return n;
+}
+
+/* Collect the finished jobs, on the walk's thread. Waits until there is room
+ * for one more job, or with all until every job given is collected. */
+static void hashers_collect(index_run_t *r, int all)
+{
+    hashers_t *h = r->hashers;
+    hash_job_t *list;
+    int n;
+
+    pthread_mutex_lock(&h->lock);
+    for (;;) {
+        while (!h->finished && (all ? h->queued > 0 : h->queued >= h->max_queued)) {
+            if (r->tty) {
+                struct timespec until;
+
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_nsec += 100 * 1000 * 1000;
+                if (until.tv_nsec >= 1000 * 1000 * 1000) {
+                    until.tv_sec++;
+                    until.tv_nsec -= 1000 * 1000 * 1000;
+                }
+                pthread_cond_timedwait(&h->done, &h->lock, &until);
+                progress(r, 0);
+            }
+            else
+                pthread_cond_wait(&h->done, &h->lock);
+        }
+        if (!h->finished)
+            break;
+        list = h->finished;
+        h->finished = NULL;
+        pthread_mutex_unlock(&h->lock);
+        n = jobs_written(r, list);
+        pthread_mutex_lock(&h->lock);
+        h->queued -= n;
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* Give the open file to the hashers (they close it). */
+static void hashers_give(index_run_t *r, int fd, const struct stat *before, const char *rel,
+                         int known)
+{
+    hashers_t *h = r->hashers;
+    hash_job_t *j = calloc(1, sizeof(*j));
+
+    if (!j || !(j->rel = strdup(rel))) {
+        free(j);
+        close(fd);
+        skip(r, rel, "out of memory", r->pool);
+        return;
+    }
+    j->fd = fd;
+    j->before = *before;
+    j->known = known;
+    hashers_collect(r, 0);
+    pthread_mutex_lock(&h->lock);
+    *h->todo_tail = j;
+    h->todo_tail = &j->next;
+    h->queued++;
+    pthread_cond_signal(&h->work);
+    pthread_mutex_unlock(&h->lock);
 }
 
 static void index_file(index_run_t *r, int dfd, const char *name, const char *rel,
                        const struct stat *st, apr_pool_t *p)
 {
     known_t *k = apr_hash_get(r->known, rel, APR_HASH_KEY_STRING);
+    struct stat before;
     ms_file_t f;
     const char *why;
-    char hex[65];
+    char hex[65], errbuf[128];
+    int fd;
 
     if (k)
         k->seen = 1;           /* kept even when it cannot be read now */
@@ -229,23 +453,21 @@ static void index_file(index_run_t *r, int dfd, const char *name, const char *re
         r->found++;
         return;
     }
-    memset(&f, 0, sizeof(f));
-    f.path = rel;
-    if ((why = read_file(&f, r, dfd, name, hex)) != NULL) {
+    if ((fd = open_file(&before, dfd, name, &why)) < 0) {
         skip(r, rel, why, p);
         return;
     }
-    if (batch_write_begin(r) != 0 || ms_db_file_put(r->db, &f) != MS_OK) {
-        r->failed = 1;
+    if (r->hashers) {
+        hashers_give(r, fd, &before, rel, k != NULL);
         return;
     }
-    if (k)
-        r->updated++;
-    else
-        r->added++;
-    r->found++;
-    batch_count(r, f.size);
-    progress(r, 0);
+    memset(&f, 0, sizeof(f));
+    f.path = rel;
+    if ((why = hash_file(&f, r, fd, &before, r->buf, hex, errbuf, 1)) != NULL) {
+        skip(r, rel, why, p);
+        return;
+    }
+    file_done(r, &f, k != NULL);
 }
 
 /* --- the walk --- */
@@ -366,30 +588,49 @@ static void remove_gone(index_run_t *r)
 
 static void index_usage(FILE *out)
 {
-    fputs("usage: mirrorsel index [--force] ROOT\n"
+    fputs("usage: mirrorsel index [--force] [--jobs N] ROOT\n"
           "  Index the regular files under ROOT (symbolic links are not followed):\n"
           "  path, size, mtime, SHA-256. Unchanged files (same size and mtime) are not\n"
           "  read again; files gone from ROOT are removed from the index.\n"
-          "  --force   allow a ROOT without any file to empty a non-empty index\n", out);
+          "  --force   allow a ROOT without any file to empty a non-empty index\n"
+          "  --jobs N  files read and hashed at once (default: one per CPU, at most 8;\n"
+          "            1 on a single spinning disk)\n", out);
 }
 
-static int index_args(const char **root, int *force, ms_cmd_ctx_t *ctx, int argc,
+/* One hasher per CPU, at most DEFAULT_JOBS. */
+static int default_jobs(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n < 1 ? 1 : n > DEFAULT_JOBS ? DEFAULT_JOBS : (int)n;
+}
+
+static int index_args(const char **root, int *force, int *jobs, ms_cmd_ctx_t *ctx, int argc,
                       char **argv)
 {
     static const struct option longopts[] = {
         MS_GLOBAL_LONGOPTS,
         { "force", no_argument, NULL, 'f' },
+        { "jobs",  required_argument, NULL, 'j' },
         { "help",  no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
+    int64_t v;
     int c;
 
     *force = 0;
+    *jobs = default_jobs();
     while ((c = getopt_long(argc, argv, ":hf", longopts, NULL)) != -1) {
         if (ms_cmd_global_opt(ctx, c, optarg))
             continue;
         if (c == 'f') {
             *force = 1;
+            continue;
+        }
+        if (c == 'j') {
+            if (ms_cmd_parse_int(&v, optarg, 1, MAX_JOBS) != 0)
+                return ms_cmd_fail(MS_EXIT_USAGE, "index: --jobs takes 1 to %d", MAX_JOBS);
+            *jobs = (int)v;
             continue;
         }
         if (c == 'h') {
@@ -434,9 +675,9 @@ int ms_cmd_index(ms_cmd_ctx_t *ctx, int argc, char **argv)
 {
     index_run_t r;
     const char *root = NULL;
-    int rc, force, fd;
+    int rc, force, jobs, fd;
 
-    if ((rc = index_args(&root, &force, ctx, argc, argv)) != MS_EXIT_OK)
+    if ((rc = index_args(&root, &force, &jobs, ctx, argc, argv)) != MS_EXIT_OK)
         return rc < 0 ? MS_EXIT_OK : rc;
     memset(&r, 0, sizeof(r));
     r.pool = ctx->pool;
@@ -458,7 +699,14 @@ int ms_cmd_index(ms_cmd_ctx_t *ctx, int argc, char **argv)
         goto leave;
     }
     progress(&r, 1);
+    if (jobs > 1)
+        r.hashers = hashers_start(&r, jobs);
     walk_dir(&r, fd, "", r.pool);
+    if (r.hashers) {
+        hashers_collect(&r, 1);
+        hashers_stop(r.hashers);
+        r.hashers = NULL;
+    }
     if ((rc = index_finish(&r, root, force)) != MS_EXIT_OK)
         goto leave;
     progress_done(&r);

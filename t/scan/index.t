@@ -12,6 +12,7 @@ use File::Path qw(remove_tree make_path);
 use POSIX qw(mkfifo);
 use ScanTest;
 use Test::More;
+use IO::Handle;
 
 my $t = ScanTest->new->init;
 my $o = $t->origin;
@@ -136,5 +137,68 @@ is(scalar keys %{ indexed() }, 0, '--force: the index is empty');
 ($rc, $out, $err) = $t->run_tool('index', "$o/missing");
 is($rc, 1, 'a ROOT that does not exist: exit 1');
 like($err, qr/missing: No such file or directory/, 'says so');
+
+# --- files hashed by several threads: the same index as by one ----------------
+
+remove_tree($o);
+my @many;
+for my $i (1 .. 300) {
+    my $rel = sprintf('many/d%02d/f%03d.bin', $i % 17, $i);
+    # sizes around the 1 MiB read buffer and small ones, each content its own
+    ScanTest::write_file("$o/$rel", ($i % 7 == 0) ? 1024 * 1024 + $i : 1000 + 37 * $i,
+                         1714560000 + $i, "m$i");
+    push @many, $rel;
+}
+my %by_jobs;
+for my $jobs (1, 4, 64) {
+    $t->sql('DELETE FROM files');
+    ($rc, $out, $err) = run_index('--jobs', $jobs);
+    is($rc, 0, "--jobs $jobs: exit 0") or diag($err);
+    like($out, qr/indexed 300 files \(300 added/, "--jobs $jobs: 300 files added");
+    $by_jobs{$jobs} = indexed();
+}
+is_deeply($by_jobs{1}, expected(@many), '--jobs 1: the index is the tree');
+is_deeply($by_jobs{4}, $by_jobs{1}, '--jobs 4: the same index');
+is_deeply($by_jobs{64}, $by_jobs{1}, '--jobs 64 (more threads than files at once): the same');
+
+# several threads and files that cannot be read or change: each said, none lost
+SKIP: {
+    skip 'root reads any file', 3 if $> == 0;
+    ScanTest::write_file("$o/$many[5]", 4321, 1714569999, 'changed');
+    chmod 0000, "$o/$many[5]" or die;
+    ScanTest::write_file("$o/$many[6]", 5432, 1714569999, 'changed');
+    ($rc, $out, $err) = run_index('--jobs', 4);
+    chmod 0644, "$o/$many[5]";
+    is($rc, 0, '--jobs 4, one changed file unreadable: exit 0');
+    like($err, qr/skipping \Q$many[5]\E: Permission denied/, 'the unreadable one is named');
+    is((split ' ', indexed()->{$many[6]})[0], 5432, 'the readable changed one is read again');
+}
+
+# a file written to while it is read: skipped with a word, never half-recorded
+# (a writer appends a byte every millisecond to 16 MiB: the read takes longer)
+for my $jobs (1, 4) {
+    my $grow = "$o/many/growing.bin";
+    ScanTest::write_file($grow, 16 * 1024 * 1024, undef, "g$jobs");
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open my $fh, '>>', $grow or POSIX::_exit(1);
+        $fh->autoflush(1);
+        for (1 .. 20000) { print $fh 'x'; select(undef, undef, undef, 0.001) }
+        POSIX::_exit(0);
+    }
+    select(undef, undef, undef, 0.01) until -s $grow > 16 * 1024 * 1024;   # it writes
+    ($rc, $out, $err) = run_index('--jobs', $jobs);
+    kill 'TERM', $pid;
+    waitpid $pid, 0;
+    is($rc, 0, "--jobs $jobs, a file growing while read: exit 0") or diag($err);
+    like($err, qr/skipping many\/growing\.bin: changed while it was read/,
+         "--jobs $jobs: the growing file is named");
+    ok(!exists indexed()->{'many/growing.bin'}, "--jobs $jobs: and not recorded");
+    unlink $grow;
+}
+
+($rc, $out, $err) = $t->run_tool('index', '--jobs', '0', $o);
+is($rc, 2, '--jobs 0: a usage error');
+like($err, qr/--jobs takes 1 to 64/, 'says what it takes');
 
 done_testing;
