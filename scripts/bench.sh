@@ -32,7 +32,7 @@
 #   BENCH_HOT_SHARE [0.7]   share of requests for the hot set
 #   BENCH_MIRRORS [500]  BENCH_SEED [1]
 #   BENCH_GEO [auto]  auto | real | generated
-#   BENCH_INDEX [1]  BENCH_INDEX_TIMEOUT [900]  (seconds, cold index)
+#   BENCH_INDEX [1]  BENCH_INDEX_TIMEOUT [1800]  (seconds, cold index: ~18 min on 2 cores)
 #   BENCH_EXPLAIN_CALLS [50]
 #   BENCH_PROFILE [0]  1: one extra B run at full size under `perf record`
 #   BENCH_ACCESSLOG [0]  1: both instances write an access log
@@ -55,7 +55,7 @@ THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-64}
 MIRRORS=${BENCH_MIRRORS:-500}
 SEED=${BENCH_SEED:-1}
-INDEX_TIMEOUT=${BENCH_INDEX_TIMEOUT:-900}
+INDEX_TIMEOUT=${BENCH_INDEX_TIMEOUT:-1800}
 EXPLAIN_CALLS=${BENCH_EXPLAIN_CALLS:-50}
 URI=/pub
 APACHE=/usr/sbin/apache2
