@@ -50,7 +50,7 @@ typedef struct index_run {
     apr_pool_t *pool;
     apr_hash_t *known;         /* path -> known_t */
     apr_array_header_t *unread;     /* relative dirs that could not be read */
-    unsigned char *buf;
+    unsigned char *buf;        /* without hashers: the walk's read buffer */
     int in_txn;
     int batch_files;
     int64_t batch_bytes;
@@ -353,8 +353,9 @@ static void file_done(index_run_t *r, ms_file_t *f, int known)
     progress(r, 0);
 }
 
-/* Write (or, after a failed write, drop) the finished jobs; returns how many. */
-static int jobs_written(index_run_t *r, hash_job_t *list)
+/* Write (or, after a failed write, drop) the finished jobs; returns how many.
+ * p: scratch for the warnings. */
+static int jobs_written(index_run_t *r, hash_job_t *list, apr_pool_t *p)
 {
     hash_job_t *j;
     int n = 0;
@@ -362,7 +363,7 @@ static int jobs_written(index_run_t *r, hash_job_t *list)
     while ((j = list) != NULL) {
         list = j->next;
         if (j->why)
-            skip(r, j->rel, j->why, r->pool);
+            skip(r, j->rel, j->why, p);
         else if (!r->failed)
             file_done(r, &j->f, j->known);
         free(j->rel);
@@ -372,9 +373,29 @@ static int jobs_written(index_run_t *r, hash_job_t *list)
     return n;
 }
 
+/* Wait (lock held) for a job to finish; on a terminal at most 100 ms, so
+ * that the progress line moves while a large file is hashed. */
+static void wait_finished(hashers_t *h, index_run_t *r)
+{
+    struct timespec until;
+
+    if (!r->tty) {
+        pthread_cond_wait(&h->done, &h->lock);
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 100 * 1000 * 1000;
+    if (until.tv_nsec >= 1000 * 1000 * 1000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000 * 1000 * 1000;
+    }
+    pthread_cond_timedwait(&h->done, &h->lock, &until);
+    progress(r, 0);
+}
+
 /* Collect the finished jobs, on the walk's thread. Waits until there is room
  * for one more job, or with all until every job given is collected. */
-static void hashers_collect(index_run_t *r, int all)
+static void hashers_collect(index_run_t *r, int all, apr_pool_t *p)
 {
     hashers_t *h = r->hashers;
     hash_job_t *list;
@@ -382,28 +403,14 @@ static void hashers_collect(index_run_t *r, int all)
 
     pthread_mutex_lock(&h->lock);
     for (;;) {
-        while (!h->finished && (all ? h->queued > 0 : h->queued >= h->max_queued)) {
-            if (r->tty) {
-                struct timespec until;
-
-                clock_gettime(CLOCK_REALTIME, &until);
-                until.tv_nsec += 100 * 1000 * 1000;
-                if (until.tv_nsec >= 1000 * 1000 * 1000) {
-                    until.tv_sec++;
-                    until.tv_nsec -= 1000 * 1000 * 1000;
-                }
-                pthread_cond_timedwait(&h->done, &h->lock, &until);
-                progress(r, 0);
-            }
-            else
-                pthread_cond_wait(&h->done, &h->lock);
-        }
+        while (!h->finished && (all ? h->queued > 0 : h->queued >= h->max_queued))
+            wait_finished(h, r);
         if (!h->finished)
             break;
         list = h->finished;
         h->finished = NULL;
         pthread_mutex_unlock(&h->lock);
-        n = jobs_written(r, list);
+        n = jobs_written(r, list, p);
         pthread_mutex_lock(&h->lock);
         h->queued -= n;
     }
@@ -412,7 +419,7 @@ static void hashers_collect(index_run_t *r, int all)
 
 /* Give the open file to the hashers (they close it). */
 static void hashers_give(index_run_t *r, int fd, const struct stat *before, const char *rel,
-                         int known)
+                         int known, apr_pool_t *p)
 {
     hashers_t *h = r->hashers;
     hash_job_t *j = calloc(1, sizeof(*j));
@@ -420,13 +427,13 @@ static void hashers_give(index_run_t *r, int fd, const struct stat *before, cons
     if (!j || !(j->rel = strdup(rel))) {
         free(j);
         close(fd);
-        skip(r, rel, "out of memory", r->pool);
+        skip(r, rel, "out of memory", p);
         return;
     }
     j->fd = fd;
     j->before = *before;
     j->known = known;
-    hashers_collect(r, 0);
+    hashers_collect(r, 0, p);
     pthread_mutex_lock(&h->lock);
     *h->todo_tail = j;
     h->todo_tail = &j->next;
@@ -458,7 +465,7 @@ static void index_file(index_run_t *r, int dfd, const char *name, const char *re
         return;
     }
     if (r->hashers) {
-        hashers_give(r, fd, &before, rel, k != NULL);
+        hashers_give(r, fd, &before, rel, k != NULL, p);
         return;
     }
     memset(&f, 0, sizeof(f));
@@ -692,7 +699,6 @@ int ms_cmd_index(ms_cmd_ctx_t *ctx, int argc, char **argv)
     }
     r.known = apr_hash_make(r.pool);
     r.unread = apr_array_make(r.pool, 4, sizeof(const char *));
-    r.buf = apr_palloc(r.pool, HASH_BUF);
     if (ms_db_files_each(r.db, load_known, &r) != MS_OK) {
         close(fd);
         rc = ms_cmd_fail(MS_EXIT_FAIL, "index: %s", ms_db_errmsg(r.db));
@@ -701,9 +707,11 @@ int ms_cmd_index(ms_cmd_ctx_t *ctx, int argc, char **argv)
     progress(&r, 1);
     if (jobs > 1)
         r.hashers = hashers_start(&r, jobs);
+    if (!r.hashers)            /* the walk's thread hashes, through its own buffer */
+        r.buf = apr_palloc(r.pool, HASH_BUF);
     walk_dir(&r, fd, "", r.pool);
     if (r.hashers) {
-        hashers_collect(&r, 1);
+        hashers_collect(&r, 1, r.pool);
         hashers_stop(r.hashers);
         r.hashers = NULL;
     }
