@@ -863,11 +863,15 @@ _Static_assert(offsetof(ms_mirror_t, text) == 64,
 int ms_text_fit(const char *s, unsigned char lo, const char *no)
 {
     const unsigned char *u = (const unsigned char *)s;
+    uint32_t banned[4] = { 0, 0, 0, 0 };      /* a bit per ASCII byte of no */
 
     if (!u || !*u)
         return 0;
+    for (; *no; no++)
+        if ((unsigned char)*no < 0x80)
+            banned[(unsigned char)*no >> 5] |= 1u << (*no & 31);
     for (; *u; u++)
-        if (*u < lo || *u > 0x7e || (*no && strchr(no, *u)))
+        if (*u < lo || *u > 0x7e || (banned[*u >> 5] >> (*u & 31) & 1))
             return 0;
     return 1;
 }

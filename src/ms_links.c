@@ -29,29 +29,63 @@ static const char *links_geo(char buf[10], const ms_mirror_t *m)
     return buf;
 }
 
+/* "<BASE/REL>; rel=duplicate; pri=N[; geo=xx]" in one allocation, joined
+ * as ms_url_join does (rel without its leading slashes, rlen its length). */
+static const char *duplicate_value(const char *base, const char *rel, size_t rlen, int pri,
+                                   const char *geo, apr_pool_t *p)
+{
+    static const char mid[] = ">; rel=duplicate; pri=";
+    size_t blen = strlen(base), glen = strlen(geo), dlen;
+    char digits[12], *v, *w;
+    unsigned u = pri > 0 ? (unsigned)pri : 0;
+
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
+    dlen = 0;
+    do {                                      /* the digits, backwards */
+        digits[sizeof(digits) - 1 - dlen++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    w = v = apr_palloc(p, 1 + blen + 1 + rlen + sizeof(mid) - 1 + dlen + glen + 1);
+    *w++ = '<';
+    memcpy(w, base, blen);
+    w += blen;
+    *w++ = '/';
+    memcpy(w, rel, rlen);
+    w += rlen;
+    memcpy(w, mid, sizeof(mid) - 1);
+    w += sizeof(mid) - 1;
+    memcpy(w, digits + sizeof(digits) - dlen, dlen);
+    w += dlen;
+    memcpy(w, geo, glen + 1);
+    return v;
+}
+
 apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, const char *rel, int max,
                                         apr_pool_t *p)
 {
     apr_array_header_t *out = apr_array_make(p, max > 0 ? max : 1, sizeof(const char *));
+    size_t rlen;
     int i, n;
 
     if (!a || !a->file || !a->choice || max <= 0)
         return out;
     if (!rel)
         rel = ms_path_escape(a->file->path, p);
+    while (*rel == '/')
+        rel++;
+    rlen = strlen(rel);
     n = a->choice->ranked->nelts < max ? a->choice->ranked->nelts : max;
     for (i = 0; i < n; i++) {
         const ms_ranked_t *r = &APR_ARRAY_IDX(a->choice->ranked, i, ms_ranked_t);
-        const char *url = ms_url_join(r->base_url, rel, p);
         char geo[10];
 
         /* rel, made by ms_path_escape, is fit: the mirror's URL decides */
-        if (!url || !(r->mirror ? ms_mirror_url_fit(r->mirror, r->base_url, 1)
-                                : ms_links_url_safe(url)))
+        if (!r->base_url || !(r->mirror ? ms_mirror_url_fit(r->mirror, r->base_url, 1)
+                                        : ms_links_url_safe(ms_url_join(r->base_url, rel, p))))
             continue;
         APR_ARRAY_PUSH(out, const char *) =
-            apr_pstrcat(p, "<", url, ">; rel=duplicate; pri=", apr_itoa(p, i + 1),
-                        links_geo(geo, r->mirror), NULL);
+            duplicate_value(r->base_url, rel, rlen, i + 1, links_geo(geo, r->mirror), p);
     }
     return out;
 }

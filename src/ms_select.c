@@ -82,8 +82,9 @@ double ms_distance_km(double lat1, double lon1, double lat2, double lon2)
     const double r = 6371.0088;          /* mean Earth radius, km */
     const double rad = M_PI / 180.0;
     double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
-    double a = sin(dlat / 2) * sin(dlat / 2)
-               + cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
+    /* each sine once: the compiler may not merge the calls (errno) */
+    double slat = sin(dlat / 2), slon = sin(dlon / 2);
+    double a = slat * slat + cos(lat1 * rad) * cos(lat2 * rad) * slon * slon;
 
     if (a > 1)
         a = 1;

@@ -326,6 +326,37 @@ static void test_links(void)
            ".sha256 body: sha256sum's escaped form for LF and backslash");
 }
 
+/* Link values built in one piece: the base's trailing slashes and the path's
+ * leading ones give one slash, and a pri of two digits is written whole. */
+static void test_links_joined(void)
+{
+    ms_answer_t *a = hostile_answer(EMPTY_SHA);
+    apr_array_header_t *links;
+    int i;
+
+    apr_array_clear(a->choice->ranked);
+    for (i = 0; i < 12; i++)
+        add_ranked(a, mirror("m", i % 2 ? "nl" : "", "EU"),
+                   i % 3 == 0 ? "http://m.example/pub//" : "http://m.example/pub",
+                   MS_TIER_WORLD, i, 1);
+    links = ms_links_duplicates(a, "/dir/f.iso", 12, pool);
+    is_int(links->nelts, 12, "Link: twelve values for twelve mirrors");
+    is_str(APR_ARRAY_IDX(links, 0, const char *),
+           "<http://m.example/pub/dir/f.iso>; rel=duplicate; pri=1",
+           "Link: base's trailing slashes and path's leading one make one slash");
+    is_str(APR_ARRAY_IDX(links, 9, const char *),
+           "<http://m.example/pub/dir/f.iso>; rel=duplicate; pri=10; geo=nl",
+           "Link: pri 10 written whole, geo lower-cased");
+    is_str(APR_ARRAY_IDX(links, 11, const char *),
+           "<http://m.example/pub/dir/f.iso>; rel=duplicate; pri=12; geo=nl", "Link: pri 12");
+    is_int(ms_links_url_safe("http://a/<"), 0, "url_safe: '<' refused");
+    is_int(ms_links_url_safe("http://a/>"), 0, "url_safe: '>' refused");
+    is_int(ms_links_url_safe("http://a/~!$&'()*+,;=:@%20"), 1,
+           "url_safe: other visible ASCII kept");
+    is_int(ms_text_fit("a b", 0x20, ""), 1, "text_fit: space allowed from 0x20");
+    is_int(ms_text_fit("a b", 0x21, ""), 0, "text_fit: space refused from 0x21");
+}
+
 /* A mirror's strings judged once (MS_TEXT_*) give the same Links as judging
  * every URL on every request; the hash taken as bytes from the cache gives
  * the same Digest values as the hex. */
@@ -559,6 +590,7 @@ int main(void)
     test_xml_escape();
     test_xml_writer();
     test_links();
+    test_links_joined();
     test_judged_text();
     test_meta4();
     test_html();
