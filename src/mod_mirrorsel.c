@@ -1019,23 +1019,10 @@ static ms_handle_t *db_acquire(ms_proc_t *proc, request_rec *r)
 
 /* --- building the answer (the handle is held) --- */
 
-/* The file's absolute URL on the origin, percent-encoded. rel, when given,
- * is rep->path escaped: a URL path that ends in "/" and the path (as under
- * an Alias) escapes only what comes before it, the escaping being byte by
- * byte. */
-static const char *origin_url(const ms_reply_t *rep, const char *rel, request_rec *r)
+/* The file's absolute URL on the origin, percent-encoded. */
+static const char *origin_url(const ms_reply_t *rep, request_rec *r)
 {
-    size_t ulen = strlen(rep->uri), plen = rel ? strlen(rep->path) : 0;
-    const char *upath;
-
-    if (rel && ulen > plen && rep->uri[ulen - plen - 1] == '/'
-        && !strcmp(rep->uri + ulen - plen, rep->path))
-        upath = apr_pstrcat(r->pool, ms_path_escape(apr_pstrmemdup(r->pool, rep->uri,
-                                                                   ulen - plen), r->pool),
-                            rel, NULL);
-    else
-        upath = ms_path_escape(rep->uri, r->pool);
-    return ap_construct_url(r->pool, upath, r);
+    return ap_construct_url(r->pool, ms_path_escape(rep->uri, r->pool), r);
 }
 
 /* The answer with only the mirrors whose name and URL are fit for response
@@ -1102,7 +1089,7 @@ static void build_redirect(ms_reply_t *rep, const ms_answer_t *a, int links,
     rep->mirror = apr_pstrdup(r->pool, first->mirror->name);
     rep->tier = ms_tier_name(first->tier);
     rep->links = ms_links_duplicates(fit, rel, links, r->pool);
-    describedby = ms_links_describedby(apr_pstrcat(r->pool, origin_url(rep, rel, r),
+    describedby = ms_links_describedby(apr_pstrcat(r->pool, origin_url(rep, r),
                                                    ".meta4", NULL), r->pool);
     if (describedby)
         APR_ARRAY_PUSH(rep->links, const char *) = describedby;
@@ -1123,7 +1110,7 @@ static void build_meta4(ms_reply_t *rep, const ms_answer_t *a, request_rec *r)
     ms_buf_t *b = ms_buf_make(r->pool, 4096);
     const char *name = ms_path_escape(ms_basename(a->file->path), r->pool);
 
-    if (ms_meta4_write(b, a, origin_url(rep, NULL, r), NULL) != 0)
+    if (ms_meta4_write(b, a, origin_url(rep, r), NULL) != 0)
         return;
     set_body(rep, MS_META4_TYPE, b);
     /* Saved as NAME.meta4, not as NAME: aria2 asks for the Metalink on the
@@ -1136,7 +1123,7 @@ static void build_html(ms_reply_t *rep, const ms_answer_t *a, request_rec *r)
 {
     ms_buf_t *b = ms_buf_make(r->pool, 16384);
 
-    if (ms_mirrorlist_html(b, a, origin_url(rep, NULL, r), apr_time_sec(r->request_time)) == 0)
+    if (ms_mirrorlist_html(b, a, origin_url(rep, r), apr_time_sec(r->request_time)) == 0)
         set_body(rep, MS_MIRRORLIST_HTML_TYPE, b);
 }
 
@@ -1144,7 +1131,7 @@ static void build_json(ms_reply_t *rep, const ms_answer_t *a, request_rec *r)
 {
     ms_buf_t *b = ms_buf_make(r->pool, 8192);
 
-    if (ms_mirrorlist_json(b, a, origin_url(rep, NULL, r), apr_time_sec(r->request_time)) == 0)
+    if (ms_mirrorlist_json(b, a, origin_url(rep, r), apr_time_sec(r->request_time)) == 0)
         set_body(rep, MS_MIRRORLIST_JSON_TYPE, b);
 }
 

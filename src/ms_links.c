@@ -29,23 +29,17 @@ static const char *links_geo(char buf[10], const ms_mirror_t *m)
     return buf;
 }
 
-/* "<BASE/REL>; rel=duplicate; pri=N[; geo=xx]" in one allocation, joined
- * as ms_url_join does (rel without its leading slashes, rlen its length). */
-static const char *duplicate_value(const char *base, const char *rel, size_t rlen, int pri,
+/* "<BASE/REL>; rel=duplicate; pri=N[; geo=xx]" in one allocation, the URL
+ * joined as ms_url_join does. */
+static const char *duplicate_value(const char *base, const char *rel, int pri,
                                    const char *geo, apr_pool_t *p)
 {
     static const char mid[] = ">; rel=duplicate; pri=";
-    size_t blen = strlen(base), glen = strlen(geo), dlen;
-    char digits[12], *v, *w;
-    unsigned u = pri > 0 ? (unsigned)pri : 0;
+    size_t blen = ms_url_join_parts(base, &rel), rlen = strlen(rel), glen = strlen(geo), dlen;
+    const char *digits = apr_itoa(p, pri);
+    char *v, *w;
 
-    while (blen > 0 && base[blen - 1] == '/')
-        blen--;
-    dlen = 0;
-    do {                                      /* the digits, backwards */
-        digits[sizeof(digits) - 1 - dlen++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    dlen = strlen(digits);
     w = v = apr_palloc(p, 1 + blen + 1 + rlen + sizeof(mid) - 1 + dlen + glen + 1);
     *w++ = '<';
     memcpy(w, base, blen);
@@ -55,7 +49,7 @@ static const char *duplicate_value(const char *base, const char *rel, size_t rle
     w += rlen;
     memcpy(w, mid, sizeof(mid) - 1);
     w += sizeof(mid) - 1;
-    memcpy(w, digits + sizeof(digits) - dlen, dlen);
+    memcpy(w, digits, dlen);
     w += dlen;
     memcpy(w, geo, glen + 1);
     return v;
@@ -65,16 +59,12 @@ apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, const char *rel, i
                                         apr_pool_t *p)
 {
     apr_array_header_t *out = apr_array_make(p, max > 0 ? max : 1, sizeof(const char *));
-    size_t rlen;
     int i, n;
 
     if (!a || !a->file || !a->choice || max <= 0)
         return out;
     if (!rel)
         rel = ms_path_escape(a->file->path, p);
-    while (*rel == '/')
-        rel++;
-    rlen = strlen(rel);
     n = a->choice->ranked->nelts < max ? a->choice->ranked->nelts : max;
     for (i = 0; i < n; i++) {
         const ms_ranked_t *r = &APR_ARRAY_IDX(a->choice->ranked, i, ms_ranked_t);
@@ -85,7 +75,7 @@ apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, const char *rel, i
                                         : ms_links_url_safe(ms_url_join(r->base_url, rel, p))))
             continue;
         APR_ARRAY_PUSH(out, const char *) =
-            duplicate_value(r->base_url, rel, rlen, i + 1, links_geo(geo, r->mirror), p);
+            duplicate_value(r->base_url, rel, i + 1, links_geo(geo, r->mirror), p);
     }
     return out;
 }

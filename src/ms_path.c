@@ -137,6 +137,19 @@ const char *ms_path_escape(const char *rel, apr_pool_t *p)
     return buf;
 }
 
+size_t ms_url_join_parts(const char *base, const char **escaped_rel)
+{
+    size_t blen = strlen(base);
+
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
+    if (*escaped_rel == NULL)
+        *escaped_rel = "";
+    while (**escaped_rel == '/')
+        (*escaped_rel)++;
+    return blen;
+}
+
 const char *ms_url_join(const char *base, const char *escaped_rel, apr_pool_t *p)
 {
     size_t blen, rlen;
@@ -144,13 +157,7 @@ const char *ms_url_join(const char *base, const char *escaped_rel, apr_pool_t *p
 
     if (base == NULL)
         return NULL;
-    if (escaped_rel == NULL)
-        escaped_rel = "";
-    blen = strlen(base);
-    while (blen > 0 && base[blen - 1] == '/')
-        blen--;
-    while (*escaped_rel == '/')
-        escaped_rel++;
+    blen = ms_url_join_parts(base, &escaped_rel);
     rlen = strlen(escaped_rel);
     url = apr_palloc(p, blen + 1 + rlen + 1);
     memcpy(url, base, blen);

@@ -18,4 +18,10 @@ const char *ms_path_escape(const char *rel, apr_pool_t *p);
 /* Join a mirror base URL and an escaped relative path with exactly one "/". */
 const char *ms_url_join(const char *base, const char *escaped_rel, apr_pool_t *p);
 
+/* The join's parts, for a caller writing it into a buffer of its own: the
+ * length of base without its trailing slashes, and *escaped_rel moved past
+ * its leading ones (a NULL one becomes ""). The URL is the base's first
+ * that many bytes, "/", then *escaped_rel. */
+size_t ms_url_join_parts(const char *base, const char **escaped_rel);
+
 #endif
