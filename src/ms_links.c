@@ -35,24 +35,15 @@ static const char *duplicate_value(const char *base, const char *rel, int pri,
                                    const char *geo, apr_pool_t *p)
 {
     static const char mid[] = ">; rel=duplicate; pri=";
-    size_t blen = ms_url_join_parts(base, &rel), rlen = strlen(rel), glen = strlen(geo), dlen;
+    size_t blen = ms_url_join_parts(base, &rel);
     const char *digits = apr_itoa(p, pri);
-    char *v, *w;
+    struct iovec v[7] = {
+        { "<", 1 }, { (void *)base, blen }, { "/", 1 }, { (void *)rel, strlen(rel) },
+        { (void *)mid, sizeof(mid) - 1 }, { (void *)digits, strlen(digits) },
+        { (void *)geo, strlen(geo) },
+    };
 
-    dlen = strlen(digits);
-    w = v = apr_palloc(p, 1 + blen + 1 + rlen + sizeof(mid) - 1 + dlen + glen + 1);
-    *w++ = '<';
-    memcpy(w, base, blen);
-    w += blen;
-    *w++ = '/';
-    memcpy(w, rel, rlen);
-    w += rlen;
-    memcpy(w, mid, sizeof(mid) - 1);
-    w += sizeof(mid) - 1;
-    memcpy(w, digits, dlen);
-    w += dlen;
-    memcpy(w, geo, glen + 1);
-    return v;
+    return apr_pstrcatv(p, v, 7, NULL);
 }
 
 apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, const char *rel, int max,
@@ -72,7 +63,7 @@ apr_array_header_t *ms_links_duplicates(const ms_answer_t *a, const char *rel, i
 
         /* rel, made by ms_path_escape, is fit: the mirror's URL decides */
         if (!r->base_url || !(r->mirror ? ms_mirror_url_fit(r->mirror, r->base_url, 1)
-                                        : ms_links_url_safe(ms_url_join(r->base_url, rel, p))))
+                                        : ms_links_url_safe(r->base_url)))
             continue;
         APR_ARRAY_PUSH(out, const char *) =
             duplicate_value(r->base_url, rel, i + 1, links_geo(geo, r->mirror), p);
