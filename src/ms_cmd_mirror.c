@@ -20,6 +20,7 @@
 #include "ms_cmd_scan.h"
 #include "ms_country.h"
 #include "ms_net.h"
+#include "ms_path.h"
 
 /* What the options of add/edit said. have_* tells which were given. */
 typedef struct mirror_opts {
@@ -260,7 +261,8 @@ static int opt_scan_url(mirror_opts_t *o, const char *cmd, const char *arg, apr_
     const char *why, *host;
 
     if ((why = url_check(&o->scan_url, &host, arg, 1, p)) != NULL)
-        return ms_cmd_fail(MS_EXIT_USAGE, "%s: --scan-url '%s': %s", cmd, arg, why);
+        return ms_cmd_fail(MS_EXIT_USAGE, "%s: --scan-url '%s': %s", cmd,
+                           ms_url_hide_password(arg, arg, p), why);
     return MS_EXIT_OK;
 }
 

@@ -10,6 +10,7 @@
 #include "ms_cmd.h"
 #include "ms_cmd_scan.h"
 #include "ms_net.h"
+#include "ms_path.h"
 
 static const char *const scheme_names[2] = { "http", "https" };
 static const char *const family_keys[2] = { "ipv4", "ipv6" };
@@ -99,7 +100,7 @@ static void json_mirror(ms_jw_t *j, const char *key, ms_db_t *db, const ms_mirro
     ms_jw_bool(j, "enabled", m->enabled);
     ms_jw_str(j, "http_url", m->http_url);
     ms_jw_str(j, "https_url", m->https_url);
-    ms_jw_str(j, "scan_url", m->scan_url);
+    ms_jw_str(j, "scan_url", ms_url_hide_password(m->scan_url, m->scan_url, p));
     json_scan_conf(j, db, m->id, p);
     ms_jw_str(j, "country", m->country[0] ? m->country : NULL);
     ms_jw_str(j, "continent", m->continent[0] ? m->continent : NULL);
@@ -122,7 +123,7 @@ static void json_mirror(ms_jw_t *j, const char *key, ms_db_t *db, const ms_mirro
     json_codes(j, "other_countries", m->other_countries, p);
     ms_jw_bool(j, "fallback", m->fallback);
     json_health(j, m);
-    ms_cmd_scan_show_json(j, db, m->id, p);
+    ms_cmd_scan_show_json(j, db, m, p);
     ms_jw_end(j);
 }
 
@@ -165,7 +166,7 @@ static void text_list(ms_db_t *db, const ms_mirrors_t *ms, apr_pool_t *p)
     for (i = 0; i < ms->count; i++) {
         m = ms->mirror[i];
         health[i] = health_summary(m, p);
-        scan[i] = ms_cmd_scan_summary(db, m->id, p);
+        scan[i] = ms_cmd_scan_summary(db, m, p);
         w = max_int(w, (int)strlen(m->name));
         wh = max_int(wh, (int)strlen(health[i]));
         ws = max_int(ws, (int)strlen(scan[i]));
@@ -227,7 +228,8 @@ static void text_show(const ms_mirror_t *m, apr_pool_t *p)
     printf("state:           %s\n", m->enabled ? "enabled" : "disabled");
     printf("http url:        %s\n", m->http_url ? m->http_url : "-");
     printf("https url:       %s\n", m->https_url ? m->https_url : "-");
-    printf("scan url:        %s\n", m->scan_url ? m->scan_url : "-");
+    printf("scan url:        %s\n",
+           m->scan_url ? ms_url_hide_password(m->scan_url, m->scan_url, p) : "-");
     printf("country:         %s\n", m->country[0] ? m->country : "-");
     printf("continent:       %s\n", m->continent[0] ? m->continent : "-");
     if (m->has_coords)
@@ -346,7 +348,7 @@ int ms_cmd_mirror_show(ms_cmd_ctx_t *ctx, int argc, char **argv)
     }
     else {
         text_show(m, ctx->pool);
-        ms_cmd_scan_show_text(stdout, db, m->id, ctx->pool);
+        ms_cmd_scan_show_text(stdout, db, m, ctx->pool);
     }
 leave:
     ms_db_close(db);

@@ -125,11 +125,21 @@ int ms_cmd_scanopts_store(ms_db_t *db, int64_t mirror_id, const ms_cmd_scanopts_
 
 /* --- the latest scan, for `mirror show` and `mirror list` --- */
 
-void ms_cmd_scan_show_text(FILE *out, ms_db_t *db, int64_t mirror_id, apr_pool_t *p)
+/* The latest run of mirror m, its error with m's password hidden. */
+static int last_run(ms_scan_run_t **r, ms_db_t *db, const ms_mirror_t *m, apr_pool_t *p)
+{
+    int rc = ms_db_scan_run_last(r, db, m->id, p);
+
+    if (rc == MS_OK && (*r)->error)
+        (*r)->error = ms_url_hide_password((*r)->error, m->scan_url, p);
+    return rc;
+}
+
+void ms_cmd_scan_show_text(FILE *out, ms_db_t *db, const ms_mirror_t *m, apr_pool_t *p)
 {
     ms_scan_run_t *r = NULL;
     ms_scan_conf_t *c = NULL;
-    int rc = ms_db_scan_run_last(&r, db, mirror_id, p);
+    int rc = last_run(&r, db, m, p);
 
     if (rc == MS_NOTFOUND)
         fprintf(out, "last scan:       never\n");
@@ -146,7 +156,7 @@ void ms_cmd_scan_show_text(FILE *out, ms_db_t *db, int64_t mirror_id, apr_pool_t
                 " missing, %" APR_INT64_T_FMT " extra\n", ms_cmd_time(r->started, p),
                 (apr_int64_t)r->files_seen, (apr_int64_t)r->fresh, (apr_int64_t)r->stale,
                 (apr_int64_t)r->missing, (apr_int64_t)r->extra);
-    if (ms_db_scan_conf_get(&c, db, mirror_id, p) == MS_OK
+    if (ms_db_scan_conf_get(&c, db, m->id, p) == MS_OK
         && (c->ca_file || c->ssh_key || c->known_hosts)) {
         fprintf(out, "ca file:         %s\n", c->ca_file ? c->ca_file : "-");
         fprintf(out, "ssh key:         %s\n", c->ssh_key ? c->ssh_key : "-");
@@ -154,11 +164,11 @@ void ms_cmd_scan_show_text(FILE *out, ms_db_t *db, int64_t mirror_id, apr_pool_t
     }
 }
 
-void ms_cmd_scan_show_json(ms_jw_t *j, ms_db_t *db, int64_t mirror_id, apr_pool_t *p)
+void ms_cmd_scan_show_json(ms_jw_t *j, ms_db_t *db, const ms_mirror_t *m, apr_pool_t *p)
 {
     ms_scan_run_t *r = NULL;
 
-    if (ms_db_scan_run_last(&r, db, mirror_id, p) != MS_OK) {
+    if (last_run(&r, db, m, p) != MS_OK) {
         ms_jw_null(j, "last_scan");
         return;
     }
@@ -191,10 +201,10 @@ static const char *short_error(const char *e, size_t n, apr_pool_t *p)
     return ms_cmd_printable(e, p);
 }
 
-const char *ms_cmd_scan_summary(ms_db_t *db, int64_t mirror_id, apr_pool_t *p)
+const char *ms_cmd_scan_summary(ms_db_t *db, const ms_mirror_t *m, apr_pool_t *p)
 {
     ms_scan_run_t *r = NULL;
-    int rc = ms_db_scan_run_last(&r, db, mirror_id, p);
+    int rc = last_run(&r, db, m, p);
 
     if (rc == MS_NOTFOUND)
         return "never";
@@ -304,9 +314,12 @@ static int scan_one(ms_cmd_ctx_t *ctx, const scan_job_t *job, const scan_opts_t 
     auth.known_hosts = conf->known_hosts;
 
     if (o->tty)
-        fprintf(stderr, "scanning %s (%s) ...\n", job->name, job->scan_url);
+        fprintf(stderr, "scanning %s (%s) ...\n", job->name,
+                ms_url_hide_password(job->scan_url, job->scan_url, ctx->pool));
     if (ms_scan_walk(&found, job->scan_url, o->subdir, &want, &auth, &o->lim,
                      ctx->pool, &err) != 0) {
+        /* the URLs in it are the scan URL's, password and all */
+        err = ms_url_hide_password(err, job->scan_url, ctx->pool);
         run.finished = (int64_t)time(NULL);
         run.error = err;
         if (ms_db_scan_run_finish(db, &run) != MS_OK)

@@ -47,15 +47,19 @@ extern const char ms_cmd_scanopts_usage[];
 
 /* --- the latest scan, for `mirror show` and `mirror list` --- */
 
+/* The three show m's latest scan; an error recorded with m's scan URL has its
+ * password hidden (ms_url_hide_password), as one recorded before the tool
+ * hid it when recording may not. */
+
 /* "last scan: ..." lines of `mirror show` (text), and the scan settings. */
-void ms_cmd_scan_show_text(FILE *out, ms_db_t *db, int64_t mirror_id, apr_pool_t *p);
+void ms_cmd_scan_show_text(FILE *out, ms_db_t *db, const ms_mirror_t *m, apr_pool_t *p);
 /* A member "last_scan": {started, finished, ok, files_seen, fresh, stale,
  * missing, extra, error} or null, inside the mirror's JSON object. */
-void ms_cmd_scan_show_json(ms_jw_t *j, ms_db_t *db, int64_t mirror_id,
+void ms_cmd_scan_show_json(ms_jw_t *j, ms_db_t *db, const ms_mirror_t *m,
                            apr_pool_t *p);
 /* One column for `mirror list`: "never", "<started> running",
  * "<started> ok 125 seen 120 fresh 3 stale 2 missing" or
  * "<started> failed: <error, cut to 60 bytes>". */
-const char *ms_cmd_scan_summary(ms_db_t *db, int64_t mirror_id, apr_pool_t *p);
+const char *ms_cmd_scan_summary(ms_db_t *db, const ms_mirror_t *m, apr_pool_t *p);
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <apr_uri.h>
 
 #include "ms_path.h"
 
@@ -164,4 +165,34 @@ const char *ms_url_join(const char *base, const char *escaped_rel, apr_pool_t *p
     url[blen] = '/';
     memcpy(url + blen + 1, escaped_rel, rlen + 1);
     return url;
+}
+
+const char *ms_url_hide_password(const char *text, const char *url, apr_pool_t *p)
+{
+    static const char mask[] = ":***@";
+    const char *from, *at;
+    char *needle, *out, *o;
+    size_t nlen, count = 0;
+    apr_uri_t u;
+
+    if (!text || !url)
+        return text;
+    memset(&u, 0, sizeof(u));
+    if (apr_uri_parse(p, url, &u) != APR_SUCCESS || !u.password || !*u.password)
+        return text;
+    needle = apr_pstrcat(p, ":", u.password, "@", NULL);
+    nlen = strlen(needle);
+    for (from = text; (at = strstr(from, needle)) != NULL; from = at + nlen)
+        count++;
+    if (count == 0)
+        return text;
+    o = out = apr_palloc(p, strlen(text) + count * (sizeof(mask) - 1) + 1);
+    for (from = text; (at = strstr(from, needle)) != NULL; from = at + nlen) {
+        memcpy(o, from, (size_t)(at - from));
+        o += at - from;
+        memcpy(o, mask, sizeof(mask) - 1);
+        o += sizeof(mask) - 1;
+    }
+    strcpy(o, from);
+    return out;
 }

@@ -30,6 +30,29 @@ is($rc, 1, 'wrong password: scan fails');
 like($err, qr/scan badlogin: .*(login|denied|530)/i, 'error says the login failed');
 is($t->last_run('badlogin')->{ok}, 0, 'failed run recorded');
 
+# The scan URL's password stays in the mirrors table: what the tool prints
+# and records shows the URL with the password hidden.
+like($err, qr{ftp://mirror:\*\*\*\@127\.0\.0\.1:$mp/}, 'the error shows the URL, password hidden');
+unlike($err, qr/wrong/, 'and not the password');
+like($t->last_run('badlogin')->{error}, qr{mirror:\*\*\*\@}, 'the recorded error too');
+unlike($t->last_run('badlogin')->{error}, qr/wrong/, 'without the password');
+is(($t->sql("SELECT scan_url FROM mirrors WHERE name = 'badlogin'"))[0][0],
+   "ftp://mirror:wrong\@127.0.0.1:$mp/", 'the password is kept for the next scan');
+for my $show (['mirror', 'show', 'badlogin'], ['mirror', 'show', 'badlogin', '--json'],
+              ['mirror', 'list'], ['mirror', 'list', '--json']) {
+    ($rc, $out, $err) = $t->run_tool(@$show);
+    is($rc, 0, "@$show: exit 0") or diag($err);
+    unlike($out, qr/wrong|secret/, "@$show: shows no password");
+}
+($rc, $out) = $t->run_tool('mirror', 'show', 'badlogin');
+like($out, qr{^scan url: +ftp://mirror:\*\*\*\@127\.0\.0\.1:$mp/$}m, 'the scan URL, password hidden');
+like($out, qr{^last scan: .* failed: ftp://mirror:\*\*\*\@}m, 'and the last error');
+($rc, $out, $err) = $t->run_tool('mirror', 'add', 'bad-url', '--url', 'http://127.0.0.1:9/',
+                                 '--scan-url', 'ftp://mirror:hunter2@127.0.0.1:99999/');
+is($rc, 2, 'a bad scan URL: a usage error');
+like($err, qr{--scan-url 'ftp://mirror:\*\*\*\@127\.0\.0\.1:99999/'}, 'echoed with the password hidden');
+unlike($err, qr/hunter2/, 'and not the password');
+
 # ftps:// (implicit TLS) against proftpd's mod_tls with a self-signed
 # certificate: refused without the mirror's CA, scanned with it.
 my ($cert, $key) = $t->self_signed;

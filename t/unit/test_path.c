@@ -200,6 +200,34 @@ static void test_join(void)
            "a stray leading slash on the path does not double");
 }
 
+static void test_hide_password(void)
+{
+    const char *url = "ftp://mirror:s3cr%40t@ftp.example.net:2121/pub/";
+    const char *plain = "rsync://rsync.example.net/pub/";
+
+    is_str(ms_url_hide_password(url, url, pool), "ftp://mirror:***@ftp.example.net:2121/pub/",
+           "the URL itself: the password, as written, is hidden; the user stays");
+    is_str(ms_url_hide_password("ftp://mirror:s3cr%40t@ftp.example.net:2121/pub/a%20b.iso: "
+                                "530 Login incorrect (ftp://mirror:s3cr%40t@ftp.example.net"
+                                ":2121/pub/)", url, pool),
+           "ftp://mirror:***@ftp.example.net:2121/pub/a%20b.iso: 530 Login incorrect "
+           "(ftp://mirror:***@ftp.example.net:2121/pub/)",
+           "every occurrence in an error made with it");
+    ok(ms_url_hide_password(plain, plain, pool) == plain, "no user information: the same text");
+    url = "sftp://mirror@sftp.example.net/pub/";
+    ok(ms_url_hide_password(url, url, pool) == url, "a user without a password: the same text");
+    url = "ftp://mirror:@ftp.example.net/";
+    ok(ms_url_hide_password(url, url, pool) == url, "an empty password: nothing to hide");
+    url = "ftp://u:x@[2001:db8::1]:21/pub/";
+    is_str(ms_url_hide_password("connect to ftp://u:x@[2001:db8::1]:21/pub/ failed", url, pool),
+           "connect to ftp://u:***@[2001:db8::1]:21/pub/ failed",
+           "a one-letter password (the mask is longer) and an IPv6 host");
+    is_str(ms_url_hide_password("timed out", url, pool), "timed out",
+           "a text without the URL is left as it is");
+    ok(ms_url_hide_password(NULL, url, pool) == NULL, "no text: NULL");
+    is_str(ms_url_hide_password("x", NULL, pool), "x", "no URL: the text");
+}
+
 static void test_pipeline(void)
 {
     const char *rel = NULL;
@@ -222,6 +250,7 @@ int main(void)
     test_normalise_long();
     test_escape();
     test_join();
+    test_hide_password();
     test_pipeline();
 
     apr_pool_destroy(pool);
