@@ -1,7 +1,9 @@
 /* ms_scan_rsync.c — rsync:// scan URLs, through the rsync program:
  * `rsync --list-only --recursive` with TZ=UTC, read as it streams (nothing
  * but the origin's files is kept), bounded by an idle timeout, the scan's
- * deadline and the entry bound; the child is killed when a bound is hit. */
+ * deadline and the entry bound; the child is killed when a bound is hit.
+ * A daemon login in the URL (rsync://user:password@host/module/) is passed
+ * as rsync expects it: the user in the URL, the password in RSYNC_PASSWORD. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,6 +16,7 @@
 
 #include <apr_escape.h>
 #include <apr_strings.h>
+#include <apr_uri.h>
 
 #include "ms_scan.h"
 
@@ -141,13 +144,34 @@ static const char *rsync_error(rsync_run *r, int status)
     return apr_psprintf(r->w->pool, "rsync (exit %d): %s", status, start);
 }
 
+/* The URL for rsync, and in *password what RSYNC_PASSWORD must hold: rsync
+ * takes a daemon's password from there, never from the URL, so a URL's
+ * "user:password@" goes to rsync as "user@" (the password percent-decoded).
+ * A user without a password gets an empty one, so that rsync fails at once
+ * rather than asking a terminal. *password NULL: no user in the URL, and
+ * rsync's environment is left as it is. */
+static const char *login(const char **password, ms_walk_t *w, const char *url)
+{
+    apr_uri_t u;
+
+    *password = NULL;
+    memset(&u, 0, sizeof(u));
+    if (apr_uri_parse(w->pool, url, &u) != APR_SUCCESS || !u.user)
+        return url;
+    *password = "";
+    if (u.password && !(*password = apr_punescape_url(w->pool, u.password, NULL, NULL, 0)))
+        *password = u.password;           /* not escaped as a URL: as written */
+    return apr_uri_unparse(w->pool, &u, APR_URI_UNP_OMITPASSWORD);
+}
+
 static pid_t spawn(ms_walk_t *w, int *out_fd, int *err_fd)
 {
     int out[2], err[2];
     pid_t pid;
     char timeout[32], contimeout[32];
-    const char *url = *w->subdir ? apr_pstrcat(w->pool, w->url, w->subdir, "/", NULL)
-                                 : w->url;
+    const char *password;
+    const char *url = login(&password, w, *w->subdir
+                            ? apr_pstrcat(w->pool, w->url, w->subdir, "/", NULL) : w->url);
 
     if (pipe(out) != 0)
         return -1;
@@ -168,6 +192,8 @@ static pid_t spawn(ms_walk_t *w, int *out_fd, int *err_fd)
         close(out[0]); close(out[1]); close(err[0]); close(err[1]);
         setenv("TZ", "UTC", 1);
         setenv("LC_ALL", "C", 1);
+        if (password)
+            setenv("RSYNC_PASSWORD", password, 1);
         execlp("rsync", "rsync", "--list-only", "--recursive", "--no-motd",
                "--no-human-readable", timeout, contimeout, "--", url, (char *)NULL);
         dprintf(2, "rsync: cannot run rsync: %s\n", strerror(errno));

@@ -14,7 +14,8 @@ my $m1 = $t->standard_mirror('m1');
 my $m2 = $t->mirror_tree('m2');
 system('mkdir', '-p', "$t->{dir}/trees/deep/pub/mirror") == 0 or die;
 system('cp', '-a', "$m2/.", "$t->{dir}/trees/deep/pub/mirror/") == 0 or die;
-my $port = $t->rsyncd(m1 => $m1, m2 => $m2, deep => "$t->{dir}/trees/deep");
+my $port = $t->rsyncd(m1 => $m1, m2 => $m2, deep => "$t->{dir}/trees/deep",
+                      private => { path => $m2, auth => 'mirror:s3cr@t!' });
 
 $t->add_mirror('m1', "rsync://127.0.0.1:$port/m1/");
 $t->add_mirror('m2', "rsync://127.0.0.1:$port/m2");
@@ -57,6 +58,26 @@ is(join('/', map { $j->{last_scan}{$_} } qw(files_seen fresh stale missing extra
 ok($j->{last_scan}{ok} && $j->{last_scan}{started} && $j->{last_scan}{finished},
    'mirror list --json: last_scan ok, started and finished');
 ok(exists $j->{ca_file} && !defined $j->{ca_file}, 'mirror list --json: no CA file set');
+
+# A module with a login: the password goes to rsync through RSYNC_PASSWORD
+# (rsync takes none in the URL), percent-decoded; nothing prints it.
+$t->add_mirror('private', "rsync://mirror:s3cr%40t!\@127.0.0.1:$port/private/");
+$t->add_mirror('private-bad', "rsync://mirror:wrong\@127.0.0.1:$port/private/");
+$t->add_mirror('private-nopw', "rsync://mirror\@127.0.0.1:$port/private/");
+($rc, $out, $err) = $t->run_tool('scan', 'private');
+is($rc, 0, 'a module with a login: scanned') or diag($err);
+is($t->last_run('private')->{fresh}, 6, 'a module with a login: all 6 fresh');
+($rc, $out, $err) = $t->run_tool('scan', 'private-bad');
+is($rc, 1, 'a wrong password: the scan fails');
+like($err, qr/scan private-bad: .*auth failed/, 'the error says the login failed');
+unlike($err . $t->last_run('private-bad')->{error}, qr/wrong/, 'and shows no password');
+my $t0 = time;
+($rc, $out, $err) = $t->run_tool('scan', 'private-nopw');
+is($rc, 1, 'a user without a password: the scan fails');
+like($err, qr/auth failed/, 'as a failed login');
+cmp_ok(time - $t0, '<', 10, 'at once: rsync asks no terminal for a password');
+unlike($t->tool('mirror', 'show', 'private') . $t->tool('mirror', 'list'), qr/s3cr/,
+       'mirror show and list show no password');
 
 # Unknown mirror name, bad option.
 ($rc) = $t->run_tool('scan', 'nosuch');

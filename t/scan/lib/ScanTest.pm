@@ -278,7 +278,17 @@ sub rsyncd {
     my $port = free_port();
     my $conf = "port = $port\naddress = 127.0.0.1\nuse chroot = no\n"
              . "pid file = $self->{dir}/run/rsyncd.pid\n";
-    $conf .= "[$_]\npath = $modules{$_}\nread only = yes\n" for sort keys %modules;
+    for my $name (sort keys %modules) {
+        # a module is a path, or { path => ..., auth => 'user:password' }
+        my $m = ref $modules{$name} ? $modules{$name} : { path => $modules{$name} };
+        $conf .= "[$name]\npath = $m->{path}\nread only = yes\n";
+        next unless $m->{auth};
+        my ($user) = split /:/, $m->{auth}, 2;
+        my $secrets = "$self->{dir}/run/rsyncd-$name.secrets";
+        _write($secrets, "$m->{auth}\n");
+        chmod 0600, $secrets;
+        $conf .= "auth users = $user\nsecrets file = $secrets\n";
+    }
     _write("$self->{dir}/run/rsyncd.conf", $conf);
     unlink "$self->{dir}/run/rsyncd.pid";
     $self->spawn('rsyncd', $port, 'rsync', '--daemon', '--no-detach',
