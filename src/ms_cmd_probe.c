@@ -32,6 +32,19 @@ typedef struct probe_run {
 
 static const char *const scheme_names[2] = { "http", "https" };
 
+/* host's families, and why there are none, kept for the run. */
+static int *remember_families(probe_run_t *r, const char *host, int got, const char *why)
+{
+    apr_pool_t *p = r->ctx->pool;
+    int *fams = apr_palloc(p, sizeof(*fams));
+
+    *fams = got;
+    apr_hash_set(r->families, host, APR_HASH_KEY_STRING, fams);
+    apr_hash_set(r->families, apr_pstrcat(p, host, "\n", NULL), APR_HASH_KEY_STRING,
+                 why ? why : "");
+    return fams;
+}
+
 static int host_families(probe_run_t *r, const char *url, const char **err)
 {
     apr_pool_t *p = r->ctx->pool;
@@ -44,16 +57,41 @@ static int host_families(probe_run_t *r, const char *url, const char **err)
     }
     if (!(fams = apr_hash_get(r->families, host, APR_HASH_KEY_STRING))) {
         const char *why = NULL;
-        fams = apr_palloc(p, sizeof(int) + sizeof(const char *));
-        *fams = ms_probe_families(host, &why, p);
-        apr_hash_set(r->families, host, APR_HASH_KEY_STRING, fams);
-        apr_hash_set(r->families, apr_pstrcat(p, host, "\n", NULL), APR_HASH_KEY_STRING,
-                     why ? why : "");
+        int got = ms_probe_families(host, &why, p);
+
+        fams = remember_families(r, host, got, why);
     }
     if (!*fams)
         *err = apr_hash_get(r->families, apr_pstrcat(p, host, "\n", NULL),
                             APR_HASH_KEY_STRING);
     return *fams;
+}
+
+/* Every host the mirrors' download URLs name, resolved at once into
+ * r->families (host_families then finds them there). */
+static void resolve_all(probe_run_t *r, const ms_mirror_t *const *mirrors, int n)
+{
+    apr_pool_t *p = r->ctx->pool;
+    apr_array_header_t *hosts = apr_array_make(p, 2 * n + 1, sizeof(const char *));
+    apr_hash_t *seen = apr_hash_make(p);
+    const char **errs;
+    int *fams, i, s;
+
+    for (i = 0; i < n; i++)
+        for (s = MS_HTTP; s <= MS_HTTPS; s++) {
+            const char *base = s == MS_HTTPS ? mirrors[i]->https_url : mirrors[i]->http_url;
+            const char *host = base ? ms_url_host(base, p) : NULL;
+
+            if (host && !apr_hash_get(seen, host, APR_HASH_KEY_STRING)) {
+                apr_hash_set(seen, host, APR_HASH_KEY_STRING, host);
+                APR_ARRAY_PUSH(hosts, const char *) = host;
+            }
+        }
+    fams = apr_palloc(p, (apr_size_t)hosts->nelts * sizeof(*fams) + 1);
+    errs = apr_palloc(p, (apr_size_t)hosts->nelts * sizeof(*errs) + 1);
+    ms_probe_families_all(fams, errs, (const char *const *)hosts->elts, hosts->nelts, p);
+    for (i = 0; i < hosts->nelts; i++)
+        remember_families(r, APR_ARRAY_IDX(hosts, i, const char *), fams[i], errs[i]);
 }
 
 /* The probes of one mirror. */
@@ -161,6 +199,7 @@ int ms_cmd_probe(ms_cmd_ctx_t *ctx, int argc, char **argv)
     };
     probe_run_t r;
     const ms_mirrors_t *all;
+    apr_array_header_t *chosen;
     int64_t v, t0;
     int c, rc, i, jobs = 256, timeout = 10, verbose = 0, up = 0, down = 0;
 
@@ -199,6 +238,7 @@ int ms_cmd_probe(ms_cmd_ctx_t *ctx, int argc, char **argv)
     r.families = apr_hash_make(ctx->pool);
     if ((rc = ms_cmd_open_db(&r.db, ctx, MS_DB_READWRITE)) != MS_EXIT_OK)
         return rc;
+    chosen = apr_array_make(ctx->pool, 64, sizeof(const ms_mirror_t *));
     if (optind < argc) {
         for (i = optind; i < argc; i++) {
             ms_mirror_t *m;
@@ -206,18 +246,22 @@ int ms_cmd_probe(ms_cmd_ctx_t *ctx, int argc, char **argv)
             if (rc == MS_NOTFOUND)
                 return ms_cmd_fail(MS_EXIT_FAIL, "probe: no mirror named '%s'",
                                    ms_cmd_printable(argv[i], ctx->pool));
-            if (rc != MS_OK || (rc = plan_mirror(&r, m)) != MS_EXIT_OK)
-                return rc == MS_EXIT_FAIL ? rc
-                       : ms_cmd_fail(MS_EXIT_FAIL, "%s", ms_db_errmsg(r.db));
+            if (rc != MS_OK)
+                return ms_cmd_fail(MS_EXIT_FAIL, "%s", ms_db_errmsg(r.db));
+            APR_ARRAY_PUSH(chosen, const ms_mirror_t *) = m;
         }
     }
     else {
         if (ms_db_mirrors(&all, r.db) != MS_OK)
             return ms_cmd_fail(MS_EXIT_FAIL, "%s", ms_db_errmsg(r.db));
         for (i = 0; i < all->count; i++)
-            if (all->mirror[i]->enabled && (rc = plan_mirror(&r, all->mirror[i])) != 0)
-                return rc;
+            if (all->mirror[i]->enabled)
+                APR_ARRAY_PUSH(chosen, const ms_mirror_t *) = all->mirror[i];
     }
+    resolve_all(&r, (const ms_mirror_t *const *)chosen->elts, chosen->nelts);
+    for (i = 0; i < chosen->nelts; i++)
+        if ((rc = plan_mirror(&r, APR_ARRAY_IDX(chosen, i, const ms_mirror_t *))) != MS_EXIT_OK)
+            return rc;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return ms_cmd_fail(MS_EXIT_FAIL, "probe: cannot initialise libcurl");
     t0 = ms_now_ms();

@@ -36,15 +36,20 @@ const char *ms_url_host(const char *url, apr_pool_t *p)
     return apr_pstrndup(p, s, (size_t)(end - s));
 }
 
-int ms_probe_families(const char *host, const char **err, apr_pool_t *p)
+static void families_hints(struct addrinfo *hints)
 {
-    struct addrinfo hints, *res = NULL, *ai;
-    int rc, fams = 0;
+    memset(hints, 0, sizeof(*hints));
+    hints->ai_family = AF_UNSPEC;
+    hints->ai_socktype = SOCK_STREAM;
+}
 
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    rc = getaddrinfo(host, NULL, &hints, &res);
+/* The families of getaddrinfo's answer rc, res (freed here). */
+static int families_of(int rc, struct addrinfo *res, const char *host, const char **err,
+                       apr_pool_t *p)
+{
+    struct addrinfo *ai;
+    int fams = 0;
+
     if (rc != 0) {
         *err = apr_psprintf(p, "cannot resolve %s: %s", host, gai_strerror(rc));
         return 0;
@@ -55,6 +60,54 @@ int ms_probe_families(const char *host, const char **err, apr_pool_t *p)
     if (!fams)
         *err = apr_psprintf(p, "%s has no IPv4 or IPv6 address", host);
     return fams;
+}
+
+int ms_probe_families(const char *host, const char **err, apr_pool_t *p)
+{
+    struct addrinfo hints, *res = NULL;
+    int rc;
+
+    families_hints(&hints);
+    rc = getaddrinfo(host, NULL, &hints, &res);
+    return families_of(rc, res, host, err, p);
+}
+
+void ms_probe_families_all(int *fams, const char **errs, const char *const *hosts, int n,
+                           apr_pool_t *p)
+{
+    struct gaicb *cb, **list;
+    struct addrinfo hints;
+    int i, queued;
+
+    if (n <= 0)
+        return;
+    families_hints(&hints);
+    cb = apr_pcalloc(p, (apr_size_t)n * sizeof(*cb));
+    list = apr_palloc(p, (apr_size_t)n * sizeof(*list));
+    for (i = 0; i < n; i++) {
+        cb[i].ar_name = hosts[i];
+        cb[i].ar_request = &hints;
+        list[i] = &cb[i];
+    }
+    /* 0: every lookup was queued and is done; EAI_INTR: queued, and some
+     * may still run (waited for below). Otherwise (no memory or threads for
+     * the queue) some may not have been queued at all: those that have no
+     * answer are looked up here, one after the other. */
+    queued = getaddrinfo_a(GAI_WAIT, list, n, NULL);
+    queued = queued == 0 || queued == EAI_INTR;
+    for (i = 0; i < n; i++) {
+        int rc;
+        const struct gaicb *one = &cb[i];
+
+        errs[i] = NULL;
+        while ((rc = gai_error(&cb[i])) == EAI_INPROGRESS)
+            gai_suspend(&one, 1, NULL);   /* interrupted by a signal */
+        if (!queued && (rc != 0 || !cb[i].ar_result)) {
+            fams[i] = ms_probe_families(hosts[i], &errs[i], p);
+            continue;
+        }
+        fams[i] = families_of(rc, cb[i].ar_result, hosts[i], &errs[i], p);
+    }
 }
 
 typedef struct slot {

@@ -32,6 +32,13 @@ typedef struct ms_probe {
 #define MS_HAS_V6 2
 int ms_probe_families(const char *host, const char **err, apr_pool_t *p);
 
+/* The same for n hosts at once (glibc's getaddrinfo_a: its resolver threads
+ * look them up in parallel, and all are waited for): fams[i] and, when 0,
+ * errs[i] for hosts[i]. A run of the resolver takes about its slowest
+ * lookup, where one host after the other took the sum. */
+void ms_probe_families_all(int *fams, const char **errs, const char *const *hosts, int n,
+                           apr_pool_t *p);
+
 /* The host part of an http(s) URL ("[::1]" without brackets), or NULL. */
 const char *ms_url_host(const char *url, apr_pool_t *p);
 

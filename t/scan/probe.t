@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # Probing: up, down (closed port), hanging (bounded by --timeout), wrong size,
 # redirect elsewhere, TLS refused without the CA and accepted with it;
-# consecutive failures; many mirrors at once take about one timeout; IPv6.
+# consecutive failures; many mirrors at once take about one timeout; IPv6;
+# host names, resolved all at once.
 use strict;
 use warnings;
 use FindBin;
@@ -120,6 +121,23 @@ is($h->{'http/6'}{up}, 0, 'IPv6: closed port down');
 like($h->{'http/6'}{error}, qr/refused|connect/i, 'IPv6: error recorded');
 like($t->tool('mirror', 'list'), qr/^up6 +.* http\/4:never http\/6:up /m,
      'mirror list: up over IPv6, never probed over IPv4');
+
+# Host names: every host is resolved before the probes, all at once;
+# 'localhost' is probed over the families it resolves to (IPv4 at least, up:
+# nginx listens on 127.0.0.1), a name that does not resolve is down, saying so.
+$t->add_mirror('named', $scan, urls => ["http://localhost:$np/"]);
+$t->add_mirror('nowhere', $scan, urls => ["http://no-such-host.invalid:$np/"]);
+($rc, $out, $err) = $t->run_tool('scan', 'named', 'nowhere');
+is($rc, 0, 'mirrors by host name scanned') or diag($err);
+($rc, $out, $err) = $t->run_tool('probe', 'named', 'nowhere', '--timeout', '3');
+is($rc, 0, 'mirrors by host name probed') or diag($err);
+$h = $t->health('named');
+is($h->{'http/4'}{up}, 1, 'localhost: up over IPv4');
+is($h->{'http/4'}{status}, 200, 'localhost: status recorded');
+$h = $t->health('nowhere');
+is($h->{'http/4'}{up}, 0, 'a host that does not resolve: down');
+like($h->{'http/4'}{error}, qr/^cannot resolve no-such-host\.invalid: /, 'and why');
+ok(!exists $h->{'http/6'}, 'recorded once, not per family');
 
 ($rc) = $t->run_tool('probe', 'nosuch');
 is($rc, 1, 'unknown mirror: exit 1');
