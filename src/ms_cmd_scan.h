@@ -47,9 +47,9 @@ extern const char ms_cmd_scanopts_usage[];
 
 /* --- the latest scan, for `mirror show` and `mirror list` --- */
 
-/* The three show m's latest scan; an error recorded with m's scan URL has its
- * password hidden (ms_url_hide_password), as one recorded before the tool
- * hid it when recording may not. */
+/* These three show m's latest scan with the password of m's scan URL hidden
+ * in its error (ms_url_hide_password): also in an error recorded before the
+ * tool hid passwords as it recorded them. */
 
 /* "last scan: ..." lines of `mirror show` (text), and the scan settings. */
 void ms_cmd_scan_show_text(FILE *out, ms_db_t *db, const ms_mirror_t *m, apr_pool_t *p);

@@ -3,7 +3,9 @@
  * but the origin's files is kept), bounded by an idle timeout, the scan's
  * deadline and the entry bound; the child is killed when a bound is hit.
  * A daemon login in the URL (rsync://user:password@host/module/) is passed
- * as rsync expects it: the user in the URL, the password in RSYNC_PASSWORD. */
+ * as rsync expects it: the user in the URL, the password in RSYNC_PASSWORD.
+ * A user without a password uses RSYNC_PASSWORD from the tool's environment,
+ * or an empty one, so that rsync fails at once rather than ask a terminal. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -144,21 +146,20 @@ static const char *rsync_error(rsync_run *r, int status)
     return apr_psprintf(r->w->pool, "rsync (exit %d): %s", status, start);
 }
 
-/* The URL for rsync, and in *password what RSYNC_PASSWORD must hold: rsync
- * takes a daemon's password from there, never from the URL, so a URL's
+/* The URL for rsync, and in *password the URL's password: rsync takes a
+ * daemon's password from RSYNC_PASSWORD, never from the URL, so a URL's
  * "user:password@" goes to rsync as "user@" (the password percent-decoded).
- * A user without a password gets an empty one, so that rsync fails at once
- * rather than asking a terminal. *password NULL: no user in the URL, and
- * rsync's environment is left as it is. */
-static const char *login(const char **password, ms_walk_t *w, const char *url)
+ * *user: the URL names a user. */
+static const char *login(const char **password, int *user, ms_walk_t *w, const char *url)
 {
     apr_uri_t u;
 
     *password = NULL;
+    *user = 0;
     memset(&u, 0, sizeof(u));
     if (apr_uri_parse(w->pool, url, &u) != APR_SUCCESS || !u.user)
         return url;
-    *password = "";
+    *user = 1;
     if (u.password && !(*password = apr_punescape_url(w->pool, u.password, NULL, NULL, 0)))
         *password = u.password;           /* not escaped as a URL: as written */
     return apr_uri_unparse(w->pool, &u, APR_URI_UNP_OMITPASSWORD);
@@ -170,7 +171,8 @@ static pid_t spawn(ms_walk_t *w, int *out_fd, int *err_fd)
     pid_t pid;
     char timeout[32], contimeout[32];
     const char *password;
-    const char *url = login(&password, w, *w->subdir
+    int user;
+    const char *url = login(&password, &user, w, *w->subdir
                             ? apr_pstrcat(w->pool, w->url, w->subdir, "/", NULL) : w->url);
 
     if (pipe(out) != 0)
@@ -194,6 +196,8 @@ static pid_t spawn(ms_walk_t *w, int *out_fd, int *err_fd)
         setenv("LC_ALL", "C", 1);
         if (password)
             setenv("RSYNC_PASSWORD", password, 1);
+        else if (user && !getenv("RSYNC_PASSWORD"))
+            setenv("RSYNC_PASSWORD", "", 1);  /* fail now, not ask a terminal */
         execlp("rsync", "rsync", "--list-only", "--recursive", "--no-motd",
                "--no-human-readable", timeout, contimeout, "--", url, (char *)NULL);
         dprintf(2, "rsync: cannot run rsync: %s\n", strerror(errno));

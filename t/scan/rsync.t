@@ -76,6 +76,12 @@ my $t0 = time;
 is($rc, 1, 'a user without a password: the scan fails');
 like($err, qr/auth failed/, 'as a failed login');
 cmp_ok(time - $t0, '<', 10, 'at once: rsync asks no terminal for a password');
+{
+    local $ENV{RSYNC_PASSWORD} = 's3cr@t!';
+    ($rc, $out, $err) = $t->run_tool('scan', 'private-nopw');
+}
+is($rc, 0, 'a user without a password, RSYNC_PASSWORD in the environment: scanned')
+    or diag($err);
 unlike($t->tool('mirror', 'show', 'private') . $t->tool('mirror', 'list'), qr/s3cr/,
        'mirror show and list show no password');
 
