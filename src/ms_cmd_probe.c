@@ -27,44 +27,36 @@ typedef struct probe_run {
     apr_array_header_t *owners;     /* const ms_mirror_t *, parallel to probes */
     apr_array_header_t *unreached;  /* ms_probe_t *: families gone, recorded down */
     apr_array_header_t *unreached_owners;
-    apr_hash_t *families;           /* host -> int* */
+    apr_hash_t *families;           /* host -> resolved_t (resolve_all) */
 } probe_run_t;
 
 static const char *const scheme_names[2] = { "http", "https" };
 
-/* host's families, and why there are none, kept for the run. */
-static int *remember_families(probe_run_t *r, const char *host, int got, const char *why)
-{
-    apr_pool_t *p = r->ctx->pool;
-    int *fams = apr_palloc(p, sizeof(*fams));
+/* What resolve_all found for a host. */
+typedef struct resolved {
+    int fams;                       /* MS_HAS_V4 | MS_HAS_V6; 0: none */
+    const char *why;                /* when none */
+} resolved_t;
 
-    *fams = got;
-    apr_hash_set(r->families, host, APR_HASH_KEY_STRING, fams);
-    apr_hash_set(r->families, apr_pstrcat(p, host, "\n", NULL), APR_HASH_KEY_STRING,
-                 why ? why : "");
-    return fams;
-}
-
+/* The families of url's host, as resolve_all found them; 0 and *err when
+ * it has none. */
 static int host_families(probe_run_t *r, const char *url, const char **err)
 {
     apr_pool_t *p = r->ctx->pool;
     const char *host = ms_url_host(url, p);
-    int *fams;
+    const resolved_t *res;
 
     if (!host) {
         *err = apr_psprintf(p, "%s: no host in the URL", url);
         return 0;
     }
-    if (!(fams = apr_hash_get(r->families, host, APR_HASH_KEY_STRING))) {
-        const char *why = NULL;
-        int got = ms_probe_families(host, &why, p);
-
-        fams = remember_families(r, host, got, why);
+    if (!(res = apr_hash_get(r->families, host, APR_HASH_KEY_STRING))) {
+        *err = apr_psprintf(p, "%s was not resolved", host);   /* resolve_all saw every URL */
+        return 0;
     }
-    if (!*fams)
-        *err = apr_hash_get(r->families, apr_pstrcat(p, host, "\n", NULL),
-                            APR_HASH_KEY_STRING);
-    return *fams;
+    if (!res->fams)
+        *err = res->why;
+    return res->fams;
 }
 
 /* Every host the mirrors' download URLs name, resolved at once into
@@ -90,8 +82,13 @@ static void resolve_all(probe_run_t *r, const ms_mirror_t *const *mirrors, int n
     fams = apr_palloc(p, (apr_size_t)hosts->nelts * sizeof(*fams) + 1);
     errs = apr_palloc(p, (apr_size_t)hosts->nelts * sizeof(*errs) + 1);
     ms_probe_families_all(fams, errs, (const char *const *)hosts->elts, hosts->nelts, p);
-    for (i = 0; i < hosts->nelts; i++)
-        remember_families(r, APR_ARRAY_IDX(hosts, i, const char *), fams[i], errs[i]);
+    for (i = 0; i < hosts->nelts; i++) {
+        resolved_t *res = apr_palloc(p, sizeof(*res));
+
+        res->fams = fams[i];
+        res->why = errs[i];
+        apr_hash_set(r->families, APR_ARRAY_IDX(hosts, i, const char *), APR_HASH_KEY_STRING, res);
+    }
 }
 
 /* The probes of one mirror. */

@@ -62,7 +62,8 @@ static int families_of(int rc, struct addrinfo *res, const char *host, const cha
     return fams;
 }
 
-int ms_probe_families(const char *host, const char **err, apr_pool_t *p)
+/* One host, the plain way. */
+static int families_one(const char *host, const char **err, apr_pool_t *p)
 {
     struct addrinfo hints, *res = NULL;
     int rc;
@@ -103,7 +104,7 @@ void ms_probe_families_all(int *fams, const char **errs, const char *const *host
         while ((rc = gai_error(&cb[i])) == EAI_INPROGRESS)
             gai_suspend(&one, 1, NULL);   /* interrupted by a signal */
         if (!queued && (rc != 0 || !cb[i].ar_result)) {
-            fams[i] = ms_probe_families(hosts[i], &errs[i], p);
+            fams[i] = families_one(hosts[i], &errs[i], p);
             continue;
         }
         fams[i] = families_of(rc, cb[i].ar_result, hosts[i], &errs[i], p);

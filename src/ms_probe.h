@@ -26,16 +26,13 @@ typedef struct ms_probe {
     const char *error;         /* "" when up */
 } ms_probe_t;
 
-/* The address families host resolves to: bit 0 IPv4, bit 1 IPv6; 0 when it
- * does not resolve (*err says why). */
+/* The address families each of n hosts resolves to, looked up at once
+ * (glibc's getaddrinfo_a: its resolver threads look them up in parallel,
+ * and all are waited for, so a run takes about its slowest lookup, not the
+ * sum): fams[i] for hosts[i], MS_HAS_V4 | MS_HAS_V6, or 0 when it does not
+ * resolve, and then errs[i] says why (NULL otherwise). */
 #define MS_HAS_V4 1
 #define MS_HAS_V6 2
-int ms_probe_families(const char *host, const char **err, apr_pool_t *p);
-
-/* The same for n hosts at once (glibc's getaddrinfo_a: its resolver threads
- * look them up in parallel, and all are waited for): fams[i] and, when 0,
- * errs[i] for hosts[i]. A run of the resolver takes about its slowest
- * lookup, where one host after the other took the sum. */
 void ms_probe_families_all(int *fams, const char **errs, const char *const *hosts, int n,
                            apr_pool_t *p);
 
