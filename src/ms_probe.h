@@ -27,9 +27,9 @@ typedef struct ms_probe {
 } ms_probe_t;
 
 /* The address families each of n hosts resolves to, looked up at once
- * (glibc's getaddrinfo_a: its resolver threads look them up in parallel,
- * and all are waited for, so a run takes about its slowest lookup, not the
- * sum): fams[i] for hosts[i], MS_HAS_V4 | MS_HAS_V6, or 0 when it does not
+ * (glibc's getaddrinfo_a: its resolver threads, 20 by default, look them up
+ * in parallel, and all are waited for, so a run takes about its slowest
+ * lookup per 20 hosts, not the sum): fams[i] for hosts[i], MS_HAS_V4 | MS_HAS_V6, or 0 when it does not
  * resolve, and then errs[i] says why (NULL otherwise). */
 #define MS_HAS_V4 1
 #define MS_HAS_V6 2
