@@ -78,7 +78,7 @@ void ms_probe_families_all(int *fams, const char **errs, const char *const *host
 {
     struct gaicb *cb, **list;
     struct addrinfo hints;
-    int i, queued;
+    int i;
 
     if (n <= 0)
         return;
@@ -90,24 +90,21 @@ void ms_probe_families_all(int *fams, const char **errs, const char *const *host
         cb[i].ar_request = &hints;
         list[i] = &cb[i];
     }
-    /* 0: every lookup was queued and is done; EAI_INTR: queued, and some
-     * may still run (waited for below). Otherwise (no memory or threads for
-     * the queue) some may not have been queued at all: those that have no
-     * answer are looked up here, one after the other. */
-    queued = getaddrinfo_a(GAI_WAIT, list, n, NULL);
-    queued = queued == 0 || queued == EAI_INTR;
+    /* What it returns does not matter here: each request tells. One that
+     * could not be queued (no memory or threads for the queue) has neither
+     * an error nor an answer, and is looked up here on its own. */
+    getaddrinfo_a(GAI_WAIT, list, n, NULL);
     for (i = 0; i < n; i++) {
-        int rc;
         const struct gaicb *one = &cb[i];
+        int rc;
 
         errs[i] = NULL;
         while ((rc = gai_error(&cb[i])) == EAI_INPROGRESS)
-            gai_suspend(&one, 1, NULL);   /* interrupted by a signal */
-        if (!queued && (rc != 0 || !cb[i].ar_result)) {
+            gai_suspend(&one, 1, NULL);   /* GAI_WAIT interrupted by a signal */
+        if (rc == 0 && !cb[i].ar_result)
             fams[i] = families_one(hosts[i], &errs[i], p);
-            continue;
-        }
-        fams[i] = families_of(rc, cb[i].ar_result, hosts[i], &errs[i], p);
+        else
+            fams[i] = families_of(rc, cb[i].ar_result, hosts[i], &errs[i], p);
     }
 }
 

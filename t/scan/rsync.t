@@ -75,7 +75,18 @@ my $t0 = time;
 ($rc, $out, $err) = $t->run_tool('scan', 'private-nopw');
 is($rc, 1, 'a user without a password: the scan fails');
 like($err, qr/auth failed/, 'as a failed login');
-cmp_ok(time - $t0, '<', 10, 'at once: rsync asks no terminal for a password');
+cmp_ok(time - $t0, '<', 10, 'at once, without a terminal');
+# With a terminal, rsync would ask it for the password and wait there until
+# the scan's timeout; script(1) gives the scan one.
+{
+    local $ENV{RSYNC_PASSWORD};
+    delete $ENV{RSYNC_PASSWORD};
+    $t0 = time;
+    my $tty = `script -qec '$t->{build}/mirrorsel --db $t->{db} scan private-nopw --timeout 5' /dev/null </dev/null 2>&1`;
+    my $took = time - $t0;
+    like($tty, qr/auth failed/, 'with a terminal: a failed login, not a prompt') or diag($tty);
+    cmp_ok($took, '<', 4, "with a terminal: at once ($took s; the scan's timeout is 5 s)");
+}
 {
     local $ENV{RSYNC_PASSWORD} = 's3cr@t!';
     ($rc, $out, $err) = $t->run_tool('scan', 'private-nopw');
