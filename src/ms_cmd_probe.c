@@ -27,47 +27,39 @@ typedef struct probe_run {
     apr_array_header_t *owners;     /* const ms_mirror_t *, parallel to probes */
     apr_array_header_t *unreached;  /* ms_probe_t *: families gone, recorded down */
     apr_array_header_t *unreached_owners;
-    apr_hash_t *families;           /* host -> resolved_t (resolve_all) */
+    apr_hash_t *resolved;           /* host -> ms_resolved_t (resolve_all) */
 } probe_run_t;
 
 static const char *const scheme_names[2] = { "http", "https" };
 
-/* What resolve_all found for a host. */
-typedef struct resolved {
-    int fams;                       /* MS_HAS_V4 | MS_HAS_V6; 0: none */
-    const char *why;                /* when none */
-} resolved_t;
-
-/* The families of url's host, as resolve_all found them; 0 and *err when
- * it has none. */
-static int host_families(probe_run_t *r, const char *url, const char **err)
+/* What resolve_all found for url's host; NULL and *err when the URL has
+ * none. */
+static const ms_resolved_t *host_resolved(probe_run_t *r, const char *url, const char **err)
 {
     apr_pool_t *p = r->ctx->pool;
     const char *host = ms_url_host(url, p);
-    const resolved_t *res;
+    const ms_resolved_t *res;
 
     if (!host) {
         *err = apr_psprintf(p, "%s: no host in the URL", url);
-        return 0;
+        return NULL;
     }
-    if (!(res = apr_hash_get(r->families, host, APR_HASH_KEY_STRING))) {
+    if (!(res = apr_hash_get(r->resolved, host, APR_HASH_KEY_STRING)))
         *err = apr_psprintf(p, "%s was not resolved", host);   /* resolve_all saw every URL */
-        return 0;
-    }
-    if (!res->fams)
+    else if (!res->fams)
         *err = res->why;
-    return res->fams;
+    return res;
 }
 
 /* Every host the mirrors' download URLs name, resolved at once into
- * r->families (host_families then finds them there). */
+ * r->resolved (host_resolved then finds them there). */
 static void resolve_all(probe_run_t *r, const ms_mirror_t *const *mirrors, int n)
 {
     apr_pool_t *p = r->ctx->pool;
     apr_array_header_t *hosts = apr_array_make(p, 2 * n + 1, sizeof(const char *));
     apr_hash_t *seen = apr_hash_make(p);
-    const char **errs;
-    int *fams, i, s;
+    ms_resolved_t *res;
+    int i, s;
 
     for (i = 0; i < n; i++)
         for (s = MS_HTTP; s <= MS_HTTPS; s++) {
@@ -79,16 +71,11 @@ static void resolve_all(probe_run_t *r, const ms_mirror_t *const *mirrors, int n
                 APR_ARRAY_PUSH(hosts, const char *) = host;
             }
         }
-    fams = apr_palloc(p, (apr_size_t)hosts->nelts * sizeof(*fams) + 1);
-    errs = apr_palloc(p, (apr_size_t)hosts->nelts * sizeof(*errs) + 1);
-    ms_probe_families_all(fams, errs, (const char *const *)hosts->elts, hosts->nelts, p);
-    for (i = 0; i < hosts->nelts; i++) {
-        resolved_t *res = apr_palloc(p, sizeof(*res));
-
-        res->fams = fams[i];
-        res->why = errs[i];
-        apr_hash_set(r->families, APR_ARRAY_IDX(hosts, i, const char *), APR_HASH_KEY_STRING, res);
-    }
+    res = apr_pcalloc(p, (apr_size_t)hosts->nelts * sizeof(*res) + 1);
+    ms_probe_resolve_all(res, (const char *const *)hosts->elts, hosts->nelts, p);
+    for (i = 0; i < hosts->nelts; i++)
+        apr_hash_set(r->resolved, APR_ARRAY_IDX(hosts, i, const char *), APR_HASH_KEY_STRING,
+                     &res[i]);
 }
 
 /* The probes of one mirror. */
@@ -104,11 +91,13 @@ static int plan_mirror(probe_run_t *r, const ms_mirror_t *m)
         return ms_cmd_fail(MS_EXIT_FAIL, "%s", ms_db_errmsg(r->db));
     for (s = MS_HTTP; s <= MS_HTTPS; s++) {
         const char *base = s == MS_HTTPS ? m->https_url : m->http_url, *err = NULL;
+        const ms_resolved_t *res;
         int fams;
 
         if (!base)
             continue;
-        fams = host_families(r, base, &err);
+        res = host_resolved(r, base, &err);
+        fams = res ? res->fams : 0;
         for (f = 0; f < 2; f++) {
             int family = f ? 6 : 4;
             int has = fams & (f ? MS_HAS_V6 : MS_HAS_V4);
@@ -121,6 +110,7 @@ static int plan_mirror(probe_run_t *r, const ms_mirror_t *m)
             pr->scheme = s;
             pr->family = family;
             pr->ca_file = conf->ca_file;
+            pr->addrs = res ? res->addrs : NULL;
             pr->url = file ? ms_url_join(base, ms_path_escape(file->path, p), p) : base;
             pr->expect_size = file ? file->size : -1;
             if (!has) {
@@ -162,9 +152,10 @@ static int store(probe_run_t *r, apr_array_header_t *probes, apr_array_header_t 
         else
             (*down)++;
         if (verbose || !pr->up)
-            printf("%s %s IPv%d: %s%s%s (%d ms)\n", m->name, scheme_names[pr->scheme],
+            printf("%s %s IPv%d: %s%s%s (%d ms%s%s)\n", m->name, scheme_names[pr->scheme],
                    pr->family, pr->up ? "up" : "down", pr->up ? "" : ": ",
-                   pr->up ? "" : ms_cmd_printable(h.error, r->ctx->pool), pr->latency_ms);
+                   pr->up ? "" : ms_cmd_printable(h.error, r->ctx->pool), pr->latency_ms,
+                   pr->addr && *pr->addr ? ", " : "", pr->addr ? pr->addr : "");
     }
     return MS_OK;
 }
@@ -179,7 +170,7 @@ static void usage(FILE *out)
 "redirect, a wrong size or a TLS failure. Prints the down ones.\n"
 "  --jobs N      probes in flight at once (default 256)\n"
 "  --timeout S   bound of one probe, in seconds (default 10)\n"
-"  --verbose     print every probe, up ones too\n", out);
+"  --verbose     print every probe, up ones too, with the address probed\n", out);
 }
 
 enum { OPT_JOBS = 1, OPT_TIMEOUT, OPT_VERBOSE };
@@ -232,7 +223,7 @@ int ms_cmd_probe(ms_cmd_ctx_t *ctx, int argc, char **argv)
     r.owners = apr_array_make(ctx->pool, 64, sizeof(const ms_mirror_t *));
     r.unreached = apr_array_make(ctx->pool, 4, sizeof(ms_probe_t *));
     r.unreached_owners = apr_array_make(ctx->pool, 4, sizeof(const ms_mirror_t *));
-    r.families = apr_hash_make(ctx->pool);
+    r.resolved = apr_hash_make(ctx->pool);
     if ((rc = ms_cmd_open_db(&r.db, ctx, MS_DB_READWRITE)) != MS_EXIT_OK)
         return rc;
     chosen = apr_array_make(ctx->pool, 64, sizeof(const ms_mirror_t *));

@@ -1,5 +1,7 @@
 /* ms_probe.c — health probes through curl multi (see ms_probe.h). */
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -36,45 +38,74 @@ const char *ms_url_host(const char *url, apr_pool_t *p)
     return apr_pstrndup(p, s, (size_t)(end - s));
 }
 
-static void families_hints(struct addrinfo *hints)
+static void resolve_hints(struct addrinfo *hints)
 {
     memset(hints, 0, sizeof(*hints));
     hints->ai_family = AF_UNSPEC;
     hints->ai_socktype = SOCK_STREAM;
 }
 
-/* The families of getaddrinfo's answer rc, res (freed here). */
-static int families_of(int rc, struct addrinfo *res, const char *host, const char **err,
-                       apr_pool_t *p)
+/* An address as CURLOPT_RESOLVE takes it (IPv6 in brackets), or NULL for
+ * another family. */
+static const char *addr_text(const struct addrinfo *ai, apr_pool_t *p)
 {
-    struct addrinfo *ai;
-    int fams = 0;
+    char text[INET6_ADDRSTRLEN];
 
+    if (ai->ai_family == AF_INET
+        && inet_ntop(AF_INET, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr,
+                     text, sizeof(text)))
+        return apr_pstrdup(p, text);
+    if (ai->ai_family == AF_INET6
+        && inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr,
+                     text, sizeof(text)))
+        return apr_pstrcat(p, "[", text, "]", NULL);
+    return NULL;
+}
+
+/* getaddrinfo's answer rc, res (freed here) as out: its families and its
+ * addresses, each once, in the resolver's order. */
+static void resolved_of(ms_resolved_t *out, int rc, struct addrinfo *res, const char *host,
+                        apr_pool_t *p)
+{
+    apr_array_header_t *addrs = apr_array_make(p, 4, sizeof(const char *));
+    const struct addrinfo *ai;
+    int i;
+
+    memset(out, 0, sizeof(*out));
     if (rc != 0) {
-        *err = apr_psprintf(p, "cannot resolve %s: %s", host, gai_strerror(rc));
-        return 0;
+        out->why = apr_psprintf(p, "cannot resolve %s: %s", host, gai_strerror(rc));
+        return;
     }
-    for (ai = res; ai; ai = ai->ai_next)
-        fams |= ai->ai_family == AF_INET ? MS_HAS_V4 : ai->ai_family == AF_INET6 ? MS_HAS_V6 : 0;
+    for (ai = res; ai; ai = ai->ai_next) {
+        const char *one = addr_text(ai, p);
+
+        if (!one)
+            continue;
+        out->fams |= ai->ai_family == AF_INET ? MS_HAS_V4 : MS_HAS_V6;
+        for (i = 0; i < addrs->nelts && strcmp(APR_ARRAY_IDX(addrs, i, const char *), one); i++)
+            ;
+        if (i == addrs->nelts)
+            APR_ARRAY_PUSH(addrs, const char *) = one;
+    }
     freeaddrinfo(res);
-    if (!fams)
-        *err = apr_psprintf(p, "%s has no IPv4 or IPv6 address", host);
-    return fams;
+    if (!out->fams)
+        out->why = apr_psprintf(p, "%s has no IPv4 or IPv6 address", host);
+    else
+        out->addrs = apr_array_pstrcat(p, addrs, ',');
 }
 
 /* One host, the plain way. */
-static int families_one(const char *host, const char **err, apr_pool_t *p)
+static void resolve_one(ms_resolved_t *out, const char *host, apr_pool_t *p)
 {
     struct addrinfo hints, *res = NULL;
     int rc;
 
-    families_hints(&hints);
+    resolve_hints(&hints);
     rc = getaddrinfo(host, NULL, &hints, &res);
-    return families_of(rc, res, host, err, p);
+    resolved_of(out, rc, res, host, p);
 }
 
-void ms_probe_families_all(int *fams, const char **errs, const char *const *hosts, int n,
-                           apr_pool_t *p)
+void ms_probe_resolve_all(ms_resolved_t *out, const char *const *hosts, int n, apr_pool_t *p)
 {
     struct gaicb *cb, **list;
     struct addrinfo hints;
@@ -82,7 +113,7 @@ void ms_probe_families_all(int *fams, const char **errs, const char *const *host
 
     if (n <= 0)
         return;
-    families_hints(&hints);
+    resolve_hints(&hints);
     cb = apr_pcalloc(p, (apr_size_t)n * sizeof(*cb));
     list = apr_palloc(p, (apr_size_t)n * sizeof(*list));
     for (i = 0; i < n; i++) {
@@ -98,34 +129,61 @@ void ms_probe_families_all(int *fams, const char **errs, const char *const *host
         const struct gaicb *one = &cb[i];
         int rc;
 
-        errs[i] = NULL;
         while ((rc = gai_error(&cb[i])) == EAI_INPROGRESS)
             gai_suspend(&one, 1, NULL);   /* GAI_WAIT interrupted by a signal */
         if (rc == 0 && !cb[i].ar_result)
-            fams[i] = families_one(hosts[i], &errs[i], p);
+            resolve_one(&out[i], hosts[i], p);
         else
-            fams[i] = families_of(rc, cb[i].ar_result, hosts[i], &errs[i], p);
+            resolved_of(&out[i], rc, cb[i].ar_result, hosts[i], p);
     }
 }
 
 typedef struct slot {
     CURL *h;
     ms_probe_t *probe;
+    struct curl_slist *resolve;     /* the probe's CURLOPT_RESOLVE, or NULL */
     char err[CURL_ERROR_SIZE];
 } slot;
+
+/* "HOST:PORT:ADDRS" for url's host, or NULL when the host is an address or
+ * the URL has no host. */
+static struct curl_slist *resolve_entry(const char *url, const char *addrs, apr_pool_t *p)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL;
+    struct curl_slist *list = NULL;
+    unsigned char bin[sizeof(struct in6_addr)];
+
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK
+        && curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK
+        && curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK
+        && host[0] != '[' && inet_pton(AF_INET, host, bin) != 1)
+        list = curl_slist_append(NULL, apr_pstrcat(p, host, ":", port, ":", addrs, NULL));
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return list;
+}
 
 static size_t discard(char *ptr, size_t size, size_t n, void *baton)
 {
     return size * n;
 }
 
-static void prepare(slot *s, ms_probe_t *pr, long timeout_ms)
+static void prepare(slot *s, ms_probe_t *pr, long timeout_ms, apr_pool_t *p)
 {
     CURL *h = s->h;
 
     curl_easy_reset(h);
+    curl_slist_free_all(s->resolve);
+    s->resolve = pr->addrs ? resolve_entry(pr->url, pr->addrs, p) : NULL;
     s->probe = pr;
     s->err[0] = '\0';
+    /* Every probe of a host is handed all its addresses: curl's cache of
+     * them is the multi handle's, one entry per host and port, and
+     * CURLOPT_IPRESOLVE picks the family's. */
+    if (s->resolve)
+        curl_easy_setopt(h, CURLOPT_RESOLVE, s->resolve);
     curl_easy_setopt(h, CURLOPT_URL, pr->url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, s->err);
@@ -153,10 +211,12 @@ static void judge(slot *s, CURLcode rc, apr_pool_t *p)
     ms_probe_t *pr = s->probe;
     long code = 0;
     curl_off_t len = -1, total = 0;
-    char *location = NULL;
+    char *location = NULL, *ip = NULL;
 
     curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_getinfo(s->h, CURLINFO_TOTAL_TIME_T, &total);
+    curl_easy_getinfo(s->h, CURLINFO_PRIMARY_IP, &ip);
+    pr->addr = apr_pstrdup(p, ip ? ip : "");
     pr->status = (int)code;
     pr->latency_ms = (int)(total / 1000);
     pr->up = 0;
@@ -206,7 +266,7 @@ int ms_probe_run(apr_array_header_t *probes, int parallel, long timeout_ms,
         }
     }
     for (i = 0; i < nslots; i++, next++, active++) {
-        prepare(&slots[i], APR_ARRAY_IDX(probes, next, ms_probe_t *), timeout_ms);
+        prepare(&slots[i], APR_ARRAY_IDX(probes, next, ms_probe_t *), timeout_ms, p);
         curl_multi_add_handle(multi, slots[i].h);
     }
     while (active > 0) {
@@ -226,7 +286,7 @@ int ms_probe_run(apr_array_header_t *probes, int parallel, long timeout_ms,
             active--;
             judge(s, msg->data.result, p);
             if (next < probes->nelts) {
-                prepare(s, APR_ARRAY_IDX(probes, next, ms_probe_t *), timeout_ms);
+                prepare(s, APR_ARRAY_IDX(probes, next, ms_probe_t *), timeout_ms, p);
                 curl_multi_add_handle(multi, s->h);
                 next++;
                 active++;
@@ -241,6 +301,7 @@ leave:
             curl_multi_remove_handle(multi, slots[i].h);
             curl_easy_cleanup(slots[i].h);
         }
+        curl_slist_free_all(slots[i].resolve);
     }
     curl_multi_cleanup(multi);
     return rc;

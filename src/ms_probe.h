@@ -19,22 +19,33 @@ typedef struct ms_probe {
     const char *url;           /* the probe file's URL, or the base URL */
     int64_t expect_size;       /* -1: any size (a base URL) */
     const char *ca_file;       /* NULL: the system's CAs */
+    const char *addrs;         /* the host's addresses as ms_probe_resolve_all
+                                * found them, handed to curl (CURLOPT_RESOLVE)
+                                * so that it does not look the host up again;
+                                * NULL: curl looks it up */
     /* what came back */
     int up;
     int status;                /* HTTP status, 0 if none */
     int latency_ms;
     const char *error;         /* "" when up */
+    const char *addr;          /* the address connected to, "" if none */
 } ms_probe_t;
 
-/* The address families each of n hosts resolves to, looked up at once
- * (glibc's getaddrinfo_a: its resolver threads, 20 by default, look them up
- * in parallel, and all are waited for, so a run takes about its slowest
- * lookup per 20 hosts, not the sum): fams[i] for hosts[i], MS_HAS_V4 | MS_HAS_V6, or 0 when it does not
- * resolve, and then errs[i] says why (NULL otherwise). */
+/* What a host resolved to. */
 #define MS_HAS_V4 1
 #define MS_HAS_V6 2
-void ms_probe_families_all(int *fams, const char **errs, const char *const *hosts, int n,
-                           apr_pool_t *p);
+typedef struct ms_resolved {
+    int fams;                  /* MS_HAS_V4 | MS_HAS_V6; 0: it does not resolve */
+    const char *addrs;         /* "ADDR[,ADDR]...", IPv6 in brackets, as
+                                * CURLOPT_RESOLVE takes them; NULL when none */
+    const char *why;           /* when it does not resolve */
+} ms_resolved_t;
+
+/* n hosts looked up at once (glibc's getaddrinfo_a: its resolver threads,
+ * 20 by default, look them up in parallel, and all are waited for, so a run
+ * takes about its slowest lookup per 20 hosts, not the sum): out[i] for
+ * hosts[i]. */
+void ms_probe_resolve_all(ms_resolved_t *out, const char *const *hosts, int n, apr_pool_t *p);
 
 /* The host part of an http(s) URL ("[::1]" without brackets), or NULL. */
 const char *ms_url_host(const char *url, apr_pool_t *p);

@@ -109,9 +109,11 @@ $t->add_mirror('up6', $scan, urls => ["http://[::1]:$np6/"]);
 $t->add_mirror('closed6', $scan, urls => ["http://[::1]:$closed6/"]);
 ($rc, $out, $err) = $t->run_tool('scan', 'up6', 'closed6');
 is($rc, 0, 'IPv6 mirrors scanned') or diag($err);
-($rc, $out, $err) = $t->run_tool('probe', 'up6', 'closed6', '--timeout', '3');
+($rc, $out, $err) = $t->run_tool('probe', 'up6', 'closed6', '--timeout', '3', '--verbose');
 is($rc, 0, 'IPv6 mirrors probed') or diag($err);
 like($out, qr/^probed 2: 1 up, 1 down/m, 'IPv6: summary line') or diag($out);
+like($out, qr/^up6 http IPv6: up \(\d+ ms, ::1\)$/m, 'IPv6: --verbose names the address probed')
+    or diag($out);
 $h = $t->health('up6');
 is($h->{'http/6'}{up}, 1, 'IPv6: up over IPv6');
 is($h->{'http/6'}{status}, 200, 'IPv6: status recorded');
@@ -129,8 +131,14 @@ $t->add_mirror('named', $scan, urls => ["http://localhost:$np/"]);
 $t->add_mirror('nowhere', $scan, urls => ["http://no-such-host.invalid:$np/"]);
 ($rc, $out, $err) = $t->run_tool('scan', 'named', 'nowhere');
 is($rc, 0, 'mirrors by host name scanned') or diag($err);
-($rc, $out, $err) = $t->run_tool('probe', 'named', 'nowhere', '--timeout', '3');
+($rc, $out, $err) = $t->run_tool('probe', 'named', 'nowhere', '--timeout', '3', '--verbose');
 is($rc, 0, 'mirrors by host name probed') or diag($err);
+# curl is handed the addresses resolved before (CURLOPT_RESOLVE) and says
+# which one it connected to
+like($out, qr/^named http IPv4: up \(\d+ ms, 127\.0\.0\.1\)$/m,
+     'localhost: --verbose names the address probed') or diag($out);
+like($out, qr/^nowhere http IPv4: down: cannot resolve no-such-host\.invalid: .* \(0 ms\)$/m,
+     'a host that does not resolve: no address to name') or diag($out);
 $h = $t->health('named');
 is($h->{'http/4'}{up}, 1, 'localhost: up over IPv4');
 is($h->{'http/4'}{status}, 200, 'localhost: status recorded');
