@@ -127,3 +127,62 @@ install: all
 
 clean:
 	rm -rf build build-asan
+
+# ---------------------------------------------------------------------------
+# Fuzzing (never part of `make test`): libFuzzer harnesses in fuzz/ for the
+# parsers of untrusted input, built with clang under ASan and UBSan.
+#
+#   make fuzz               each harness in turn for FUZZ_SECONDS (default 60)
+#   make fuzz-replay        each harness once over its seed corpus (seconds)
+#
+# `make fuzz` works on a copy of fuzz/corpus/<target> in $(BUILD)/fuzz/corpus/,
+# which keeps growing from run to run; fuzz/corpus/ itself is only read. A
+# crash, leak, sanitizer report or failed property stops the run and leaves
+# the input as $(BUILD)/fuzz/<target>-crash-*; add it to fuzz/corpus/<target>
+# once fixed.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -std=gnu11 $(WARN) \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_TARGETS := scan_parse path net country
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+
+# The core files each harness needs, and the longest input worth trying.
+FUZZ_SRC_scan_parse := src/ms_scan_parse.c src/ms_path.c
+FUZZ_SRC_path       := src/ms_path.c
+FUZZ_SRC_net        := src/ms_net.c
+FUZZ_SRC_country    := src/ms_country.c
+FUZZ_LEN_scan_parse := 4096
+FUZZ_LEN_path       := 1024
+FUZZ_LEN_net        := 128
+FUZZ_LEN_country    := 16
+
+.PHONY: fuzz fuzz-replay
+
+$(FUZZ_DIR):
+	mkdir -p $@
+
+.SECONDEXPANSION:
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) src/*.h | $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc $(APR_CPPFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(APR_LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_DIR)/corpus/$$t; \
+	    cp fuzz/corpus/$$t/* $(FUZZ_DIR)/corpus/$$t/; \
+	    dict=; if [ -f fuzz/$$t.dict ]; then dict=-dict=fuzz/$$t.dict; fi; \
+	    echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	    max=; case $$t in \
+	        scan_parse) max=$(FUZZ_LEN_scan_parse);; path) max=$(FUZZ_LEN_path);; \
+	        net) max=$(FUZZ_LEN_net);; country) max=$(FUZZ_LEN_country);; esac; \
+	    $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$max -timeout=10 \
+	        -print_final_stats=1 $$dict -artifact_prefix=$(FUZZ_DIR)/$$t- \
+	        $(FUZZ_DIR)/corpus/$$t; \
+	done
+
+fuzz-replay: $(FUZZ_BIN)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    echo "== fuzz_$$t over fuzz/corpus/$$t"; \
+	    $(FUZZ_DIR)/fuzz_$$t -artifact_prefix=$(FUZZ_DIR)/$$t- fuzz/corpus/$$t/*; \
+	done
