@@ -639,13 +639,18 @@ int ms_parse_autoindex(apr_array_header_t **out, const char *buf, size_t len,
                        apr_pool_t *p, const char **err)
 {
     apr_array_header_t *list = apr_array_make(p, 64, sizeof(ms_listent_t));
-    const char *s = buf, *end = buf + len, *after;
+    const char *s, *end, *after;
     int links = 0, titled;
 
     if (memchr(buf, '\0', len)) {
         *err = "not a directory listing (binary data)";
         return -1;
     }
+    /* A terminated copy: the string functions below stop at its NUL, never
+     * past len, whether the caller's buffer is terminated or not. */
+    buf = apr_pstrmemdup(p, buf, len);
+    s = buf;
+    end = buf + len;
     titled = strstr(buf, "Index of") || strstr(buf, "index of");
     while ((s = memchr(s, '<', (size_t)(end - s))) != NULL) {
         const char *href, *close;

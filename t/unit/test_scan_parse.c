@@ -182,6 +182,18 @@ static void test_autoindex(void)
        "%%2e%%2e decodes to .., which the name check refuses");
 }
 
+/* Found by fuzz/fuzz_scan_parse.c: strstr() looked for the title past len. */
+static void test_autoindex_len(void)
+{
+    static const char page[] = "<html>hello</html>Index of /beyond";
+    apr_array_header_t *a = NULL;
+    const char *err = NULL;
+
+    /* Only len bytes are the page: "Index of" after them must not count. */
+    ok(ms_parse_autoindex(&a, page, 18, pool, &err) != 0,
+       "autoindex: nothing past len is read (no title within len)");
+}
+
 static void test_names(void)
 {
     ok(ms_scan_name_ok("file.iso") == 0, "plain name ok");
@@ -202,6 +214,7 @@ int main(void)
     test_mlsd();
     test_list();
     test_autoindex();
+    test_autoindex_len();
     test_names();
     apr_pool_destroy(pool);
     apr_terminate();
