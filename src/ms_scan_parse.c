@@ -136,7 +136,9 @@ static int each_line(const char *buf, size_t len, line_fn *fn, void *baton,
 
 /* --- rsync --- */
 
-/* rsync escapes unprintable bytes in names as "\#ooo" (octal). */
+/* rsync escapes unprintable bytes in names as "\#ooo" (octal). NULL for
+ * "\#000": no name holds a NUL, and decoding one would cut the name short,
+ * so the listing would name another file than the server meant. */
 static const char *rsync_unescape(const char *s, apr_pool_t *p)
 {
     char *out = apr_palloc(p, strlen(s) + 1), *o = out;
@@ -144,7 +146,9 @@ static const char *rsync_unescape(const char *s, apr_pool_t *p)
     while (*s) {
         if (s[0] == '\\' && s[1] == '#' && s[2] >= '0' && s[2] <= '3'
             && s[3] >= '0' && s[3] <= '7' && s[4] >= '0' && s[4] <= '7') {
-            *o++ = (char)((s[2] - '0') * 64 + (s[3] - '0') * 8 + (s[4] - '0'));
+            *o = (char)((s[2] - '0') * 64 + (s[3] - '0') * 8 + (s[4] - '0'));
+            if (*o++ == '\0')
+                return NULL;
             s += 5;
         }
         else
@@ -186,7 +190,7 @@ int ms_parse_rsync_line(ms_listent_t *e, int *skip, const char *line,
         goto bad;
     e->precision = MS_PREC_EXACT;
     e->name = rsync_unescape(s + 21, p);
-    if (!*e->name)
+    if (!e->name || !*e->name)
         goto bad;
     return 0;
 

@@ -194,6 +194,20 @@ static void test_autoindex_len(void)
        "autoindex: nothing past len is read (no title within len)");
 }
 
+/* Found by fuzz/fuzz_scan_parse.c: "\#000" cut the decoded name short. */
+static void test_rsync_encoded_nul(void)
+{
+    ms_listent_t e;
+    const char *err = NULL;
+    int skip;
+
+    ok(ms_parse_rsync_line(&e, &skip, "-rw-r--r--  3 2024/05/01 11:20:30 x\\#000/../y",
+                           pool, &err) != 0,
+       "rsync: an encoded NUL is refused, not decoded into a shorter name");
+    ok(ms_parse_rsync_line(&e, &skip, "-rw-r--r--  3 2024/05/01 11:20:30 \\#000",
+                           pool, &err) != 0, "rsync: a name of one encoded NUL is refused");
+}
+
 static void test_names(void)
 {
     ok(ms_scan_name_ok("file.iso") == 0, "plain name ok");
@@ -215,6 +229,7 @@ int main(void)
     test_list();
     test_autoindex();
     test_autoindex_len();
+    test_rsync_encoded_nul();
     test_names();
     apr_pool_destroy(pool);
     apr_terminate();
