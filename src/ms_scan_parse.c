@@ -558,7 +558,9 @@ static const char *find_date(int64_t *t, int *local, const char *s)
     return NULL;
 }
 
-/* The size after the date: "1234" exact, "1.2K"/"121M" rounded, "-" none. */
+/* The size after the date: "1234" exact, "1.2K"/"121M" rounded, "-" none.
+ * A size past what int64_t holds ("9e18T") is none: converting it would be
+ * undefined. */
 static void find_size(ms_listent_t *e, const char *s)
 {
     double v;
@@ -582,6 +584,8 @@ static void find_size(ms_listent_t *e, const char *s)
             e->size_approx = 1;
         break;
     }
+    if (!(v < 9e18))
+        return;
     e->size = (int64_t)v;
 }
 

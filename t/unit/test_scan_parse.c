@@ -182,6 +182,9 @@ static void test_autoindex(void)
        "%%2e%%2e decodes to .., which the name check refuses");
 }
 
+/* A string literal and its length, for the (buf, len) parsers. */
+#define LIT(s) s, sizeof(s) - 1
+
 /* Found by fuzz/fuzz_scan_parse.c: strstr() looked for the title past len. */
 static void test_autoindex_len(void)
 {
@@ -208,6 +211,23 @@ static void test_rsync_encoded_nul(void)
                            pool, &err) != 0, "rsync: a name of one encoded NUL is refused");
 }
 
+/* Found by fuzz/fuzz_scan_parse.c (UBSan): a size past int64_t was converted. */
+static void test_autoindex_huge_size(void)
+{
+    apr_array_header_t *a = NULL;
+    const char *err = NULL;
+    ms_listent_t *f;
+
+    ok(ms_parse_autoindex(&a, LIT("<a href=\"big.iso\">big.iso</a> 2024-05-01 11:20 9e18T\n"),
+                          pool, &err) == 0 && a->nelts == 1, "autoindex: a huge size parses");
+    f = a && a->nelts == 1 ? &APR_ARRAY_IDX(a, 0, ms_listent_t) : NULL;
+    ok(f && f->size == -1 && f->size_approx, "autoindex: a size past int64 is none, to confirm");
+    ok(ms_parse_autoindex(&a, LIT("<a href=\"big.iso\">big.iso</a> 2024-05-01 11:20 8e18\n"),
+                          pool, &err) == 0 && a->nelts == 1
+       && APR_ARRAY_IDX(a, 0, ms_listent_t).size == 8000000000000000000LL,
+       "autoindex: a size just within int64 is kept");
+}
+
 static void test_names(void)
 {
     ok(ms_scan_name_ok("file.iso") == 0, "plain name ok");
@@ -230,6 +250,7 @@ int main(void)
     test_autoindex();
     test_autoindex_len();
     test_rsync_encoded_nul();
+    test_autoindex_huge_size();
     test_names();
     apr_pool_destroy(pool);
     apr_terminate();
