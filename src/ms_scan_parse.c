@@ -441,7 +441,18 @@ int ms_parse_ftp_list(apr_array_header_t **out, const char *buf, size_t len,
 
 /* --- HTTP autoindex --- */
 
-/* Decode the HTML character references that servers put into hrefs. */
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Decode the HTML character references that servers put into hrefs. A
+ * numeric one ("&#65;", "&#x41;") is digits only, up to ";", inside s's len
+ * bytes: no blanks, signs or "0x" (strtol would take them, and read past the
+ * end of an attribute value to find its digits). */
 static char *html_unescape(const char *s, size_t len, apr_pool_t *p)
 {
     static const struct { const char *name; char c; } ents[] = {
@@ -464,12 +475,17 @@ static char *html_unescape(const char *s, size_t len, apr_pool_t *p)
                 }
             }
             if (!done && i + 2 < len && s[i + 1] == '#') {
-                char *end;
-                long v = s[i + 2] == 'x' || s[i + 2] == 'X'
-                         ? strtol(s + i + 3, &end, 16) : strtol(s + i + 2, &end, 10);
-                if (*end == ';' && v > 0 && v < 0x80) {
+                int base = s[i + 2] == 'x' || s[i + 2] == 'X' ? 16 : 10, d;
+                size_t j = i + (base == 16 ? 3 : 2), start = j;
+                long v = 0;
+
+                while (j < len && j - start < 8 && (d = hexval(s[j])) >= 0 && d < base) {
+                    v = v * base + d;
+                    j++;
+                }
+                if (j > start && j < len && s[j] == ';' && v > 0 && v < 0x80) {
                     *o++ = (char)v;
-                    i = (size_t)(end - s) + 1;
+                    i = j + 1;
                     done = 1;
                 }
             }
@@ -480,14 +496,6 @@ static char *html_unescape(const char *s, size_t len, apr_pool_t *p)
     }
     *o = '\0';
     return out;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 /* Percent-decode; -1 on a malformed escape or an encoded NUL. */

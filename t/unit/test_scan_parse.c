@@ -228,6 +228,23 @@ static void test_autoindex_huge_size(void)
        "autoindex: a size just within int64 is kept");
 }
 
+/* Numeric character references are digits up to ";" inside the href. */
+static void test_autoindex_charref(void)
+{
+    apr_array_header_t *a = NULL;
+    const char *err = NULL;
+
+    /* Not references (before, strtol read "A", "B", "C" into them); as
+     * written they hold a "#", so the links count as fragments. */
+    ok(ms_parse_autoindex(&a, LIT("<a href=&#x 41;>x</a>\n"), pool, &err) == 0 && a->nelts == 0,
+       "autoindex: a character reference takes no digits from outside the href");
+    ok(ms_parse_autoindex(&a, LIT("<a href=\"&#+65;&# 66;&#x0x43;\">x</a>\n"), pool, &err) == 0
+       && a->nelts == 0, "autoindex: signs, blanks and 0x are no part of a character reference");
+    ok(ms_parse_autoindex(&a, LIT("<a href=\"&#65;&#x42;&#X43;\">x</a>\n"), pool, &err) == 0
+       && a->nelts == 1 && !strcmp(APR_ARRAY_IDX(a, 0, ms_listent_t).name, "ABC"),
+       "autoindex: decimal and hexadecimal references still decode");
+}
+
 static void test_names(void)
 {
     ok(ms_scan_name_ok("file.iso") == 0, "plain name ok");
@@ -251,6 +268,7 @@ int main(void)
     test_autoindex_len();
     test_rsync_encoded_nul();
     test_autoindex_huge_size();
+    test_autoindex_charref();
     test_names();
     apr_pool_destroy(pool);
     apr_terminate();
