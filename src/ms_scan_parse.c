@@ -407,6 +407,8 @@ static int list_dos(list_ctx *c, char *line)
         name++;
     if (!*name)
         return -1;
+    if (!strcmp(name, ".") || !strcmp(name, ".."))
+        return 0;                           /* Windows "dir" lists them too */
     e.name = apr_pstrdup(c->p, name);
     *(ms_listent_t *)apr_array_push(c->out) = e;
     return 0;

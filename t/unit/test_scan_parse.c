@@ -245,6 +245,21 @@ static void test_autoindex_charref(void)
        "autoindex: decimal and hexadecimal references still decode");
 }
 
+/* Found by fuzz/fuzz_scan_parse.c: DOS-style "." and ".." became entries. */
+static void test_list_dos_dots(void)
+{
+    static const char dos[] =
+        "05-01-24  01:05PM       <DIR>          .\r\n"
+        "05-01-24  01:05PM       <DIR>          ..\r\n"
+        "05-01-24  11:20AM                 5000 f1.iso\r\n";
+    apr_array_header_t *a = NULL;
+    const char *err = NULL;
+
+    ok(ms_parse_ftp_list(&a, dos, sizeof(dos) - 1, 1717200000, pool, &err) == 0,
+       "LIST (DOS) with . and .. parsed");
+    ok(a && a->nelts == 1 && find(a, "f1.iso"), "DOS: . and .. left out, as in the Unix style");
+}
+
 static void test_names(void)
 {
     ok(ms_scan_name_ok("file.iso") == 0, "plain name ok");
@@ -269,6 +284,7 @@ int main(void)
     test_rsync_encoded_nul();
     test_autoindex_huge_size();
     test_autoindex_charref();
+    test_list_dos_dots();
     test_names();
     apr_pool_destroy(pool);
     apr_terminate();
