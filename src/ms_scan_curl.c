@@ -7,15 +7,18 @@
  * timeout (the smaller of the per-transfer one and what is left of the
  * scan's) and a byte bound enforced in the write callback; redirects are not
  * followed; TLS is verified (with the mirror's CA file when it has one) and
- * SSH host keys are checked against a known_hosts file.
+ * SSH host keys are checked against a known_hosts file (the mirror's, else
+ * the user's ~/.ssh/known_hosts; without either, no sftp:// scan).
  *
  * Sizes an autoindex page rounds, and dates it prints in the server's local
  * time, are confirmed by HEAD requests run in parallel over kept-alive
  * connections (curl multi). SFTP listings give minutes only; the files that
  * matter are stat()ed (a body-less request with the file time) for seconds. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <apr_escape.h>
@@ -43,6 +46,8 @@ typedef struct curl_walk {
     int kind;
     int mlsd;                  /* FTP: -1 not known yet, 0 LIST, 1 MLSD */
     buffer body;
+    const char *known_hosts;   /* sftp: the file host keys are checked against */
+    int khmatch;               /* sftp: how the last host key matched, -1 none */
     char curlerr[CURL_ERROR_SIZE];
 } curl_walk;
 
@@ -87,9 +92,22 @@ static long transfer_ms(const ms_walk_t *w)
     return (long)(left < per ? left : per);
 }
 
-/* The options every handle of a walk has. */
-static void common_options(CURL *h, const ms_walk_t *w, int kind, char *errbuf)
+/* Only a host key that known_hosts holds for the host is accepted: a
+ * missing one is not added, a changed one not replaced. */
+static int host_key_check(CURL *h, const struct curl_khkey *known,
+                          const struct curl_khkey *found, enum curl_khmatch match,
+                          void *baton)
 {
+    *(int *)baton = (int)match;
+    return match == CURLKHMATCH_OK ? CURLKHSTAT_FINE : CURLKHSTAT_REJECT;
+}
+
+/* The options every handle of a walk has. */
+static void common_options(CURL *h, curl_walk *cw, char *errbuf)
+{
+    const ms_walk_t *w = cw->w;
+    int kind = cw->kind;
+
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "mirrorsel/" MS_VERSION " (scan)");
@@ -114,16 +132,58 @@ static void common_options(CURL *h, const ms_walk_t *w, int kind, char *errbuf)
             curl_easy_setopt(h, CURLOPT_SSH_PUBLIC_KEYFILE,
                              apr_pstrcat(w->pool, w->auth->ssh_key, ".pub", NULL));
         }
-        if (w->auth && w->auth->known_hosts && *w->auth->known_hosts)
-            curl_easy_setopt(h, CURLOPT_SSH_KNOWNHOSTS, w->auth->known_hosts);
+        curl_easy_setopt(h, CURLOPT_SSH_KNOWNHOSTS, cw->known_hosts);
+        curl_easy_setopt(h, CURLOPT_SSH_KEYFUNCTION, host_key_check);
+        curl_easy_setopt(h, CURLOPT_SSH_KEYDATA, &cw->khmatch);
     }
+}
+
+/* The known_hosts an sftp:// walk checks host keys against: the mirror's,
+ * else the scanning user's own (~/.ssh/known_hosts, as ssh reads it). NULL
+ * and w->err when there is none: never scanned unchecked. */
+static const char *known_hosts_of(ms_walk_t *w)
+{
+    const char *home = getenv("HOME");
+    const char *own;
+
+    if (w->auth && w->auth->known_hosts && *w->auth->known_hosts)
+        return w->auth->known_hosts;
+    if (!home || !*home) {
+        w->err = "sftp: no known_hosts to check the host key against (HOME is not set): "
+                 "give the mirror --known-hosts FILE";
+        return NULL;
+    }
+    own = apr_pstrcat(w->pool, home, "/.ssh/known_hosts", NULL);
+    if (access(own, R_OK) != 0) {
+        w->err = apr_psprintf(w->pool, "sftp: no known_hosts to check the host key against "
+                              "(%s: %s): give the mirror --known-hosts FILE", own,
+                              strerror(errno));
+        return NULL;
+    }
+    return own;
+}
+
+/* Why a host key was refused, or NULL when it was not. */
+static const char *host_key_failure(const curl_walk *cw, CURLcode rc)
+{
+    if (cw->kind != K_SFTP || rc != CURLE_PEER_FAILED_VERIFICATION)
+        return NULL;
+    if (cw->khmatch == CURLKHMATCH_MISMATCH)
+        return apr_psprintf(cw->w->pool, "the host key differs from the one in %s "
+                            "(changed, or not the mirror)", cw->known_hosts);
+    if (cw->khmatch == CURLKHMATCH_MISSING)
+        return apr_psprintf(cw->w->pool, "the host key is not in %s", cw->known_hosts);
+    return NULL;
 }
 
 /* "what failed" for a transfer that did not complete. */
 static const char *curl_failure(curl_walk *cw, CURLcode rc, const char *url)
 {
     ms_walk_t *w = cw->w;
-    const char *why = cw->curlerr[0] ? cw->curlerr : curl_easy_strerror(rc);
+    const char *why = host_key_failure(cw, rc);
+
+    if (!why)
+        why = cw->curlerr[0] ? cw->curlerr : curl_easy_strerror(rc);
 
     if (rc == CURLE_WRITE_ERROR && cw->body.over)
         return apr_psprintf(w->pool, "%s: listing over the bound of %" APR_INT64_T_FMT
@@ -361,8 +421,10 @@ static int finish_slot(curl_walk *cw, slot *s, CURLcode rc)
         return 0;                       /* gone since the listing */
     }
     if (rc != CURLE_OK) {
+        const char *why = host_key_failure(cw, rc);
+
         w->err = apr_psprintf(w->pool, "%s: %s", s->url,
-                              s->err[0] ? s->err : curl_easy_strerror(rc));
+                              why ? why : s->err[0] ? s->err : curl_easy_strerror(rc));
         return -1;
     }
     if (cw->kind == K_HTTP && code != 200) {
@@ -409,7 +471,7 @@ static int confirm(curl_walk *cw, apr_array_header_t *todo)
     slots = apr_pcalloc(w->pool, sizeof(slot) * (size_t)nslots);
     for (i = 0; i < nslots; i++) {
         slots[i].h = curl_easy_init();
-        common_options(slots[i].h, w, cw->kind, slots[i].err);
+        common_options(slots[i].h, cw, slots[i].err);
         curl_easy_setopt(slots[i].h, CURLOPT_NOBODY, 1L);
         curl_easy_setopt(slots[i].h, CURLOPT_FILETIME, 1L);
         curl_easy_setopt(slots[i].h, CURLOPT_WRITEFUNCTION, discard_cb);
@@ -473,11 +535,14 @@ int ms_scan_curl(ms_walk_t *w)
     cw.kind = !strncasecmp(w->url, "sftp:", 5) ? K_SFTP
             : !strncasecmp(w->url, "ftp", 3) ? K_FTP : K_HTTP;
     cw.body.max = w->lim->max_listing;
+    cw.khmatch = -1;
+    if (cw.kind == K_SFTP && !(cw.known_hosts = known_hosts_of(w)))
+        return -1;
     if (!(cw.h = curl_easy_init())) {
         w->err = "cannot start libcurl";
         return -1;
     }
-    common_options(cw.h, w, cw.kind, cw.curlerr);
+    common_options(cw.h, &cw, cw.curlerr);
     curl_easy_setopt(cw.h, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(cw.h, CURLOPT_WRITEDATA, &cw.body);
     if (walk_tree(&cw, todo) == 0 && confirm(&cw, todo) == 0)

@@ -27,7 +27,43 @@ $t->add_mirror('stranger', "sftp://$user\@127.0.0.1:$port$tree/", ssh_key => $ke
                known_hosts => "$t->{dir}/run/empty_known_hosts");
 ($rc, $out, $err) = $t->run_tool('scan', 'stranger');
 is($rc, 1, 'unknown host key: scan fails');
+like($out . $err, qr{the host key is not in \Q$t->{dir}\E/run/empty_known_hosts},
+     'unknown host key: says so') or diag($out . $err);
 is(scalar keys %{ $t->copies('stranger') }, 0, 'no copies recorded');
+
+# Without --known-hosts, the scanning user's ~/.ssh/known_hosts is read, as
+# ssh reads it; without that either, there is no sftp scan, never an
+# unchecked one.
+my $home = "$t->{dir}/run/home";
+mkdir $home or die "$home: $!";
+$t->add_mirror('bykey', "sftp://$user\@127.0.0.1:$port$tree/", ssh_key => $key);
+sub scan_as_home {
+    local $ENV{HOME} = $home;
+    return $t->run_tool('scan', @_);
+}
+($rc, $out, $err) = scan_as_home('bykey');
+is($rc, 1, 'no known_hosts at all: scan fails');
+like($out . $err, qr{no known_hosts to check the host key against \(\Q$home\E/\.ssh/known_hosts: No such file or directory\): give the mirror --known-hosts FILE},
+     'no known_hosts at all: says what to do') or diag($out . $err);
+is(scalar keys %{ $t->copies('bykey') }, 0, 'no known_hosts at all: no copies recorded');
+mkdir "$home/.ssh" or die;
+system('cp', $known, "$home/.ssh/known_hosts") == 0 or die;
+($rc, $out, $err) = scan_as_home('bykey');
+is($rc, 0, "the user's own known_hosts holds the key: scan ok") or diag($out . $err);
+$t->check_standard('bykey', "sftp with the user's known_hosts", precision => '1');
+my $held = scalar keys %{ $t->copies('bykey') };
+# The same host with another key (the user key's, as if the server changed)
+open my $uk, '<', "$key.pub" or die;
+my ($ktype, $kbody) = split ' ', scalar <$uk>;
+close $uk;
+open $fh, '>', "$home/.ssh/known_hosts" or die;
+print $fh "[127.0.0.1]:$port $ktype $kbody\n";
+close $fh;
+($rc, $out, $err) = scan_as_home('bykey');
+is($rc, 1, 'changed host key: scan fails');
+like($out . $err, qr{the host key differs from the one in \Q$home\E/\.ssh/known_hosts},
+     'changed host key: says so') or diag($out . $err);
+is(scalar keys %{ $t->copies('bykey') }, $held, 'changed host key: the copies recorded before stay');
 
 # The SSH settings are the mirror's, shown and changed through the tool.
 my $m = JSON::PP->new->decode($t->tool('mirror', 'show', 'stranger', '--json'));
