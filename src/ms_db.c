@@ -177,6 +177,20 @@ struct ms_db {
     const char *wal_path;
 };
 
+/* What to do about an error that file permissions cause: in WAL mode every
+ * reader, httpd's user too, writes the -shm file and creates the -wal and
+ * -shm files when they are missing, and the tool writes them whoever made
+ * them. */
+static const char *permission_hint(const ms_db_t *db)
+{
+    int rc = sqlite3_errcode(db->sql) & 0xff;     /* the primary code */
+
+    if (rc != SQLITE_READONLY && rc != SQLITE_CANTOPEN && rc != SQLITE_PERM)
+        return "";
+    return " (this user must be able to write the database's -wal and -shm files, "
+           "and to create them in its directory; see README, \"Permissions\")";
+}
+
 static void set_error(ms_db_t *db, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -189,8 +203,8 @@ static void set_error(ms_db_t *db, const char *fmt, ...)
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
     if (db->sql && sqlite3_errcode(db->sql) != SQLITE_OK)
-        snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s: %s", db->path, what,
-                 sqlite3_errmsg(db->sql));
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s: %s%s", db->path, what,
+                 sqlite3_errmsg(db->sql), permission_hint(db));
     else
         snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", db->path, what);
 }
