@@ -4,7 +4,8 @@
 #   make test       every test (unit + integration), installing what is missing
 #   make demo       a real httpd with the module and three local mirrors
 #   make bench      the benchmark against a plain Apache Redirect
-#   make install    honours DESTDIR and PREFIX
+#   make install    honours DESTDIR, PREFIX (the tool) and MODULEDIR (the module;
+#                   default: apxs -q LIBEXECDIR)
 #   make SANITIZE=1 ...   the same under AddressSanitizer/UBSan
 
 PREFIX   ?= /usr/local
@@ -19,6 +20,7 @@ APR_CPPFLAGS := $(shell apr-1-config --cppflags --includes 2>/dev/null) \
 APR_LIBS     := $(shell apr-1-config --link-ld 2>/dev/null) \
                 $(shell apu-1-config --link-ld 2>/dev/null)
 MODDIR       := $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
+MODULEDIR    ?= $(if $(MODDIR),$(MODDIR),/usr/lib/apache2/modules)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter
@@ -48,7 +50,7 @@ SUPP_SRC := $(sort $(wildcard t/support/*.c))
 SUPP_BIN := $(SUPP_SRC:t/support/%.c=$(BUILD)/t/%)
 SCHEMA   := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
 
-.PHONY: all test unit integration demo bench install clean deps check-core
+.PHONY: all test unit integration demo bench install clean deps check-core check-install
 all: $(BUILD)/mod_mirrorsel.so $(BUILD)/mirrorsel
 
 $(BUILD) $(BUILD)/t:
@@ -95,8 +97,13 @@ deps:
 
 unit: all $(UNIT_BIN) $(SUPP_BIN)
 
+check-install: all
+	rm -rf $(BUILD)/install-check
+	$(MAKE) install DESTDIR=$(CURDIR)/$(BUILD)/install-check
+	sh scripts/check-install.sh $(BUILD)/install-check
+
 test: deps
-	$(MAKE) all unit check-core
+	$(MAKE) all unit check-core check-install
 	sh scripts/run-tests.sh $(BUILD)
 
 demo: deps all
@@ -117,11 +124,15 @@ $(BUILD)/lookup_bench: bench/lookup_bench.c $(BUILD)/libmscore.a | $(BUILD)
 bench: deps all $(BUILD)/ms_benchgen
 	sh scripts/bench.sh $(BUILD)
 
+# The module goes where httpd's own modules are (apxs's LIBEXECDIR, which
+# conf/mirrorsel.load names), the tool under PREFIX (the units in conf/ and
+# the README's crontab run /usr/local/bin/mirrorsel); check-install checks
+# that every path conf/ names is installed.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/apache2/modules \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MODULEDIR) \
 	    $(DESTDIR)$(PREFIX)/share/mirrorsel/conf $(DESTDIR)$(PREFIX)/share/mirrorsel/schema
 	install -m 0755 $(BUILD)/mirrorsel $(DESTDIR)$(PREFIX)/bin/mirrorsel
-	install -m 0644 $(BUILD)/mod_mirrorsel.so $(DESTDIR)$(PREFIX)/lib/apache2/modules/mod_mirrorsel.so
+	install -m 0644 $(BUILD)/mod_mirrorsel.so $(DESTDIR)$(MODULEDIR)/mod_mirrorsel.so
 	install -m 0644 conf/* $(DESTDIR)$(PREFIX)/share/mirrorsel/conf/
 	install -m 0644 schema/*.sql $(DESTDIR)$(PREFIX)/share/mirrorsel/schema/
 
