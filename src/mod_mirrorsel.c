@@ -1194,16 +1194,80 @@ static void answered(ms_reply_t *rep, const ms_answer_t *a, const ms_dir_conf_t 
     build(rep, a, dc, proc, r);
 }
 
-/* Ask the core and build the reply: from the process's view and caches
- * when they hold the file, else while a database handle is held. On any
- * trouble the reply says MS_RESULT_ERROR and httpd serves the request. */
+/* The core's answer to req: from the process's view and caches when they
+ * hold the file, else while a database handle is held; NULL when no handle
+ * could be had. */
+static ms_answer_t *ask(ms_request_t *req, request_rec *r, ms_proc_t *proc)
+{
+    ms_answer_t *a;
+    ms_handle_t *h;
+    ms_snap_t *snap;
+
+    req->missed = 0;
+    if (req->cache && proc->view && (snap = ms_view_acquire(proc->view)) != NULL) {
+        int done = ms_lookup_cached(&a, &snap->data, proc->geo, req, r->pool);
+
+        if (done == 0) {
+            req->missed = 1;
+            req->missed_ident = snap->data.ident;
+            req->missed_gen = snap->data.data_gen;
+        }
+        ms_view_release(proc->view, snap);
+        if (done == 1)
+            return a;
+    }
+
+    if (!(h = db_acquire(proc, r)))
+        return NULL;
+    ms_lookup(&a, h->db, proc->geo, req, r->pool);
+    if (a->result == MS_RESULT_ERROR) {
+        /* A handle that failed may be broken (corrupt file, schema changed
+         * under it): the next request opens a new one. */
+        apr_reslist_invalidate(proc->dbs, h);
+        if (log_allowed(proc, MS_LOG_DB_QUERY))
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, MSLOGNO(00005)
+                          "lookup of %s failed: %s; serving locally (repeats are "
+                          "not logged for %d s)", req->path,
+                          a->error ? a->error : "unknown error", MS_LOG_INTERVAL);
+    }
+    else
+        apr_reslist_release(proc->dbs, h);
+    return a;
+}
+
+/* The origin-relative path of the file that rep's resolves to, when a
+ * symbolic link on its way (the file itself or a directory) leads to
+ * another path under the root; NULL otherwise. `mirrorsel index` records
+ * files under their own names and leaves links out, so a link such as
+ * latest.iso -> x-1.2.iso is answered as its target. Asked only when the
+ * path asked for is not indexed. */
+static const char *link_target(const ms_reply_t *rep, const ms_dir_conf_t *dc,
+                               apr_pool_t *p)
+{
+    char *real = realpath(rep->filename, NULL), *root = realpath(dc->root, NULL);
+    const char *rel = NULL;
+    size_t n = root ? strlen(root) : 0;
+
+    /* under the root: the root is "/", or the path goes on from it with '/' */
+    if (real && root && strncmp(real, root, n) == 0 && (real[n] == '/' || n == 1)) {
+        const char *below = real[n] == '/' ? real + n + 1 : real + n;
+
+        if (ms_path_normalise(&rel, below, p) != 0 || !strcmp(rel, rep->path))
+            rel = NULL;
+    }
+    free(real);
+    free(root);
+    return rel;
+}
+
+/* Ask the core and build the reply; on any trouble the reply says
+ * MS_RESULT_ERROR and httpd serves the request. */
 static void lookup(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
                    ms_proc_t *proc)
 {
     ms_request_t req;
     ms_answer_t *a;
-    ms_handle_t *h;
-    ms_snap_t *snap;
+    const char *target;
 
     memset(&req, 0, sizeof(req));
     req.path = rep->path;
@@ -1223,39 +1287,21 @@ static void lookup(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
         req.orders = proc->orders;
     }
 
-    if (req.cache && proc->view && (snap = ms_view_acquire(proc->view)) != NULL) {
-        int done = ms_lookup_cached(&a, &snap->data, proc->geo, &req, r->pool);
-
-        if (done == 1)
-            answered(rep, a, dc, proc, r);
-        else if (done == 0) {
-            req.missed = 1;
-            req.missed_ident = snap->data.ident;
-            req.missed_gen = snap->data.data_gen;
-        }
-        ms_view_release(proc->view, snap);
-        if (done == 1)
-            return;
+    a = ask(&req, r, proc);
+    /* httpd followed the link to a regular file (rep->finfo is the
+     * target's): the target is what mirrors hold. */
+    if (a && a->result == MS_RESULT_NOMIRROR && !a->file
+        && (target = link_target(rep, dc, r->pool)) != NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "%s: a link to %s",
+                      rep->path, target);
+        rep->path = req.path = target;
+        a = ask(&req, r, proc);
     }
-
-    if (!(h = db_acquire(proc, r))) {
+    if (!a) {
         rep->result = MS_RESULT_ERROR;
         return;
     }
-    ms_lookup(&a, h->db, proc->geo, &req, r->pool);
     answered(rep, a, dc, proc, r);
-    if (a->result == MS_RESULT_ERROR) {
-        /* A handle that failed may be broken (corrupt file, schema changed
-         * under it): the next request opens a new one. */
-        apr_reslist_invalidate(proc->dbs, h);
-        if (log_allowed(proc, MS_LOG_DB_QUERY))
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, MSLOGNO(00005)
-                          "lookup of %s failed: %s; serving locally (repeats are "
-                          "not logged for %d s)", rep->path,
-                          a->error ? a->error : "unknown error", MS_LOG_INTERVAL);
-    }
-    else
-        apr_reslist_release(proc->dbs, h);
 }
 
 /* Why this process cannot look anything up (logged rate-limited), or NULL. */

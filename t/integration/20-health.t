@@ -224,6 +224,31 @@ sub u { MSTest::url($file{ $_[0] }) }
     $t->redirects_to($r, 'small-max', 'country', $file{maxok}, '8000-byte file: to the max-size mirror');
 }
 
+# --- symbolic links: answered as their target under the root ----------------------------
+# `mirrorsel index` leaves links out; a link such as latest.iso -> a
+# versioned file, or a directory link, is redirected as the file it leads to.
+{
+    symlink 'https.iso', "$t->{origin}/h/latest.iso" or die "symlink: $!";
+    symlink 'h', "$t->{origin}/current" or die "symlink: $!";
+    my $outside = "$t->{dir}/outside.iso";
+    open my $fh, '>', $outside or die;
+    print $fh 'x' x 20000;
+    close $fh;
+    symlink $outside, "$t->{origin}/h/outside.iso" or die "symlink: $!";
+
+    my $r = $t->get(MSTest::url('h/latest.iso'), ip => $berlin);
+    $t->redirects_to($r, 'near-http', 'country', $file{https},
+                     'a link to an indexed file: redirected as its target');
+    $r = $t->get(MSTest::url('current/https.iso'), ip => $berlin);
+    $t->redirects_to($r, 'near-http', 'country', $file{https},
+                     'a file under a directory link: redirected as its target');
+    $r = $t->get(MSTest::url('h/latest.iso') . '.meta4', ip => $berlin);
+    is($r->{status}, 200, 'a link: its .meta4 too');
+    like($r->{body}, qr{<url[^>]*>[^<]*/h/https\.iso</url>}, 'naming the target on the mirrors');
+    $r = $t->get(MSTest::url('h/outside.iso'), ip => $berlin);
+    $t->served_locally($r, 'h/outside.iso', 'a link that leaves the root: served locally');
+}
+
 # --- nobody holds it; then a fallback mirror ----------------------------------------------
 {
     my $r = $t->get(u('none'), ip => $berlin);
