@@ -17,16 +17,44 @@
 
 /* --- messages --- */
 
+/* One line on stderr: "mirrorsel: " prefix message, whatever bytes the
+ * arguments bring (a path or a name as given on the command line): control
+ * characters, C1 ones included, are shown as \xNN, so a message is always
+ * one line and never drives the terminal. Backslashes are left alone:
+ * arguments already made printable (ms_cmd_printable) stay as they are. */
+static void message(const char *prefix, const char *fmt, va_list ap)
+{
+    char *text = NULL;
+    const unsigned char *u;
+
+    fflush(stdout);
+    fputs("mirrorsel: ", stderr);
+    fputs(prefix, stderr);
+    if (vasprintf(&text, fmt, ap) < 0) {
+        fputs("(message lost: out of memory)\n", stderr);
+        return;
+    }
+    for (u = (const unsigned char *)text; *u; u++) {
+        if (*u < 0x20 || *u == 0x7f)
+            fprintf(stderr, "\\x%02x", *u);
+        else if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] < 0xa0) {
+            fprintf(stderr, "\\x%02x\\x%02x", u[0], u[1]);
+            u++;
+        }
+        else
+            fputc(*u, stderr);
+    }
+    fputc('\n', stderr);
+    free(text);
+}
+
 int ms_cmd_fail(int code, const char *fmt, ...)
 {
     va_list ap;
 
-    fflush(stdout);
-    fputs("mirrorsel: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    message("", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return code;
 }
 
@@ -34,12 +62,9 @@ void ms_cmd_warn(const char *fmt, ...)
 {
     va_list ap;
 
-    fflush(stdout);
-    fputs("mirrorsel: warning: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    message("warning: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 /* --- options --- */
