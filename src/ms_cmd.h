@@ -41,6 +41,8 @@ ms_cmd_fn ms_cmd_index;
 ms_cmd_fn ms_cmd_explain;
 ms_cmd_fn ms_cmd_mirror_list;      /* ms_cmd_mirror_show.c, called by ms_cmd_mirror */
 ms_cmd_fn ms_cmd_mirror_show;
+/* MS_EXIT_OK, or the usage error (printed) when name is not a mirror name. */
+int ms_cmd_mirror_name_check(const char *cmd, const char *name);
 
 /* --- messages (ms_cmd_util.c) --- */
 

@@ -104,6 +104,14 @@ static int name_valid(const char *s)
                      "0123456789._-") == n;
 }
 
+int ms_cmd_mirror_name_check(const char *cmd, const char *name)
+{
+    if (!name_valid(name))
+        return ms_cmd_fail(MS_EXIT_USAGE, "%s: '%s': not a valid mirror name (1-64 "
+                           "characters of A-Z a-z 0-9 . _ -)", cmd, name);
+    return MS_EXIT_OK;
+}
+
 static int is_hex(int c)
 {
     return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
@@ -474,9 +482,8 @@ static int opts_parse(mirror_opts_t *o, const char **name, ms_cmd_ctx_t *ctx,
         return ms_cmd_fail(MS_EXIT_USAGE, optind >= argc ? "%s: the mirror's NAME is missing"
                            : "%s: one mirror NAME expected", cmd);
     *name = argv[optind];
-    if (!name_valid(*name))
-        return ms_cmd_fail(MS_EXIT_USAGE, "%s: '%s': not a valid mirror name (1-64 "
-                           "characters of A-Z a-z 0-9 . _ -)", cmd, *name);
+    if ((rc = ms_cmd_mirror_name_check(cmd, *name)) != MS_EXIT_OK)
+        return rc;
     return opts_check(o, cmd);
 }
 
@@ -850,10 +857,7 @@ static int name_only(const char **name, ms_cmd_ctx_t *ctx, const char *cmd,
         return ms_cmd_fail(MS_EXIT_USAGE, optind >= argc ? "%s: the mirror's NAME is missing"
                            : "%s: one mirror NAME expected", cmd);
     *name = argv[optind];
-    if (!name_valid(*name))
-        return ms_cmd_fail(MS_EXIT_USAGE, "%s: '%s': not a valid mirror name (1-64 "
-                           "characters of A-Z a-z 0-9 . _ -)", cmd, *name);
-    return MS_EXIT_OK;
+    return ms_cmd_mirror_name_check(cmd, *name);
 }
 
 static int mirror_simple(ms_cmd_ctx_t *ctx, int argc, char **argv)

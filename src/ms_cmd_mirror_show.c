@@ -330,6 +330,8 @@ int ms_cmd_mirror_show(ms_cmd_ctx_t *ctx, int argc, char **argv)
 
     if ((rc = list_show_args(&json, &name, ctx, "mirror show", argc, argv)) != MS_EXIT_OK)
         return rc < 0 ? MS_EXIT_OK : rc;
+    if ((rc = ms_cmd_mirror_name_check("mirror show", name)) != MS_EXIT_OK)
+        return rc;
     if ((rc = ms_cmd_open_db(&db, ctx, MS_DB_READONLY)) != MS_EXIT_OK)
         return rc;
     rc = ms_db_mirror_get(&m, db, name, ctx->pool);

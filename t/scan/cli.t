@@ -464,6 +464,7 @@ my @bad = (
     [ [ 'remove', 'de1', 'de2' ],                               2, qr/remove: one mirror NAME expected/ ],
     [ [ 'disable', 'bad name' ],                                2, qr/'bad name': not a valid mirror name/ ],
     [ [ 'show', 'nosuch' ],                                     1, qr/mirror nosuch: no such mirror/ ],
+    [ [ 'show', 'bad name' ],                                   2, qr/mirror show: 'bad name': not a valid mirror name/ ],
     [ [ 'frob', 'de1' ],                                        2, qr/mirror: unknown command 'frob'/ ],
 );
 for my $c (@bad) {
