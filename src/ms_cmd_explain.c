@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_file_info.h>
 #include <apr_strings.h>
 
 #include "ms_cmd.h"
@@ -14,7 +15,8 @@
 #include "ms_path.h"
 
 typedef struct explain_opts {
-    const char *path;          /* normalised */
+    const char *path;          /* normalised: what was asked */
+    const char *root;          /* the origin tree (--root, MIRRORSEL_ROOT), or NULL */
     const char *ip;
     const char *country;
     int https;
@@ -22,14 +24,27 @@ typedef struct explain_opts {
     ms_spread_t spread;
 } explain_opts_t;
 
-enum { OPT_IP = 0x100, OPT_COUNTRY, OPT_HTTPS, OPT_JSON, OPT_SPREAD };
+enum { OPT_IP = 0x100, OPT_COUNTRY, OPT_HTTPS, OPT_JSON, OPT_SPREAD, OPT_ROOT };
+
+/* The origin file as the module sees it (with --root): httpd's stat() of
+ * it, through links, and what it resolves to under the root. */
+typedef struct origin {
+    const char *file;          /* ROOT/PATH */
+    const char *error;         /* why it is not a file to redirect, or NULL */
+    apr_finfo_t finfo;
+    const char *link_to;       /* the origin-relative target of a link, or NULL */
+} origin_t;
 
 static void explain_usage(FILE *out)
 {
     fputs("usage: mirrorsel explain PATH [--ip ADDR] [--country CC] [--https]\n"
-          "                         [--spread F K] [--json]\n"
+          "                         [--spread F K] [--root DIR] [--json]\n"
           "  Rank the mirrors for PATH (origin-relative) and a client exactly as the\n"
           "  module would, listing every excluded mirror and the reason.\n"
+          "  --root DIR      the origin tree (default: $MIRRORSEL_ROOT): PATH is then\n"
+          "                  checked on disk as the module does (changed since the\n"
+          "                  index, a link, missing); without it, the index is taken\n"
+          "                  as the truth\n"
           "  --ip ADDR       the client's address (default: none, location unknown)\n"
           "  --country CC    country override, as ?country=CC\n"
           "  --https         the request came over https\n"
@@ -76,6 +91,7 @@ static int opt_one(explain_opts_t *o, int c, int argc, char **argv, apr_pool_t *
             return ms_cmd_fail(MS_EXIT_USAGE, "explain: --country '%s': not an ISO "
                                "3166-1 country code", optarg);
         break;
+    case OPT_ROOT:  o->root = *optarg ? optarg : NULL; break;
     case OPT_HTTPS: o->https = 1; break;
     case OPT_JSON:  o->json = 1;  break;
     case OPT_SPREAD:
@@ -93,6 +109,7 @@ static int explain_args(explain_opts_t *o, ms_cmd_ctx_t *ctx, int argc, char **a
         { "https",   no_argument,       NULL, OPT_HTTPS },
         { "json",    no_argument,       NULL, OPT_JSON },
         { "spread",  required_argument, NULL, OPT_SPREAD },
+        { "root",    required_argument, NULL, OPT_ROOT },
         { "help",    no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -100,6 +117,9 @@ static int explain_args(explain_opts_t *o, ms_cmd_ctx_t *ctx, int argc, char **a
     int c, rc;
 
     memset(o, 0, sizeof(*o));
+    o->root = getenv("MIRRORSEL_ROOT");
+    if (o->root && !*o->root)
+        o->root = NULL;
     o->spread.factor = 1.5;
     o->spread.km = 250;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -123,6 +143,41 @@ static int explain_args(explain_opts_t *o, ms_cmd_ctx_t *ctx, int argc, char **a
                            "segment, a control byte, a backslash or invalid UTF-8, or "
                            "the root itself)", raw);
     return MS_EXIT_OK;
+}
+
+/* --- the origin file (--root) --- */
+
+/* What the module finds on disk for o->path: httpd's stat() (through
+ * links), and where links lead, as link_target in mod_mirrorsel.c. */
+static void origin_check(origin_t *og, const explain_opts_t *o, apr_pool_t *p)
+{
+    size_t rlen = strlen(o->root), n;
+    char *real, *root, why[120];
+    apr_status_t rv;
+
+    memset(og, 0, sizeof(*og));
+    og->file = apr_pstrcat(p, o->root, rlen && o->root[rlen - 1] == '/' ? "" : "/",
+                           o->path, NULL);
+    if ((rv = apr_stat(&og->finfo, og->file, APR_FINFO_MIN, p)) != APR_SUCCESS) {
+        og->error = apr_pstrdup(p, apr_strerror(rv, why, sizeof(why)));
+        return;
+    }
+    if (og->finfo.filetype != APR_REG) {
+        og->error = "not a regular file";
+        return;
+    }
+    real = realpath(og->file, NULL);
+    root = realpath(o->root, NULL);
+    n = root ? strlen(root) : 0;
+    if (real && root && strncmp(real, root, n) == 0 && (real[n] == '/' || n == 1)) {
+        const char *rel;
+
+        if (ms_path_normalise(&rel, real[n] == '/' ? real + n + 1 : real + n, p) == 0
+            && strcmp(rel, o->path) != 0)
+            og->link_to = rel;
+    }
+    free(real);
+    free(root);
 }
 
 /* --- text --- */
@@ -174,6 +229,8 @@ static void text_result(const ms_answer_t *a, apr_pool_t *p)
     }
     else if (a->result == MS_RESULT_ERROR)
         printf(": %s", a->error ? ms_cmd_printable(a->error, p) : "unknown error");
+    else if (a->result == MS_RESULT_LOCAL)
+        printf(" (not a file on the origin)");
     else if (!a->file)
         printf(" (not in the index: served locally)");
     else
@@ -231,12 +288,32 @@ static void text_excluded(const ms_choice_t *ch, apr_pool_t *p)
     }
 }
 
-static void text_answer(const ms_answer_t *a, const explain_opts_t *o, apr_pool_t *p)
+static void text_origin(const origin_t *og, int followed, apr_pool_t *p)
+{
+    if (!og->file) {
+        printf("origin:    not checked (no --root): the index is taken as the truth\n");
+        return;
+    }
+    if (og->error) {
+        printf("origin:    %s: %s: not redirected, httpd answers it itself\n",
+               ms_cmd_printable(og->file, p), og->error);
+        return;
+    }
+    printf("origin:    %s: %lld bytes, mtime %s", ms_cmd_printable(og->file, p),
+           (long long)og->finfo.size, ms_cmd_time(apr_time_sec(og->finfo.mtime), p));
+    if (followed)
+        printf("; a link to %s, answered as that file", ms_cmd_printable(og->link_to, p));
+    putchar('\n');
+}
+
+static void text_answer(const ms_answer_t *a, const explain_opts_t *o, const origin_t *og,
+                        int followed, apr_pool_t *p)
 {
     text_client(&a->client, o, p);
-    text_file(a->file, o->path, p);
+    text_origin(og, followed, p);
+    text_file(a->file, followed ? og->link_to : o->path, p);
     text_result(a, p);
-    text_ranked(a->choice, o->path, p);
+    text_ranked(a->choice, followed ? og->link_to : o->path, p);
     text_excluded(a->choice, p);
 }
 
@@ -341,7 +418,29 @@ static void json_excluded(ms_jw_t *j, const ms_choice_t *ch)
     ms_jw_end(j);
 }
 
-static int json_answer(const ms_answer_t *a, const explain_opts_t *o, apr_pool_t *p)
+static void json_origin(ms_jw_t *j, const origin_t *og, int followed)
+{
+    if (!og->file) {
+        ms_jw_null(j, "origin");
+        return;
+    }
+    ms_jw_object(j, "origin");
+    ms_jw_str(j, "file", og->file);
+    ms_jw_str(j, "error", og->error);
+    if (og->error) {
+        ms_jw_null(j, "size");
+        ms_jw_null(j, "mtime");
+    }
+    else {
+        ms_jw_int(j, "size", og->finfo.size);
+        ms_jw_int(j, "mtime", apr_time_sec(og->finfo.mtime));
+    }
+    ms_jw_str(j, "link_to", followed ? og->link_to : NULL);
+    ms_jw_end(j);
+}
+
+static int json_answer(const ms_answer_t *a, const explain_opts_t *o, const origin_t *og,
+                       int followed, apr_pool_t *p)
 {
     const ms_choice_t *ch = a->choice;
     const ms_ranked_t *first = (ch && ch->ranked->nelts)
@@ -352,6 +451,7 @@ static int json_answer(const ms_answer_t *a, const explain_opts_t *o, apr_pool_t
     ms_jw_object(&j, NULL);
     ms_jw_str(&j, "path", o->path);
     json_client(&j, &a->client, o);
+    json_origin(&j, og, followed);
     json_file(&j, a->file);
     ms_jw_str(&j, "result", ms_result_name(a->result));
     ms_jw_str(&j, "error", a->result == MS_RESULT_ERROR ? a->error : NULL);
@@ -363,7 +463,7 @@ static int json_answer(const ms_answer_t *a, const explain_opts_t *o, apr_pool_t
     ms_jw_num(&j, "factor", o->spread.factor);
     ms_jw_num(&j, "km", o->spread.km);
     ms_jw_end(&j);
-    json_ranked(&j, ch, o->path, p);
+    json_ranked(&j, ch, followed ? og->link_to : o->path, p);
     json_excluded(&j, ch);
     ms_jw_end(&j);
     return ms_cmd_json_print(&j);
@@ -378,7 +478,8 @@ int ms_cmd_explain(ms_cmd_ctx_t *ctx, int argc, char **argv)
     ms_answer_t *a = NULL;
     ms_geo_t *geo = NULL;
     ms_db_t *db = NULL;
-    int rc;
+    origin_t og;
+    int rc, followed = 0;
 
     if ((rc = explain_args(&o, ctx, argc, argv)) != MS_EXIT_OK)
         return rc < 0 ? MS_EXIT_OK : rc;
@@ -387,17 +488,39 @@ int ms_cmd_explain(ms_cmd_ctx_t *ctx, int argc, char **argv)
     if ((rc = ms_cmd_open_db(&db, ctx, MS_DB_READONLY)) != MS_EXIT_OK)
         return rc;
     memset(&req, 0, sizeof(req));
+    memset(&og, 0, sizeof(og));
     req.path = o.path;
     req.client_ip = o.ip ? o.ip : "0.0.0.0";
     req.country = o.country;
     req.https = o.https;
     req.spread = o.spread;
     req.explain = 1;
-    ms_lookup(&a, db, geo, &req, ctx->pool);
+    if (o.root) {
+        origin_check(&og, &o, ctx->pool);
+        req.have_stat = !og.error;
+        req.size = og.finfo.size;
+        req.mtime = apr_time_sec(og.finfo.mtime);
+    }
+    if (og.error) {
+        /* no file for the module to answer: httpd's own 404 (or index) */
+        a = apr_pcalloc(ctx->pool, sizeof(*a));
+        ms_client_locate(&a->client, geo, req.client_ip, req.country, req.https);
+        a->result = MS_RESULT_LOCAL;
+    }
+    else {
+        ms_lookup(&a, db, geo, &req, ctx->pool);
+        /* as the module: a path not indexed that links to a file under the
+         * root is answered as that file */
+        if (og.link_to && a->result == MS_RESULT_NOMIRROR && !a->file) {
+            req.path = og.link_to;
+            followed = 1;
+            ms_lookup(&a, db, geo, &req, ctx->pool);
+        }
+    }
     if (o.json)
-        rc = json_answer(a, &o, ctx->pool);
+        rc = json_answer(a, &o, &og, followed, ctx->pool);
     else
-        text_answer(a, &o, ctx->pool);
+        text_answer(a, &o, &og, followed, ctx->pool);
     if (rc == MS_EXIT_OK && a->result == MS_RESULT_ERROR)
         rc = ms_cmd_fail(MS_EXIT_FAIL, "explain: %s", a->error ? a->error : "lookup failed");
     ms_db_close(db);

@@ -361,6 +361,42 @@ $t->start;
         push @req, [ "$p from Berlin", MSOutputs::json_ok($out, "explain $p"), MSTest::url($p),
                      ip => $ip{berlin} ];
     }
+    # --root: the origin file as the module sees it. A link is answered as
+    # its target; a file changed since the index is judged against the disk
+    # (every copy stale: the fallback mirror); a missing one is httpd's 404.
+    my $root = $t->{origin};
+    symlink 'file.iso', "$root/big/latest.iso" or die "symlink: $!";
+    utime 1700000500, 1700000500, "$root/dir/sub/deep.tar.gz" or die;
+    my ($rc, $out) = $t->tool_run('explain', 'big/latest.iso', '--ip', $ip{berlin}, '--json');
+    is(MSOutputs::json_ok($out, 'explain a link without --root')->{result}, 'nomirror',
+       'explain without --root: a link is not in the index');
+    ($rc, $out) = $t->tool_run('explain', 'big/latest.iso', '--ip', $ip{berlin}, '--root', $root);
+    like($out, qr{^origin: +\Q$root\E/big/latest\.iso: 65536 bytes, mtime .*; a link to big/file\.iso, answered as that file$}m,
+         'explain --root: the link and its target') or diag($out);
+    like($out, qr{^ *1\*? .*/big/file\.iso$}m, 'explain --root: mirror URLs of the target') or diag($out);
+    my $lj = MSOutputs::json_ok(scalar(($t->tool_run('explain', 'big/latest.iso', '--ip', $ip{berlin},
+                                                      '--root', $root, '--json'))[1]), 'explain --root --json');
+    is($lj->{origin}{link_to}, 'big/file.iso', 'explain --root --json: origin.link_to');
+    is($lj->{result}, 'redirect', 'explain --root --json: a link is redirected');
+    push @req, [ 'a link, --root', $lj, MSTest::url('big/latest.iso'), ip => $ip{berlin} ];
+    ($rc, $out) = $t->tool_run('explain', 'dir/sub/deep.tar.gz', '--ip', $ip{berlin}, '--json');
+    is(MSOutputs::json_ok($out, 'explain a changed file without --root')->{result}, 'redirect',
+       'explain without --root: a file changed on disk is taken as indexed');
+    my $cj = MSOutputs::json_ok(scalar(($t->tool_run('explain', 'dir/sub/deep.tar.gz', '--ip', $ip{berlin},
+                                                      '--root', $root, '--json'))[1]), 'explain changed --root');
+    is($cj->{origin}{mtime}, 1700000500, 'explain --root --json: the mtime on disk');
+    ok($cj->{fallback} && $cj->{mirror} eq 'fb', 'explain --root: every copy stale, the fallback mirror')
+        or diag(explain $cj);
+    push @req, [ 'a file changed on disk, --root', $cj, MSTest::url('dir/sub/deep.tar.gz'), ip => $ip{berlin} ];
+    {
+        local $ENV{MIRRORSEL_ROOT} = $root;
+        ($rc, $out) = $t->tool_run('explain', 'big/nothere.iso', '--ip', $ip{berlin});
+    }
+    is($rc, 0, 'explain, MIRRORSEL_ROOT: a path missing on the origin: exit 0');
+    like($out, qr{^origin: +\Q$root\E/big/nothere\.iso: No such file or directory: not redirected, httpd answers it itself$}m,
+         'explain, MIRRORSEL_ROOT: says the file is missing') or diag($out);
+    like($out, qr/^result: +local \(not a file on the origin\)$/m, 'explain: result local');
+
     for my $q (@req) {
         my ($name, $j, $path, %o) = @$q;
         my $n0 = () = $t->access_entries;
