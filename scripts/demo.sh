@@ -202,8 +202,9 @@ curl -s -H 'X-Forwarded-For: 192.0.2.10' "$URL/iso/demo-os-1.0-x86_64.iso.meta4"
 say "# a person gets the same as a page: $URL/iso/demo-os-1.0-x86_64.iso.mirrorlist (JSON: ?mirrorlist=json)"
 say ""
 say "# why: mirrorsel explain shows every mirror and the reason it was left out"
-say "$MS --db $MIRRORSEL_DB --geoip $GEO --asn-db $ASN explain /iso/demo-os-1.0-aarch64.iso --ip 198.51.100.200"
-"$MS" explain /iso/demo-os-1.0-aarch64.iso --ip 198.51.100.200 | sed 's/^/    /'
+say "# (--root: the origin file is checked on disk, as the module does)"
+say "$MS --db $MIRRORSEL_DB --geoip $GEO --asn-db $ASN explain /iso/demo-os-1.0-aarch64.iso --ip 198.51.100.200 --root $ORIGIN"
+"$MS" explain /iso/demo-os-1.0-aarch64.iso --ip 198.51.100.200 --root "$ORIGIN" | sed 's/^/    /'
 say ""
 say "Logs: $DIR/logs/origin-access.log (with the MIRRORSEL_* variables)"
 if [ "${DEMO_ONCE:-0}" = 1 ]; then
