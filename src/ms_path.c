@@ -167,7 +167,39 @@ const char *ms_url_join(const char *base, const char *escaped_rel, apr_pool_t *p
     return url;
 }
 
-const char *ms_url_hide_password(const char *text, const char *url, apr_pool_t *p)
+/* The password of every URL written in text ("scheme://user:PASSWORD@host")
+ * as ":***@"; text itself when there is none. An error recorded before a
+ * mirror's scan URL was changed names the older password, which the
+ * current URL cannot tell. */
+static const char *hide_any(const char *text, apr_pool_t *p)
+{
+    const char *scan = text, *copied = text, *scheme, *auth, *end, *at, *colon;
+    char *out = NULL, *o = NULL;
+
+    while ((scheme = strstr(scan, "://")) != NULL) {
+        auth = scheme + 3;
+        end = auth + strcspn(auth, "/?# \t\r\n\"'<>()[]");
+        at = memchr(auth, '@', (size_t)(end - auth));
+        colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        scan = at ? at : auth;
+        if (!colon || colon + 1 == at
+            || (at - colon - 1 == 3 && !memcmp(colon + 1, "***", 3)))
+            continue;
+        if (!out)      /* a one-byte password grows by two */
+            o = out = apr_palloc(p, 3 * strlen(text) + 1);
+        memcpy(o, copied, (size_t)(colon + 1 - copied));
+        o += colon + 1 - copied;
+        memcpy(o, "***", 3);
+        o += 3;
+        copied = at;
+    }
+    if (!out)
+        return text;
+    strcpy(o, copied);
+    return out;
+}
+
+static const char *hide_current(const char *text, const char *url, apr_pool_t *p)
 {
     static const char mask[] = ":***@";
     const char *from, *at;
@@ -195,4 +227,9 @@ const char *ms_url_hide_password(const char *text, const char *url, apr_pool_t *
     }
     strcpy(o, from);
     return out;
+}
+
+const char *ms_url_hide_password(const char *text, const char *url, apr_pool_t *p)
+{
+    return text ? hide_any(hide_current(text, url, p), p) : NULL;
 }

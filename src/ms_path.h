@@ -24,11 +24,12 @@ const char *ms_url_join(const char *base, const char *escaped_rel, apr_pool_t *p
  * that many bytes, "/", then *escaped_rel. */
 size_t ms_url_join_parts(const char *base, const char **escaped_rel);
 
-/* text with url's password hidden: each ":PASSWORD@" of it, PASSWORD being
- * the password in url's user information as written there, becomes ":***@".
- * text itself when url holds no password (or does not parse). What the
- * tool prints or records of a scan URL and of the errors made with it goes
- * through this: the password is kept in the mirrors table only. */
+/* text with passwords hidden: each ":PASSWORD@" of it, PASSWORD being the
+ * password in url's user information as written there (url may be NULL),
+ * and the password of any other URL written in text ("scheme://user:PW@")
+ * become ":***@"; text itself when there is none. What the tool prints of
+ * a scan URL and of the errors made with it goes through this: the
+ * password is kept in the mirrors table only. */
 const char *ms_url_hide_password(const char *text, const char *url, apr_pool_t *p);
 
 #endif

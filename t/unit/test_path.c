@@ -226,6 +226,22 @@ static void test_hide_password(void)
            "a text without the URL is left as it is");
     ok(ms_url_hide_password(NULL, url, pool) == NULL, "no text: NULL");
     is_str(ms_url_hide_password("x", NULL, pool), "x", "no URL: the text");
+    /* any URL's password, not only the current one's: an error recorded
+     * before the scan URL was edited names the older password */
+    url = "ftp://mirror:new@ftp.example.net/pub/";
+    is_str(ms_url_hide_password("ftp://mirror:old%21pw@ftp.example.net/pub/: 530 Login "
+                                "incorrect", url, pool),
+           "ftp://mirror:***@ftp.example.net/pub/: 530 Login incorrect",
+           "an older password in a recorded error is hidden too");
+    is_str(ms_url_hide_password("rsync://a:1@h/m/ and ftp://b@h/ and ftps://c:22@[::1]:21/x",
+                                NULL, pool),
+           "rsync://a:***@h/m/ and ftp://b@h/ and ftps://c:***@[::1]:21/x",
+           "every URL of the text, without a URL given; a user alone stays");
+    is_str(ms_url_hide_password("see http://host:8080/path@x and mailto:u:p@h", NULL, pool),
+           "see http://host:8080/path@x and mailto:u:p@h",
+           "a port is not a password: an '@' after the host's end does not count");
+    plain = "ftp://u:***@h/";
+    ok(ms_url_hide_password(plain, NULL, pool) == plain, "already hidden: the same text");
 }
 
 static void test_pipeline(void)
