@@ -1195,14 +1195,16 @@ static void answered(ms_reply_t *rep, const ms_answer_t *a, const ms_dir_conf_t 
 }
 
 /* The core's answer to req: from the process's view and caches when they
- * hold the file, else while a database handle is held; NULL when no handle
- * could be had. */
-static ms_answer_t *ask(ms_request_t *req, request_rec *r, ms_proc_t *proc)
+ * hold the file (*held is then NULL), else from a database handle, which
+ * stays held in *held until give_back: the answer points into it. NULL when
+ * no handle could be had. */
+static ms_answer_t *ask(ms_request_t *req, request_rec *r, ms_proc_t *proc,
+                        ms_handle_t **held)
 {
     ms_answer_t *a;
-    ms_handle_t *h;
     ms_snap_t *snap;
 
+    *held = NULL;
     req->missed = 0;
     if (req->cache && proc->view && (snap = ms_view_acquire(proc->view)) != NULL) {
         int done = ms_lookup_cached(&a, &snap->data, proc->geo, req, r->pool);
@@ -1217,22 +1219,31 @@ static ms_answer_t *ask(ms_request_t *req, request_rec *r, ms_proc_t *proc)
             return a;
     }
 
-    if (!(h = db_acquire(proc, r)))
+    if (!(*held = db_acquire(proc, r)))
         return NULL;
-    ms_lookup(&a, h->db, proc->geo, req, r->pool);
-    if (a->result == MS_RESULT_ERROR) {
-        /* A handle that failed may be broken (corrupt file, schema changed
-         * under it): the next request opens a new one. */
-        apr_reslist_invalidate(proc->dbs, h);
-        if (log_allowed(proc, MS_LOG_DB_QUERY))
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, MSLOGNO(00005)
-                          "lookup of %s failed: %s; serving locally (repeats are "
-                          "not logged for %d s)", req->path,
-                          a->error ? a->error : "unknown error", MS_LOG_INTERVAL);
-    }
-    else
-        apr_reslist_release(proc->dbs, h);
+    ms_lookup(&a, (*held)->db, proc->geo, req, r->pool);
     return a;
+}
+
+/* Give back the handle (if any) answer a was read with, once nothing uses
+ * a any more. */
+static void give_back(ms_handle_t *h, const ms_answer_t *a, const ms_request_t *req,
+                      request_rec *r, ms_proc_t *proc)
+{
+    if (!h)
+        return;
+    if (a->result != MS_RESULT_ERROR) {
+        apr_reslist_release(proc->dbs, h);
+        return;
+    }
+    /* A handle that failed may be broken (corrupt file, schema changed
+     * under it): the next request opens a new one. */
+    apr_reslist_invalidate(proc->dbs, h);
+    if (log_allowed(proc, MS_LOG_DB_QUERY))
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, MSLOGNO(00005)
+                      "lookup of %s failed: %s; serving locally (repeats are "
+                      "not logged for %d s)", req->path,
+                      a->error ? a->error : "unknown error", MS_LOG_INTERVAL);
 }
 
 /* The origin-relative path of the file that rep's resolves to, when a
@@ -1267,6 +1278,7 @@ static void lookup(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
 {
     ms_request_t req;
     ms_answer_t *a;
+    ms_handle_t *h;
     const char *target;
 
     memset(&req, 0, sizeof(req));
@@ -1287,21 +1299,23 @@ static void lookup(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
         req.orders = proc->orders;
     }
 
-    a = ask(&req, r, proc);
+    a = ask(&req, r, proc, &h);
     /* httpd followed the link to a regular file (rep->finfo is the
      * target's): the target is what mirrors hold. */
     if (a && a->result == MS_RESULT_NOMIRROR && !a->file
         && (target = link_target(rep, dc, r->pool)) != NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "%s: a link to %s",
                       rep->path, target);
+        give_back(h, a, &req, r, proc);
         rep->path = req.path = target;
-        a = ask(&req, r, proc);
+        a = ask(&req, r, proc, &h);
     }
     if (!a) {
         rep->result = MS_RESULT_ERROR;
         return;
     }
-    answered(rep, a, dc, proc, r);
+    answered(rep, a, dc, proc, r);      /* while the handle is held */
+    give_back(h, a, &req, r, proc);
 }
 
 /* Why this process cannot look anything up (logged rate-limited), or NULL. */
