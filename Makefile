@@ -175,7 +175,7 @@ $(FUZZ_DIR):
 	mkdir -p $@
 
 .SECONDEXPANSION:
-$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) src/*.h | $(FUZZ_DIR)
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $$(FUZZ_SRC_$$*) src/*.h | $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc $(APR_CPPFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(APR_LIBS)
 
 fuzz: $(FUZZ_BIN)

@@ -15,17 +15,7 @@
 #include <string.h>
 
 #include "ms_country.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                             \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "fuzz_country: property failed: %s (line %d)\n",    \
-                    #cond, __LINE__);                                           \
-            abort();                                                            \
-        }                                                                       \
-    } while (0)
+#include "fuzz.h"
 
 static const char *const seven[] = { "AF", "AN", "AS", "EU", "NA", "OC", "SA" };
 

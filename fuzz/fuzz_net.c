@@ -26,17 +26,7 @@
 #include <string.h>
 
 #include "ms_net.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                             \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "fuzz_net: property failed: %s (line %d)\n",        \
-                    #cond, __LINE__);                                           \
-            abort();                                                            \
-        }                                                                       \
-    } while (0)
+#include "fuzz.h"
 
 static const unsigned char mapped_head[12] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff

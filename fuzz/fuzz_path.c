@@ -26,28 +26,7 @@
 #include <apr_pools.h>
 
 #include "ms_path.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static apr_pool_t *root;
-
-#define CHECK(cond)                                                             \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "fuzz_path: property failed: %s (line %d)\n",       \
-                    #cond, __LINE__);                                           \
-            abort();                                                            \
-        }                                                                       \
-    } while (0)
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    apr_initialize();
-    if (apr_pool_create(&root, NULL) != APR_SUCCESS)
-        abort();
-    return 0;
-}
+#include "fuzz.h"
 
 /* 1 when s is well-formed UTF-8: decode each sequence to its code point and
  * refuse overlong forms, surrogates and anything above U+10FFFF. */
@@ -205,7 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     copy[size + 1] = '\0';
     path = copy;
     base = copy + strlen(copy) + (strlen(copy) < size ? 1 : 0);
-    if (apr_pool_create(&p, root) != APR_SUCCESS)
+    if (apr_pool_create(&p, fuzz_root_pool()) != APR_SUCCESS)
         abort();
 
     want = oracle_normalise(path);

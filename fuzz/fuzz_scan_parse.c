@@ -34,20 +34,7 @@
 
 #include "ms_path.h"
 #include "ms_scan.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static apr_pool_t *root;
-
-#define CHECK(cond)                                                             \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "fuzz_scan_parse: property failed: %s (line %d)\n",  \
-                    #cond, __LINE__);                                           \
-            abort();                                                            \
-        }                                                                       \
-    } while (0)
+#include "fuzz.h"
 
 enum { T_RSYNC, T_MLSD, T_LIST, T_AUTOINDEX, T_NAME, T_COUNT };
 
@@ -60,14 +47,6 @@ static const int64_t nows[] = {
     0,                   /* 1970-01-01 00:00:00 UTC */
     253402214400,        /* 9999-12-31 00:00:00 UTC */
 };
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    apr_initialize();
-    if (apr_pool_create(&root, NULL) != APR_SUCCESS)
-        abort();
-    return 0;
-}
 
 /* The fields every entry of every parser must satisfy. */
 static void check_entry(const ms_listent_t *e)
@@ -237,7 +216,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, data + 1, len);
     memcpy(str, data + 1, len);
     str[len] = '\0';
-    if (apr_pool_create(&p, root) != APR_SUCCESS)
+    if (apr_pool_create(&p, fuzz_root_pool()) != APR_SUCCESS)
         abort();
     switch (which) {
     case T_RSYNC:
