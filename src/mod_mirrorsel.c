@@ -1255,20 +1255,9 @@ static void give_back(ms_handle_t *h, const ms_answer_t *a, const ms_request_t *
 static const char *link_target(const ms_reply_t *rep, const ms_dir_conf_t *dc,
                                apr_pool_t *p)
 {
-    char *real = realpath(rep->filename, NULL), *root = realpath(dc->root, NULL);
-    const char *rel = NULL;
-    size_t n = root ? strlen(root) : 0;
+    const char *rel = ms_path_resolve_under(rep->filename, dc->root, p);
 
-    /* under the root: the root is "/", or the path goes on from it with '/' */
-    if (real && root && strncmp(real, root, n) == 0 && (real[n] == '/' || n == 1)) {
-        const char *below = real[n] == '/' ? real + n + 1 : real + n;
-
-        if (ms_path_normalise(&rel, below, p) != 0 || !strcmp(rel, rep->path))
-            rel = NULL;
-    }
-    free(real);
-    free(root);
-    return rel;
+    return rel && strcmp(rel, rep->path) != 0 ? rel : NULL;
 }
 
 /* Ask the core and build the reply; on any trouble the reply says

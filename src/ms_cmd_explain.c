@@ -148,11 +148,12 @@ static int explain_args(explain_opts_t *o, ms_cmd_ctx_t *ctx, int argc, char **a
 /* --- the origin file (--root) --- */
 
 /* What the module finds on disk for o->path: httpd's stat() (through
- * links), and where links lead, as link_target in mod_mirrorsel.c. */
+ * links), and where links lead (ms_path_resolve_under, as the module). */
 static void origin_check(origin_t *og, const explain_opts_t *o, apr_pool_t *p)
 {
-    size_t rlen = strlen(o->root), n;
-    char *real, *root, why[120];
+    size_t rlen = strlen(o->root);
+    const char *rel;
+    char why[120];
     apr_status_t rv;
 
     memset(og, 0, sizeof(*og));
@@ -166,18 +167,9 @@ static void origin_check(origin_t *og, const explain_opts_t *o, apr_pool_t *p)
         og->error = "not a regular file";
         return;
     }
-    real = realpath(og->file, NULL);
-    root = realpath(o->root, NULL);
-    n = root ? strlen(root) : 0;
-    if (real && root && strncmp(real, root, n) == 0 && (real[n] == '/' || n == 1)) {
-        const char *rel;
-
-        if (ms_path_normalise(&rel, real[n] == '/' ? real + n + 1 : real + n, p) == 0
-            && strcmp(rel, o->path) != 0)
-            og->link_to = rel;
-    }
-    free(real);
-    free(root);
+    rel = ms_path_resolve_under(og->file, o->root, p);
+    if (rel && strcmp(rel, o->path) != 0)
+        og->link_to = rel;
 }
 
 /* --- text --- */

@@ -9,6 +9,7 @@
  * and ".." from filters). Harmless noise — repeated slashes and "." — is
  * dropped, so the same file always has the same spelling, which is also what
  * the index and the seeded draw key on. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -112,6 +113,21 @@ static int is_unreserved(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
         || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+const char *ms_path_resolve_under(const char *file, const char *root, apr_pool_t *p)
+{
+    char *real = realpath(file, NULL), *top = realpath(root, NULL);
+    const char *rel = NULL;
+    size_t n = top ? strlen(top) : 0;
+
+    /* under the root: the root is "/", or the path goes on from it with '/' */
+    if (real && top && strncmp(real, top, n) == 0 && (real[n] == '/' || n == 1)
+        && ms_path_normalise(&rel, real[n] == '/' ? real + n + 1 : real + n, p) != 0)
+        rel = NULL;
+    free(real);
+    free(top);
+    return rel;
 }
 
 const char *ms_path_escape(const char *rel, apr_pool_t *p)

@@ -11,6 +11,12 @@
  * slash; "" for the root itself), or -1. */
 int ms_path_normalise(const char **out, const char *path, apr_pool_t *p);
 
+/* The origin-relative path (normalised) of what file resolves to, every
+ * symbolic link on its way followed (realpath), when that is under root
+ * (resolved too); NULL when it is elsewhere, is the root itself, or cannot
+ * be resolved. How the module and `mirrorsel explain` find a link's target. */
+const char *ms_path_resolve_under(const char *file, const char *root, apr_pool_t *p);
+
 /* Percent-encode a normalised relative path for use in a URL: every byte
  * outside RFC 3986 unreserved characters and "/" is encoded. */
 const char *ms_path_escape(const char *rel, apr_pool_t *p);

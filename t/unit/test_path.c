@@ -1,6 +1,9 @@
 /* test_path.c — path normalisation, percent-encoding, URL joining (ms_path.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <apr_general.h>
 #include <apr_strings.h>
@@ -254,6 +257,62 @@ static void test_pipeline(void)
            "normalise, escape, join");
 }
 
+/* A tree with links: root/a/x.iso, root/latest.iso -> a/x.iso,
+ * root/cur -> a, root/out.iso -> a file outside the root, a dangling link. */
+static void test_resolve_under(void)
+{
+    char tmpl[] = "/tmp/ms-test-path-XXXXXX";
+    char *top = mkdtemp(tmpl);
+    const char *root, *out;
+    FILE *f;
+
+    if (!top) {
+        ok(0, "mkdtemp");
+        return;
+    }
+    root = apr_pstrcat(pool, top, "/root", NULL);
+    out = apr_pstrcat(pool, top, "/outside.iso", NULL);
+    mkdir(root, 0755);
+    mkdir(apr_pstrcat(pool, root, "/a", NULL), 0755);
+    if ((f = fopen(apr_pstrcat(pool, root, "/a/x.iso", NULL), "w")))
+        fclose(f);
+    if ((f = fopen(out, "w")))
+        fclose(f);
+    ok(symlink("a/x.iso", apr_pstrcat(pool, root, "/latest.iso", NULL)) == 0
+       && symlink("a", apr_pstrcat(pool, root, "/cur", NULL)) == 0
+       && symlink(out, apr_pstrcat(pool, root, "/out.iso", NULL)) == 0
+       && symlink("nowhere", apr_pstrcat(pool, root, "/dangling", NULL)) == 0,
+       "resolve_under: the links made");
+
+    is_str(ms_path_resolve_under(apr_pstrcat(pool, root, "/a/x.iso", NULL), root, pool),
+           "a/x.iso", "resolve_under: a plain file is itself");
+    is_str(ms_path_resolve_under(apr_pstrcat(pool, root, "/latest.iso", NULL), root, pool),
+           "a/x.iso", "resolve_under: a file link leads to its target");
+    is_str(ms_path_resolve_under(apr_pstrcat(pool, root, "/cur/x.iso", NULL), root, pool),
+           "a/x.iso", "resolve_under: through a directory link");
+    is_str(ms_path_resolve_under(apr_pstrcat(pool, root, "/cur/x.iso", NULL),
+                                 apr_pstrcat(pool, root, "/", NULL), pool),
+           "a/x.iso", "resolve_under: a root written with a trailing slash");
+    ok(ms_path_resolve_under(apr_pstrcat(pool, root, "/out.iso", NULL), root, pool) == NULL,
+       "resolve_under: a link out of the root: NULL");
+    ok(ms_path_resolve_under(apr_pstrcat(pool, root, "/dangling", NULL), root, pool) == NULL,
+       "resolve_under: a dangling link: NULL");
+    ok(ms_path_resolve_under(root, root, pool) == NULL, "resolve_under: the root itself: NULL");
+    ok(ms_path_resolve_under(apr_pstrcat(pool, root, "x", NULL), root, pool) == NULL,
+       "resolve_under: a sibling whose name starts like the root: NULL");
+    is_str(ms_path_resolve_under(out, "/", pool), out + 1, "resolve_under: the root \"/\"");
+
+    unlink(apr_pstrcat(pool, root, "/dangling", NULL));
+    unlink(apr_pstrcat(pool, root, "/out.iso", NULL));
+    unlink(apr_pstrcat(pool, root, "/cur", NULL));
+    unlink(apr_pstrcat(pool, root, "/latest.iso", NULL));
+    unlink(apr_pstrcat(pool, root, "/a/x.iso", NULL));
+    rmdir(apr_pstrcat(pool, root, "/a", NULL));
+    rmdir(root);
+    unlink(out);
+    rmdir(top);
+}
+
 int main(void)
 {
     apr_initialize();
@@ -268,6 +327,7 @@ int main(void)
     test_join();
     test_hide_password();
     test_pipeline();
+    test_resolve_under();
 
     apr_pool_destroy(pool);
     apr_terminate();
