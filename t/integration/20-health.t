@@ -253,6 +253,12 @@ sub u { MSTest::url($file{ $_[0] }) }
 {
     my $r = $t->get(u('none'), ip => $berlin);
     $t->served_locally($r, $file{none}, 'no mirror holds the file and no fallback: served locally');
+    my $url = u('none');
+    MSTest::eventually(5, sub { grep { $_->{uri} eq $url } $t->access_entries });
+    my $e = (grep { $_->{uri} eq $url } $t->access_entries)[-1] || {};
+    is($e->{result}, 'nomirror', 'and logged as MIRRORSEL_RESULT=nomirror');
+    is($e->{mirror}, '-', 'with no mirror');
+    is($e->{country}, 'DE', "but the client's country");
     $t->mirror('fb', MSTest::at('paris'), fallback => 1);
     $t->fixture('all-up', 'fb');
     my $got = MSTest::eventually(10, sub { $t->get(u('none'), ip => $berlin)->{status} == 302 });
