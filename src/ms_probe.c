@@ -205,6 +205,24 @@ static void prepare(slot *s, ms_probe_t *pr, long timeout_ms, apr_pool_t *p)
     curl_easy_setopt(h, CURLOPT_USERAGENT, "mirrorsel/" MS_VERSION " (probe)");
 }
 
+/* The addresses of pr's family among those handed to curl (pr->addrs),
+ * without brackets, comma-separated; "" when there are none. */
+static const char *family_addrs(const ms_probe_t *pr, apr_pool_t *p)
+{
+    char *list = apr_pstrdup(p, pr->addrs ? pr->addrs : ""), *one, *state;
+    apr_array_header_t *kept = apr_array_make(p, 2, sizeof(const char *));
+
+    for (one = apr_strtok(list, ",", &state); one; one = apr_strtok(NULL, ",", &state)) {
+        size_t n = strlen(one);
+
+        if (pr->family == 6 && one[0] == '[' && n > 2 && one[n - 1] == ']')
+            APR_ARRAY_PUSH(kept, const char *) = apr_pstrndup(p, one + 1, n - 2);
+        else if (pr->family == 4 && one[0] != '[')
+            APR_ARRAY_PUSH(kept, const char *) = one;
+    }
+    return apr_array_pstrcat(p, kept, ',');
+}
+
 /* Judge one finished probe. */
 static void judge(slot *s, CURLcode rc, apr_pool_t *p)
 {
@@ -215,8 +233,10 @@ static void judge(slot *s, CURLcode rc, apr_pool_t *p)
 
     curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_getinfo(s->h, CURLINFO_TOTAL_TIME_T, &total);
+    /* curl names the address only once connected: for a probe that never
+     * connected, the addresses it had to try */
     curl_easy_getinfo(s->h, CURLINFO_PRIMARY_IP, &ip);
-    pr->addr = apr_pstrdup(p, ip ? ip : "");
+    pr->addr = ip && *ip ? apr_pstrdup(p, ip) : family_addrs(pr, p);
     pr->status = (int)code;
     pr->latency_ms = (int)(total / 1000);
     pr->up = 0;

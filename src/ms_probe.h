@@ -28,7 +28,9 @@ typedef struct ms_probe {
     int status;                /* HTTP status, 0 if none */
     int latency_ms;
     const char *error;         /* "" when up */
-    const char *addr;          /* the address connected to, "" if none */
+    const char *addr;          /* the address connected to; when none was
+                                * reached, the family's addresses curl had
+                                * (comma-separated); "" when it had none */
 } ms_probe_t;
 
 /* What a host resolved to. */
