@@ -725,6 +725,25 @@ typedef struct add_baton {
     const ms_cmd_scanopts_t *scan;
 } add_baton_t;
 
+/* Once mirror name is added or changed: say so when it will be scanned over
+ * sftp:// with no known_hosts of its own (the scan then checks the host key
+ * against the scanning user's ~/.ssh/known_hosts, and fails when that does
+ * not hold it). Nothing when it cannot be read back: the change is made. */
+static void warn_sftp_unchecked(ms_db_t *db, const char *name, apr_pool_t *p)
+{
+    ms_scan_conf_t *conf;
+    ms_mirror_t *m;
+
+    if (ms_db_mirror_get(&m, db, name, p) != MS_OK || !m->scan_url
+        || strncasecmp(m->scan_url, "sftp:", 5) != 0
+        || ms_db_scan_conf_get(&conf, db, m->id, p) != MS_OK)
+        return;
+    if (!conf->known_hosts || !*conf->known_hosts)
+        ms_cmd_warn("mirror %s: an sftp:// scan URL without --known-hosts: scans check "
+                    "the host key against ~/.ssh/known_hosts of the user who runs them",
+                    name);
+}
+
 static int change_add(ms_db_t *db, ms_mirror_t *old, const char *name, void *baton)
 {
     add_baton_t *b = baton;
@@ -805,11 +824,13 @@ static int mirror_add(ms_cmd_ctx_t *ctx, int argc, char **argv)
     /* Said before the geo lookup; said again, race-free, in the transaction. */
     if ((rc = precheck_absent(db, name, ctx->pool)) == MS_EXIT_OK
         && (rc = locate_fill(m, &o, ctx)) == MS_EXIT_OK
-        && (rc = mirror_txn(db, name, change_add, &b, ctx->pool)) == MS_EXIT_OK)
+        && (rc = mirror_txn(db, name, change_add, &b, ctx->pool)) == MS_EXIT_OK) {
         printf("added mirror %s: country %s, continent %s, coordinates %s, asn %s\n",
                name, fmt_or_dash(m->country), fmt_or_dash(m->continent),
                m->has_coords ? apr_psprintf(ctx->pool, "%.4f,%.4f", m->lat, m->lon) : "-",
                m->asn ? apr_psprintf(ctx->pool, "%u", (unsigned)m->asn) : "-");
+        warn_sftp_unchecked(db, name, ctx->pool);
+    }
     ms_db_close(db);
     return rc;
 }
@@ -827,8 +848,10 @@ static int mirror_edit(ms_cmd_ctx_t *ctx, int argc, char **argv)
         return ms_cmd_fail(MS_EXIT_USAGE, "mirror edit: %s: nothing to change", name);
     if ((rc = ms_cmd_open_db(&db, ctx, MS_DB_READWRITE)) != MS_EXIT_OK)
         return rc;
-    if ((rc = mirror_txn(db, name, change_edit, &o, ctx->pool)) == MS_EXIT_OK)
+    if ((rc = mirror_txn(db, name, change_edit, &o, ctx->pool)) == MS_EXIT_OK) {
         printf("updated mirror %s\n", name);
+        warn_sftp_unchecked(db, name, ctx->pool);
+    }
     ms_db_close(db);
     return rc;
 }

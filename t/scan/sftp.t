@@ -65,6 +65,24 @@ like($out . $err, qr{the host key differs from the one in \Q$home\E/\.ssh/known_
      'changed host key: says so') or diag($out . $err);
 is(scalar keys %{ $t->copies('bykey') }, $held, 'changed host key: the copies recorded before stay');
 
+# mirror add/edit warn when an sftp:// mirror has no known_hosts of its own
+# (its scans will read the scanning user's), and not otherwise.
+($rc, $out, $err) = $t->run_tool('mirror', 'add', 'warned', '--url', 'http://127.0.0.1:9/',
+                                 '--scan-url', "sftp://$user\@127.0.0.1:$port$tree/",
+                                 '--ssh-key', $key, '--country', 'DE');
+is($rc, 0, 'sftp mirror without --known-hosts: added');
+like($err, qr{^mirrorsel: warning: mirror warned: an sftp:// scan URL without --known-hosts: scans check the host key against ~/\.ssh/known_hosts of the user who runs them$}m,
+     'and warned that the scanning user\'s known_hosts will be read') or diag($err);
+($rc, $out, $err) = $t->run_tool('mirror', 'edit', 'warned', '--known-hosts', $known);
+is($rc, 0, 'known_hosts given by edit');
+unlike($err, qr/without --known-hosts/, 'then no warning');
+($rc, $out, $err) = $t->run_tool('mirror', 'edit', 'warned', '--known-hosts', '');
+like($err, qr/mirror warned: an sftp:\/\/ scan URL without --known-hosts/,
+     'known_hosts cleared by edit: the warning again');
+($rc, $out, $err) = $t->run_tool('mirror', 'add', 'plain', '--url', 'http://127.0.0.1:9/',
+                                 '--country', 'DE');
+unlike($err, qr/known-hosts/, 'a mirror scanned over http: no such warning');
+
 # The SSH settings are the mirror's, shown and changed through the tool.
 my $m = JSON::PP->new->decode($t->tool('mirror', 'show', 'stranger', '--json'));
 is($m->{ssh_key}, $key, 'mirror show --json: the SSH key');
