@@ -115,15 +115,35 @@ static int is_unreserved(unsigned char c)
         || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
+/* What of real (a resolved path) lies below top, or NULL when real is not
+ * under it: top is "/", or real goes on from it with '/'. top may end in
+ * slashes. */
+static const char *below(const char *real, const char *top)
+{
+    size_t n = strlen(top);
+
+    while (n > 1 && top[n - 1] == '/')
+        n--;
+    if (strncmp(real, top, n) != 0)
+        return NULL;
+    if (n == 1 && top[0] == '/')
+        return real + 1;
+    return real[n] == '/' ? real + n + 1 : NULL;
+}
+
 const char *ms_path_resolve_under(const char *file, const char *root, apr_pool_t *p)
 {
-    char *real = realpath(file, NULL), *top = realpath(root, NULL);
-    const char *rel = NULL;
-    size_t n = top ? strlen(top) : 0;
+    char *real = realpath(file, NULL), *top = NULL;
+    const char *rest, *rel = NULL;
 
-    /* under the root: the root is "/", or the path goes on from it with '/' */
-    if (real && top && strncmp(real, top, n) == 0 && (real[n] == '/' || n == 1)
-        && ms_path_normalise(&rel, real[n] == '/' ? real + n + 1 : real + n, p) != 0)
+    if (!real)
+        return NULL;
+    /* A resolved path holds no link, so when it starts with root as written
+     * that root holds none either, and resolving it too (a few more lstat()
+     * calls on every unindexed request) would only give it back. */
+    if (!(rest = below(real, root)) && (top = realpath(root, NULL)) != NULL)
+        rest = below(real, top);
+    if (rest && ms_path_normalise(&rel, rest, p) != 0)
         rel = NULL;
     free(real);
     free(top);

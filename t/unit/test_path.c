@@ -301,6 +301,11 @@ static void test_resolve_under(void)
     ok(ms_path_resolve_under(apr_pstrcat(pool, root, "x", NULL), root, pool) == NULL,
        "resolve_under: a sibling whose name starts like the root: NULL");
     is_str(ms_path_resolve_under(out, "/", pool), out + 1, "resolve_under: the root \"/\"");
+    ok(symlink(root, apr_pstrcat(pool, top, "/rootlink", NULL)) == 0, "resolve_under: a link to the root");
+    is_str(ms_path_resolve_under(apr_pstrcat(pool, top, "/rootlink/latest.iso", NULL),
+                                 apr_pstrcat(pool, top, "/rootlink", NULL), pool),
+           "a/x.iso", "resolve_under: a root written through a link is resolved too");
+    unlink(apr_pstrcat(pool, top, "/rootlink", NULL));
 
     unlink(apr_pstrcat(pool, root, "/dangling", NULL));
     unlink(apr_pstrcat(pool, root, "/out.iso", NULL));
