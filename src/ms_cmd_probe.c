@@ -111,6 +111,7 @@ static int plan_mirror(probe_run_t *r, const ms_mirror_t *m)
             pr->family = family;
             pr->ca_file = conf->ca_file;
             pr->addrs = res ? res->addrs : NULL;
+            pr->family_addrs = res ? (family == 6 ? res->v6 : res->v4) : NULL;
             pr->url = file ? ms_url_join(base, ms_path_escape(file->path, p), p) : base;
             pr->expect_size = file ? file->size : -1;
             if (!has) {

@@ -45,21 +45,18 @@ static void resolve_hints(struct addrinfo *hints)
     hints->ai_socktype = SOCK_STREAM;
 }
 
-/* An address as CURLOPT_RESOLVE takes it (IPv6 in brackets), or NULL for
- * another family. */
+/* An address as text, or NULL for another family. */
 static const char *addr_text(const struct addrinfo *ai, apr_pool_t *p)
 {
     char text[INET6_ADDRSTRLEN];
+    const void *bin = ai->ai_family == AF_INET
+                    ? (const void *)&((const struct sockaddr_in *)ai->ai_addr)->sin_addr
+                    : (const void *)&((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
 
-    if (ai->ai_family == AF_INET
-        && inet_ntop(AF_INET, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr,
-                     text, sizeof(text)))
-        return apr_pstrdup(p, text);
-    if (ai->ai_family == AF_INET6
-        && inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr,
-                     text, sizeof(text)))
-        return apr_pstrcat(p, "[", text, "]", NULL);
-    return NULL;
+    if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+        || !inet_ntop(ai->ai_family, bin, text, sizeof(text)))
+        return NULL;
+    return apr_pstrdup(p, text);
 }
 
 /* getaddrinfo's answer rc, res (freed here) as out: its families and its
@@ -67,7 +64,9 @@ static const char *addr_text(const struct addrinfo *ai, apr_pool_t *p)
 static void resolved_of(ms_resolved_t *out, int rc, struct addrinfo *res, const char *host,
                         apr_pool_t *p)
 {
-    apr_array_header_t *addrs = apr_array_make(p, 4, sizeof(const char *));
+    apr_array_header_t *all = apr_array_make(p, 4, sizeof(const char *));
+    apr_array_header_t *fam[2] = { apr_array_make(p, 2, sizeof(const char *)),
+                                   apr_array_make(p, 2, sizeof(const char *)) };
     const struct addrinfo *ai;
     int i;
 
@@ -78,20 +77,26 @@ static void resolved_of(ms_resolved_t *out, int rc, struct addrinfo *res, const 
     }
     for (ai = res; ai; ai = ai->ai_next) {
         const char *one = addr_text(ai, p);
+        int v6 = ai->ai_family == AF_INET6;
 
         if (!one)
             continue;
-        out->fams |= ai->ai_family == AF_INET ? MS_HAS_V4 : MS_HAS_V6;
-        for (i = 0; i < addrs->nelts && strcmp(APR_ARRAY_IDX(addrs, i, const char *), one); i++)
+        out->fams |= v6 ? MS_HAS_V6 : MS_HAS_V4;
+        for (i = 0; i < fam[v6]->nelts && strcmp(APR_ARRAY_IDX(fam[v6], i, const char *), one); i++)
             ;
-        if (i == addrs->nelts)
-            APR_ARRAY_PUSH(addrs, const char *) = one;
+        if (i < fam[v6]->nelts)
+            continue;           /* once, not per socket type and protocol */
+        APR_ARRAY_PUSH(fam[v6], const char *) = one;
+        APR_ARRAY_PUSH(all, const char *) = v6 ? apr_pstrcat(p, "[", one, "]", NULL) : one;
     }
     freeaddrinfo(res);
-    if (!out->fams)
+    if (!out->fams) {
         out->why = apr_psprintf(p, "%s has no IPv4 or IPv6 address", host);
-    else
-        out->addrs = apr_array_pstrcat(p, addrs, ',');
+        return;
+    }
+    out->addrs = apr_array_pstrcat(p, all, ',');
+    out->v4 = fam[0]->nelts ? apr_array_pstrcat(p, fam[0], ',') : NULL;
+    out->v6 = fam[1]->nelts ? apr_array_pstrcat(p, fam[1], ',') : NULL;
 }
 
 /* One host, the plain way. */
@@ -205,24 +210,6 @@ static void prepare(slot *s, ms_probe_t *pr, long timeout_ms, apr_pool_t *p)
     curl_easy_setopt(h, CURLOPT_USERAGENT, "mirrorsel/" MS_VERSION " (probe)");
 }
 
-/* The addresses of pr's family among those handed to curl (pr->addrs),
- * without brackets, comma-separated; "" when there are none. */
-static const char *family_addrs(const ms_probe_t *pr, apr_pool_t *p)
-{
-    char *list = apr_pstrdup(p, pr->addrs ? pr->addrs : ""), *one, *state;
-    apr_array_header_t *kept = apr_array_make(p, 2, sizeof(const char *));
-
-    for (one = apr_strtok(list, ",", &state); one; one = apr_strtok(NULL, ",", &state)) {
-        size_t n = strlen(one);
-
-        if (pr->family == 6 && one[0] == '[' && n > 2 && one[n - 1] == ']')
-            APR_ARRAY_PUSH(kept, const char *) = apr_pstrndup(p, one + 1, n - 2);
-        else if (pr->family == 4 && one[0] != '[')
-            APR_ARRAY_PUSH(kept, const char *) = one;
-    }
-    return apr_array_pstrcat(p, kept, ',');
-}
-
 /* Judge one finished probe. */
 static void judge(slot *s, CURLcode rc, apr_pool_t *p)
 {
@@ -236,7 +223,7 @@ static void judge(slot *s, CURLcode rc, apr_pool_t *p)
     /* curl names the address only once connected: for a probe that never
      * connected, the addresses it had to try */
     curl_easy_getinfo(s->h, CURLINFO_PRIMARY_IP, &ip);
-    pr->addr = ip && *ip ? apr_pstrdup(p, ip) : family_addrs(pr, p);
+    pr->addr = ip && *ip ? apr_pstrdup(p, ip) : pr->family_addrs ? pr->family_addrs : "";
     pr->status = (int)code;
     pr->latency_ms = (int)(total / 1000);
     pr->up = 0;

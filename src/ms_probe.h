@@ -23,14 +23,14 @@ typedef struct ms_probe {
                                 * found them, handed to curl (CURLOPT_RESOLVE)
                                 * so that it does not look the host up again;
                                 * NULL: curl looks it up */
+    const char *family_addrs;  /* this family's of them, for the report */
     /* what came back */
     int up;
     int status;                /* HTTP status, 0 if none */
     int latency_ms;
     const char *error;         /* "" when up */
     const char *addr;          /* the address connected to; when none was
-                                * reached, the family's addresses curl had
-                                * (comma-separated); "" when it had none */
+                                * reached, family_addrs; "" when none */
 } ms_probe_t;
 
 /* What a host resolved to. */
@@ -40,6 +40,8 @@ typedef struct ms_resolved {
     int fams;                  /* MS_HAS_V4 | MS_HAS_V6; 0: it does not resolve */
     const char *addrs;         /* "ADDR[,ADDR]...", IPv6 in brackets, as
                                 * CURLOPT_RESOLVE takes them; NULL when none */
+    const char *v4, *v6;       /* each family's, as written, comma-separated;
+                                * NULL when none */
     const char *why;           /* when it does not resolve */
 } ms_resolved_t;
 
