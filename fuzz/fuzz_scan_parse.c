@@ -126,18 +126,24 @@ static void fuzz_rsync(const char *line, apr_pool_t *p)
     CHECK(same_entry(&e, &again));
 }
 
+/* The listing parser that which names. */
+static int parse(int which, apr_array_header_t **out, const char *buf, size_t len,
+                 int64_t now, apr_pool_t *p, const char **err)
+{
+    if (which == T_MLSD)
+        return ms_parse_mlsd(out, buf, len, p, err);
+    if (which == T_LIST)
+        return ms_parse_ftp_list(out, buf, len, now, p, err);
+    return ms_parse_autoindex(out, buf, len, p, err);
+}
+
 static void fuzz_list(int which, const char *buf, size_t len, int64_t now, apr_pool_t *p)
 {
     apr_array_header_t *out = NULL, *again = NULL;
     const char *err = NULL;
     int rc, i;
 
-    if (which == T_MLSD)
-        rc = ms_parse_mlsd(&out, buf, len, p, &err);
-    else if (which == T_LIST)
-        rc = ms_parse_ftp_list(&out, buf, len, now, p, &err);
-    else
-        rc = ms_parse_autoindex(&out, buf, len, p, &err);
+    rc = parse(which, &out, buf, len, now, p, &err);
     if (rc != 0) {
         CHECK(rc == -1 && err != NULL);
         return;
@@ -171,12 +177,7 @@ static void fuzz_list(int which, const char *buf, size_t len, int64_t now, apr_p
             break;
         }
     }
-    if (which == T_MLSD)
-        rc = ms_parse_mlsd(&again, buf, len, p, &err);
-    else if (which == T_LIST)
-        rc = ms_parse_ftp_list(&again, buf, len, now, p, &err);
-    else
-        rc = ms_parse_autoindex(&again, buf, len, p, &err);
+    rc = parse(which, &again, buf, len, now, p, &err);
     CHECK(rc == 0 && again != NULL);
     check_same(out, again);
 }
