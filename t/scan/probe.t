@@ -105,12 +105,18 @@ cmp_ok($took, '<', 6, "68 mirrors with 20 hanging: $took s for a 3 s timeout");
 # listens there; a closed port there is down.
 my $np6 = $t->nginx($tree, label => 'nginx-v6', v6 => 1);
 my $closed6 = ScanTest::free_port();
-$t->add_mirror('up6', $scan, urls => ["http://[::1]:$np6/"]);
-$t->add_mirror('closed6', $scan, urls => ["http://[::1]:$closed6/"]);
-($rc, $out, $err) = $t->run_tool('scan', 'up6', 'closed6');
-is($rc, 0, 'IPv6 mirrors scanned') or diag($err);
-($rc, $out, $err) = $t->run_tool('probe', 'up6', 'closed6', '--timeout', '3', '--verbose');
-is($rc, 0, 'IPv6 mirrors probed') or diag($err);
+# Add mirrors (name => base URL), scan them and probe them with --verbose;
+# the probe's output.
+sub add_scan_probe {
+    my ($what, %urls) = @_;
+    $t->add_mirror($_, $scan, urls => [ $urls{$_} ]) for sort keys %urls;
+    my ($rc, $out, $err) = $t->run_tool('scan', sort keys %urls);
+    is($rc, 0, "$what scanned") or diag($err);
+    ($rc, $out, $err) = $t->run_tool('probe', sort(keys %urls), '--timeout', '3', '--verbose');
+    is($rc, 0, "$what probed") or diag($err);
+    return $out;
+}
+$out = add_scan_probe('IPv6 mirrors', up6 => "http://[::1]:$np6/", closed6 => "http://[::1]:$closed6/");
 like($out, qr/^probed 2: 1 up, 1 down/m, 'IPv6: summary line') or diag($out);
 like($out, qr/^up6 http IPv6: up \(\d+ ms, ::1\)$/m, 'IPv6: --verbose names the address probed')
     or diag($out);
@@ -127,12 +133,8 @@ like($t->tool('mirror', 'list'), qr/^up6 +.* http\/4:never http\/6:up /m,
 # Host names: every host is resolved before the probes, all at once;
 # 'localhost' is probed over the families it resolves to (IPv4 at least, up:
 # nginx listens on 127.0.0.1), a name that does not resolve is down, saying so.
-$t->add_mirror('named', $scan, urls => ["http://localhost:$np/"]);
-$t->add_mirror('nowhere', $scan, urls => ["http://no-such-host.invalid:$np/"]);
-($rc, $out, $err) = $t->run_tool('scan', 'named', 'nowhere');
-is($rc, 0, 'mirrors by host name scanned') or diag($err);
-($rc, $out, $err) = $t->run_tool('probe', 'named', 'nowhere', '--timeout', '3', '--verbose');
-is($rc, 0, 'mirrors by host name probed') or diag($err);
+$out = add_scan_probe('mirrors by host name', named => "http://localhost:$np/",
+                      nowhere => "http://no-such-host.invalid:$np/");
 # curl is handed the addresses resolved before (CURLOPT_RESOLVE) and says
 # which one it connected to
 like($out, qr/^named http IPv4: up \(\d+ ms, 127\.0\.0\.1\)$/m,
