@@ -46,6 +46,10 @@ TOOL_SRC := src/mirrorsel.c $(sort $(wildcard src/ms_cmd_*.c))
 TOOL_OBJ := $(TOOL_SRC:src/%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard t/unit/*.c))
 UNIT_BIN := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
+# The fuzzing harnesses' properties over their corpus, without libFuzzer
+# (fuzz/replay.c): part of `make test` (see "Fuzzing" below).
+FUZZ_TARGETS := scan_parse path net country
+REPLAY_BIN   := $(FUZZ_TARGETS:%=$(BUILD)/t/fuzz_%)
 SUPP_SRC := $(sort $(wildcard t/support/*.c))
 SUPP_BIN := $(SUPP_SRC:t/support/%.c=$(BUILD)/t/%)
 SCHEMA   := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
@@ -95,7 +99,7 @@ check-core:
 deps:
 	sh scripts/deps.sh
 
-unit: all $(UNIT_BIN) $(SUPP_BIN)
+unit: all $(UNIT_BIN) $(SUPP_BIN) $(REPLAY_BIN)
 
 check-install: all
 	rm -rf $(BUILD)/install-check
@@ -140,8 +144,9 @@ clean:
 	rm -rf build build-asan
 
 # ---------------------------------------------------------------------------
-# Fuzzing (never part of `make test`): libFuzzer harnesses in fuzz/ for the
-# parsers of untrusted input, built with clang under ASan and UBSan.
+# Fuzzing: libFuzzer harnesses in fuzz/ for the parsers of untrusted input,
+# built with clang under ASan and UBSan (never part of `make test`, which runs
+# the same harnesses over their corpus with fuzz/replay.c instead).
 #
 #   make fuzz               each harness in turn for FUZZ_SECONDS (default 60)
 #   make fuzz-replay        each harness once over its seed corpus (seconds)
@@ -156,7 +161,6 @@ FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -std=gnu11 $(WARN) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_TARGETS := scan_parse path net country
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
 # The core files each harness needs, and the longest input worth trying.
@@ -177,6 +181,12 @@ $(FUZZ_DIR):
 .SECONDEXPANSION:
 $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $$(FUZZ_SRC_$$*) src/*.h | $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc $(APR_CPPFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(APR_LIBS)
+
+# The same harnesses with fuzz/replay.c's main(), built like the unit tests
+# (gcc; under SANITIZE=1 with ASan/UBSan): each corpus file and 10,000 variants.
+$(BUILD)/t/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz.h $(BUILD)/libmscore.a | $(BUILD)/t
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DFUZZ_TARGET='"$*"' -DFUZZ_MAX_LEN=$(FUZZ_LEN_$*) \
+	    $(LDFLAGS) -o $@ $< fuzz/replay.c $(BUILD)/libmscore.a $(LIBS)
 
 fuzz: $(FUZZ_BIN)
 	@set -e; for t in $(FUZZ_TARGETS); do \

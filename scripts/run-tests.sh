@@ -1,6 +1,7 @@
 #!/bin/sh
 # run-tests.sh BUILD — run every test with one `prove`: the C unit tests
-# (BUILD/t/test_*, one TAP program per t/unit/*.c), the integration tests
+# (BUILD/t/test_*, one TAP program per t/unit/*.c), the fuzzing harnesses
+# over their corpus (BUILD/t/fuzz_*, fuzz/replay.c), the integration tests
 # (t/integration/*.t, each against a real httpd running BUILD/mod_mirrorsel.so)
 # and every other t/*/*.t (the scanner's, against real mirror servers).
 #
@@ -75,7 +76,7 @@ if [ "$(id -u)" -eq 0 ]; then
     # what the tests read: the tests, the scripts, the configuration they
     # load (not .git, build trees, benchmark data or old test output)
     (cd "$ROOT" && tar --exclude=./t/tmp --exclude='./t/tmp-*' -cf - \
-        ./Makefile ./conf ./scripts ./schema ./t) | (cd "$WORK/tree" && tar -xf -)
+        ./Makefile ./conf ./scripts ./schema ./t ./fuzz) | (cd "$WORK/tree" && tar -xf -)
     # from BUILD only what the tests run (it may hold benchmark trees too)
     mkdir -p "$WORK/tree/$rel_build"
     (cd "$build_abs" && tar -cf - mod_mirrorsel.so mirrorsel t) | \
@@ -137,6 +138,16 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
 # The C unit tests: one TAP program per t/unit/*.c.
 units=""
 for src in t/unit/*.c; do
+    [ -e "$src" ] || continue
+    bin=$BUILD/t/$(basename "$src" .c)
+    if [ ! -x "$bin" ]; then
+        echo "run-tests.sh: $bin is missing: build first (make unit)" >&2
+        exit 1
+    fi
+    units="$units $bin"
+done
+# The fuzzing harnesses over their corpus (fuzz/replay.c), one per fuzz/fuzz_*.c.
+for src in fuzz/fuzz_*.c; do
     [ -e "$src" ] || continue
     bin=$BUILD/t/$(basename "$src" .c)
     if [ ! -x "$bin" ]; then
