@@ -905,11 +905,15 @@ static int target_by_suffix(ms_reply_t *rep, request_rec *r)
     ok = rr->status == HTTP_OK && rr->finfo.filetype == APR_REG && rr->filename
          && !(rr->path_info && *rr->path_info);
     if (ok) {
+        /* into r's pool: rr's goes with it below */
         rep->want = suffixes[i].want;
         rep->by_url = 1;
-        rep->filename = rr->filename;
-        rep->uri = rr->uri;
+        rep->filename = apr_pstrdup(r->pool, rr->filename);
+        rep->uri = apr_pstrdup(r->pool, rr->uri);
         rep->finfo = rr->finfo;
+        rep->finfo.pool = r->pool;
+        rep->finfo.fname = rep->filename;
+        rep->finfo.name = NULL;
     }
     ap_destroy_sub_req(rr);
     return ok;
@@ -1194,44 +1198,60 @@ static void answered(ms_reply_t *rep, const ms_answer_t *a, const ms_dir_conf_t 
     build(rep, a, dc, proc, r);
 }
 
+/* What an answer was read from and points into, held until the reply is
+ * built: the view's snapshot (an answer from the caches names its mirrors)
+ * or a database handle (one read from the database names the handle's). */
+typedef struct ms_hold {
+    ms_snap_t *snap;
+    ms_handle_t *h;
+} ms_hold_t;
+
 /* The core's answer to req: from the process's view and caches when they
- * hold the file (*held is then NULL), else from a database handle, which
- * stays held in *held until give_back: the answer points into it. NULL when
- * no handle could be had. */
+ * hold the file, else from a database handle; what it came from stays held
+ * in *hold until give_back. NULL when no handle could be had. */
 static ms_answer_t *ask(ms_request_t *req, request_rec *r, ms_proc_t *proc,
-                        ms_handle_t **held)
+                        ms_hold_t *hold)
 {
     ms_answer_t *a;
     ms_snap_t *snap;
 
-    *held = NULL;
+    hold->snap = NULL;
+    hold->h = NULL;
     req->missed = 0;
     if (req->cache && proc->view && (snap = ms_view_acquire(proc->view)) != NULL) {
         int done = ms_lookup_cached(&a, &snap->data, proc->geo, req, r->pool);
 
+        if (done == 1) {
+            hold->snap = snap;
+            return a;
+        }
         if (done == 0) {
             req->missed = 1;
             req->missed_ident = snap->data.ident;
             req->missed_gen = snap->data.data_gen;
         }
         ms_view_release(proc->view, snap);
-        if (done == 1)
-            return a;
     }
 
-    if (!(*held = db_acquire(proc, r)))
+    if (!(hold->h = db_acquire(proc, r)))
         return NULL;
-    ms_lookup(&a, (*held)->db, proc->geo, req, r->pool);
+    ms_lookup(&a, hold->h->db, proc->geo, req, r->pool);
     return a;
 }
 
-/* Give back the handle (if any) answer a was read with, once nothing uses
- * a any more. */
-static void give_back(ms_handle_t *h, const ms_answer_t *a, const ms_request_t *req,
+/* Give back what answer a was read from, once nothing uses a any more. */
+static void give_back(ms_hold_t *hold, const ms_answer_t *a, const ms_request_t *req,
                       request_rec *r, ms_proc_t *proc)
 {
+    ms_handle_t *h = hold->h;
+
+    if (hold->snap) {
+        ms_view_release(proc->view, hold->snap);
+        hold->snap = NULL;
+    }
     if (!h)
         return;
+    hold->h = NULL;
     if (a->result != MS_RESULT_ERROR) {
         apr_reslist_release(proc->dbs, h);
         return;
@@ -1267,7 +1287,7 @@ static void lookup(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
 {
     ms_request_t req;
     ms_answer_t *a;
-    ms_handle_t *h;
+    ms_hold_t hold;
     const char *target;
 
     memset(&req, 0, sizeof(req));
@@ -1288,23 +1308,23 @@ static void lookup(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
         req.orders = proc->orders;
     }
 
-    a = ask(&req, r, proc, &h);
+    a = ask(&req, r, proc, &hold);
     /* httpd followed the link to a regular file (rep->finfo is the
      * target's): the target is what mirrors hold. */
     if (a && a->result == MS_RESULT_NOMIRROR && !a->file
         && (target = link_target(rep, dc, r->pool)) != NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "%s: a link to %s",
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, MSLOGNO(00019) "%s: a link to %s",
                       rep->path, target);
-        give_back(h, a, &req, r, proc);
+        give_back(&hold, a, &req, r, proc);
         rep->path = req.path = target;
-        a = ask(&req, r, proc, &h);
+        a = ask(&req, r, proc, &hold);
     }
     if (!a) {
         rep->result = MS_RESULT_ERROR;
         return;
     }
-    answered(rep, a, dc, proc, r);      /* while the handle is held */
-    give_back(h, a, &req, r, proc);
+    answered(rep, a, dc, proc, r);      /* while its source is held */
+    give_back(&hold, a, &req, r, proc);
 }
 
 /* Why this process cannot look anything up (logged rate-limited), or NULL. */
