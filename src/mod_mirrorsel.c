@@ -854,6 +854,18 @@ static ms_want_t want_by_accept(request_rec *r)
     return json > 0 ? MS_WANT_JSON : MS_WANT_FILE;
 }
 
+/* The mirror list asked for by URL (FILE.mirrorlist, ?mirrorlist): as JSON
+ * to a client that names application/json above text/html, else HTML. */
+static ms_want_t want_list_by_accept(request_rec *r)
+{
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+    int json;
+
+    if (!accept || (json = accept_q(r, accept, MS_MIRRORLIST_JSON_TYPE)) <= 0)
+        return MS_WANT_HTML;
+    return json > accept_q(r, accept, "text/html") ? MS_WANT_JSON : MS_WANT_HTML;
+}
+
 /* "?meta4", "?mirrorlist", "?mirrorlist=json"; MS_WANT_FILE otherwise. */
 static ms_want_t want_by_query(request_rec *r)
 {
@@ -1139,10 +1151,12 @@ static void build_json(ms_reply_t *rep, const ms_answer_t *a, request_rec *r)
         set_body(rep, MS_MIRRORLIST_JSON_TYPE, b);
 }
 
-/* No known hash, no .sha256: as if the file did not exist. */
+/* No known hash, no .sha256: as if the file did not exist. The file is
+ * named as the URL names it (a link's own name: what `curl -O` and wget
+ * save it as, so that `sha256sum -c` finds it). */
 static void build_sha256(ms_reply_t *rep, const ms_answer_t *a, request_rec *r)
 {
-    const char *body = ms_links_sha256_body(a->file, r->pool);
+    const char *body = ms_links_sha256_body(a->file, ms_basename(rep->uri), r->pool);
 
     if (!body) {
         rep->kind = MS_ANSWER_NOT_FOUND;
@@ -1377,6 +1391,10 @@ static void decide(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
         if ((rep->why = file_served_locally(rep, r, dc)) != NULL)
             return;
         rep->want = want_by_accept(r);
+        rep->negotiated = 1;
+    }
+    else if (rep->want == MS_WANT_HTML) {
+        rep->want = want_list_by_accept(r);
         rep->negotiated = 1;
     }
     rep->result = MS_RESULT_ERROR;

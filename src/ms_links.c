@@ -160,10 +160,9 @@ static const char *sha256sum_escape(const char *name, apr_pool_t *p)
     return ms_buf_str(b);
 }
 
-const char *ms_links_sha256_body(const ms_file_t *f, apr_pool_t *p)
+const char *ms_links_sha256_body(const ms_file_t *f, const char *name, apr_pool_t *p)
 {
     unsigned char raw[32];
-    const char *name;
     char *hex;
     int i;
 
@@ -172,7 +171,8 @@ const char *ms_links_sha256_body(const ms_file_t *f, apr_pool_t *p)
     hex = apr_pstrdup(p, f->sha256);
     for (i = 0; hex[i]; i++)
         hex[i] = (char)apr_tolower(hex[i]);
-    name = ms_basename(f->path);
+    if (!name || !*name)
+        name = ms_basename(f->path);
     if (strpbrk(name, "\\\n\r"))
         return apr_psprintf(p, "\\%s  %s\n", hex, sha256sum_escape(name, p));
     return apr_psprintf(p, "%s  %s\n", hex, name);

@@ -42,9 +42,11 @@ void ms_links_digests(const char **digest, const char **repr_digest,
 void ms_links_file_digests(const char **digest, const char **repr_digest,
                            const ms_file_t *f, apr_pool_t *p);
 
-/* The body of FILE.sha256 in sha256sum(1) format: "<hex>  <basename>\n"
+/* The body of FILE.sha256 in sha256sum(1) format: "<hex>  <name>\n"
  * (a name holding '\', LF or CR is written in sha256sum's escaped form,
- * "\<hex>  a\\nb\n"). NULL when the hash is unknown. */
-const char *ms_links_sha256_body(const ms_file_t *f, apr_pool_t *p);
+ * "\<hex>  a\\nb\n"). name: the name the client saves the file under
+ * (for a symbolic link, the link's); NULL for the basename of f->path.
+ * NULL when the hash is unknown. */
+const char *ms_links_sha256_body(const ms_file_t *f, const char *name, apr_pool_t *p);
 
 #endif

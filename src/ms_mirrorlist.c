@@ -159,9 +159,23 @@ static const char html_css[] =
     "border-radius:.3em;color:var(--mute)}"
     "footer{margin-top:2rem;color:var(--mute);font-size:.9rem}";
 
-/* The relative link "./NAME<suffix>" to a sibling of the file. */
-static const char *sibling_href(const ms_answer_t *a, const char *suffix, apr_pool_t *p)
+/* The relative link "./NAME<suffix>" to a document about the file, NAME
+ * being the last segment of the URL the page is about (already escaped):
+ * for a symbolic link (latest.iso -> big/x-1.2.iso) that is the link's own
+ * name, whose documents the origin answers next to the page, not the
+ * target's. Without an origin URL, the indexed file's name. */
+static const char *sibling_href(const ms_answer_t *a, const char *origin_url,
+                                const char *suffix, apr_pool_t *p)
 {
+    if (origin_url) {
+        size_t end = strcspn(origin_url, "?#"), at = end;
+
+        while (at > 0 && origin_url[at - 1] != '/')
+            at--;
+        if (at > 0 && at < end)
+            return apr_pstrcat(p, "./", apr_pstrndup(p, origin_url + at, end - at),
+                               suffix, NULL);
+    }
     return apr_pstrcat(p, "./", ms_path_escape(ms_basename(a->file->path), p), suffix, NULL);
 }
 
@@ -420,18 +434,19 @@ static void html_mirrors(ms_xml_t *x, const ms_answer_t *a, int64_t now, apr_poo
     ms_xml_end(x);
 }
 
-static void html_footer(ms_xml_t *x, const ms_answer_t *a, int64_t now, apr_pool_t *p)
+static void html_footer(ms_xml_t *x, const ms_answer_t *a, const char *origin_url,
+                        int64_t now, apr_pool_t *p)
 {
     ms_xml_start(x, "footer");
     ms_xml_start(x, "p");
     ms_xml_text(x, "Also as ");
-    html_link(x, sibling_href(a, ".meta4", p), "Metalink");
+    html_link(x, sibling_href(a, origin_url, ".meta4", p), "Metalink");
     ms_xml_text(x, " (for aria2, dnf, zypper), ");
     if (a->file->sha256) {
-        html_link(x, sibling_href(a, ".sha256", p), "SHA-256 sum");
+        html_link(x, sibling_href(a, origin_url, ".sha256", p), "SHA-256 sum");
         ms_xml_text(x, ", ");
     }
-    html_link(x, sibling_href(a, "?mirrorlist=json", p), "JSON");
+    html_link(x, sibling_href(a, origin_url, "?mirrorlist=json", p), "JSON");
     ms_xml_text(x, ".");
     if (now > 0) {
         ms_xml_text(x, " Generated ");
@@ -457,7 +472,7 @@ static void html_body(ms_xml_t *x, const ms_answer_t *a, const char *origin_url,
     html_file(x, a, origin_url, p);
     html_client(x, a, p);
     html_mirrors(x, a, now, p);
-    html_footer(x, a, now, p);
+    html_footer(x, a, origin_url, now, p);
     ms_xml_end(x);
     ms_xml_end(x);
 }

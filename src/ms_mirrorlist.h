@@ -5,9 +5,10 @@
  *
  * The HTML page is one self-contained HTML5 document (inline CSS, no script,
  * no external assets), with lang, title, and a table with a caption and
- * header cells. It links the file's siblings relatively: "./NAME.meta4",
+ * header cells. It links the file's documents relatively: "./NAME.meta4",
  * "./NAME.sha256" (shown only when the hash is known) and
- * "./NAME?mirrorlist=json", so it works under any URL of the file.
+ * "./NAME?mirrorlist=json", NAME being the last segment of origin_url (the
+ * URL asked for: a symbolic link's own name), else the file's name.
  *
  * The JSON document (written with ms_jw; unknown values are null):
  *   {

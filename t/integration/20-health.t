@@ -247,6 +247,35 @@ sub u { MSTest::url($file{ $_[0] }) }
     like($r->{body}, qr{<url[^>]*>[^<]*/h/https\.iso</url>}, 'naming the target on the mirrors');
     $r = $t->get(MSTest::url('h/outside.iso'), ip => $berlin);
     $t->served_locally($r, 'h/outside.iso', 'a link that leaves the root: served locally');
+
+    # A link into another directory: its documents are asked for, and
+    # linked from its mirror list, under the link's own name, and its
+    # .sha256 names the file as the client saves it (curl -O, wget).
+    symlink 'h/https.iso', "$t->{origin}/latest.iso" or die "symlink: $!";
+    $r = $t->get(MSTest::url('latest.iso'), ip => $berlin);
+    $t->redirects_to($r, 'near-http', 'country', $file{https}, 'a link into a subdirectory: its target');
+    $r = $t->get(MSTest::url('latest.iso') . '.mirrorlist', ip => $berlin);
+    is($r->{status}, 200, 'a link into a subdirectory: its .mirrorlist');
+    my @hrefs = $r->{body} =~ m{<footer>.*?</footer>}s ? ($& =~ m{href="([^"]*)"}g) : ();
+    is_deeply(\@hrefs, [ './latest.iso.meta4', './latest.iso.sha256', './latest.iso?mirrorlist=json' ],
+              "the mirror list's links to the documents: under the link's name") or diag($r->{body});
+    for my $h (@hrefs) {
+        (my $rel = $h) =~ s{^\./}{};
+        my $d = $t->get(MSTest::url('') . $rel, ip => $berlin);
+        is($d->{status}, 200, "the mirror list's link $h answers");
+    }
+    $r = $t->get(MSTest::url('latest.iso') . '.sha256', ip => $berlin);
+    like($r->{body}, qr{^[0-9a-f]{64}  latest\.iso\n\z}, '.sha256 of a link: the link\'s own name');
+    my $saved = "$t->{dir}/saved";
+    mkdir $saved or die "mkdir: $!";
+    open my $out, '>', "$saved/latest.iso" or die;
+    print $out $t->origin_bytes($file{https});
+    close $out;
+    open $out, '>', "$saved/latest.iso.sha256" or die;
+    print $out $r->{body};
+    close $out;
+    my $rc = system("cd '$saved' && sha256sum --check --status latest.iso.sha256");
+    is($rc, 0, 'sha256sum --check accepts it beside the file saved as latest.iso');
 }
 
 # --- nobody holds it; then a fallback mirror ----------------------------------------------

@@ -147,6 +147,23 @@ for my $accept ('application/json', 'application/json, text/plain, */*') {
               "Accept: $accept: the same mirrors");
 }
 
+# The mirror list asked for by URL, as JSON to a program that names it
+# above text/html (SPEC: "Accept: application/json gives the same as JSON").
+for my $u ("$url.mirrorlist", "$url?mirrorlist") {
+    for my $accept ('application/json', 'text/html;q=0.5, application/json') {
+        my $r = $t->get($u, ip => $berlin, headers => [ Accept => $accept ]);
+        like(MSTest::hdr($r, 'Content-Type') // '', qr{^application/json}, "$u, Accept: $accept: JSON");
+        like(MSTest::hdr($r, 'Vary') // '', qr/\bAccept\b/, "$u, Accept: $accept: Vary: Accept");
+        my $d = MSOutputs::json_ok($r->{body}, "$u, Accept: $accept");
+        is($d->{file}{url}, "$origin_base$url", "$u, Accept: $accept: the file's origin URL");
+    }
+    for my $accept ('text/html,application/xhtml+xml,*/*;q=0.8', 'application/json;q=0.5, text/html',
+                    '*/*') {
+        my $r = $t->get($u, ip => $berlin, headers => [ Accept => $accept ]);
+        is(MSTest::hdr($r, 'Content-Type'), 'text/html; charset=utf-8', "$u, Accept: $accept: HTML");
+    }
+}
+
 # --- HTML ----------------------------------------------------------------------------------
 for my $u ("$url.mirrorlist", "$url?mirrorlist") {
     my $r = $t->get($u, ip => $berlin);

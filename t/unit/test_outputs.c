@@ -318,11 +318,13 @@ static void test_links(void)
     is_str(digest_of(0, EMPTY_SHA "0", pool), NULL, "no Digest for a long hash");
     is_str(digest_of(0, "g3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                            pool), NULL, "no Digest for a non-hex hash");
-    is_str(ms_links_sha256_body(a->file, pool), EMPTY_SHA "  caf\xc3\xa9 <x>&.iso\n",
+    is_str(ms_links_sha256_body(a->file, NULL, pool), EMPTY_SHA "  caf\xc3\xa9 <x>&.iso\n",
            ".sha256 body: hex, two spaces, basename");
-    is_str(ms_links_sha256_body(hostile_answer(NULL)->file, pool), NULL,
+    is_str(ms_links_sha256_body(a->file, "latest.iso", pool), EMPTY_SHA "  latest.iso\n",
+           ".sha256 body: the name given (a symbolic link's own)");
+    is_str(ms_links_sha256_body(hostile_answer(NULL)->file, NULL, pool), NULL,
            ".sha256 body: none without a hash");
-    is_str(ms_links_sha256_body(&nameless, pool), "\\" EMPTY_SHA "  a\\nb\\\\c\n",
+    is_str(ms_links_sha256_body(&nameless, NULL, pool), "\\" EMPTY_SHA "  a\\nb\\\\c\n",
            ".sha256 body: sha256sum's escaped form for LF and backslash");
 }
 
@@ -497,7 +499,9 @@ static void test_html(void)
        "HTML: hostile URL escaped in href");
     ok(contains(doc, "href=\"https://o.example/pub/x.iso?a=1&amp;b=&quot;2&quot;\""),
        "HTML: origin URL escaped");
-    ok(contains(doc, "href=\"./caf%C3%A9%20%3Cx%3E%26.iso.meta4\""), "HTML: metalink link");
+    ok(contains(doc, "href=\"./x.iso.meta4\""),
+       "HTML: metalink link named as the origin URL names the file (a link's own name)");
+    ok(contains(doc, "href=\"./x.iso?mirrorlist=json\""), "HTML: JSON link, the URL's query left out");
     ok(contains(doc, "bad\xef\xbf\xbd utf8 \xe2\x80\xa8 </th>"),
        "HTML: invalid UTF-8 replaced, control dropped");
     ok(contains(doc, "<caption>") && count_of(doc, "<th scope=\"col\"") == 8,
@@ -529,6 +533,8 @@ static void test_html(void)
        "HTML: no hash, no .sha256 link");
     ok(contains(doc, "No mirror holds") && !contains(doc, "<table"),
        "HTML: no mirrors, no table");
+    ok(contains(doc, "href=\"./caf%C3%A9%20%3Cx%3E%26.iso.meta4\""),
+       "HTML: without an origin URL, the metalink link names the indexed file, escaped");
 }
 
 /* Parse the JSON with JSON::PP and print one value, to compare bytes. */
