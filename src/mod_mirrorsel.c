@@ -779,6 +779,8 @@ typedef struct ms_reply {
     ms_want_t want;
     int negotiated;             /* want came from Accept: answer Vary */
     int by_url;                 /* want came from the URL (suffix, query) */
+    int per_client;             /* the file's URL gives other clients, or
+                                 * other Accept headers, another answer */
     const char *filename;       /* on disk */
     const char *uri;            /* its URL path, decoded */
     apr_finfo_t finfo;
@@ -991,17 +993,16 @@ static const char *client_excluded(request_rec *r, const ms_dir_conf_t *dc)
     return NULL;
 }
 
-/* Why the file itself is served locally (SPEC's request path: too small,
- * path masked, client excluded), or NULL. Sets rep->result. */
-static const char *file_served_locally(ms_reply_t *rep, request_rec *r,
-                                       const ms_dir_conf_t *dc)
+/* Why the file itself is served locally whoever asks (SPEC's request path:
+ * too small, path masked), or NULL. Sets rep->result. */
+static const char *file_excluded(ms_reply_t *rep, const ms_dir_conf_t *dc)
 {
     if (rep->finfo.size < dc_min_size(dc))
         return "smaller than MirrorSelMinSize";
     rep->result = MS_RESULT_EXCLUDED;
     if (dc->file_mask.re && !ap_regexec(dc->file_mask.re, rep->path, 0, NULL, 0))
         return "MirrorSelExcludeFileMask";
-    return client_excluded(r, dc);
+    return NULL;
 }
 
 /* --- the database --- */
@@ -1388,7 +1389,11 @@ static void decide(ms_reply_t *rep, request_rec *r, const ms_dir_conf_t *dc,
         return;
     }
     if (!rep->by_url) {
-        if ((rep->why = file_served_locally(rep, r, dc)) != NULL)
+        if ((rep->why = file_excluded(rep, dc)) != NULL)
+            return;
+        /* From here on the file's URL answers each client its own way. */
+        rep->per_client = 1;
+        if ((rep->why = client_excluded(r, dc)) != NULL)
             return;
         rep->want = want_by_accept(r);
         rep->negotiated = 1;
@@ -1478,6 +1483,12 @@ static int respond(request_rec *r, const ms_reply_t *rep)
         return HTTP_NOT_FOUND;
     case MS_ANSWER_LOCAL:
     default:
+        /* Served here to this client (excluded, no mirror for it, trouble),
+         * redirected for others: no shared cache may keep it for them. */
+        if (rep->per_client) {
+            apr_table_setn(r->headers_out, "Cache-Control", "private");
+            apr_table_mergen(r->headers_out, "Vary", "Accept");
+        }
         return DECLINED;
     }
 }

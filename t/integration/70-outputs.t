@@ -266,8 +266,22 @@ $t->served_locally($t->get(MSTest::url('big/late.iso'), ip => $berlin,
     $t->served_locally($t->get(MSTest::url('small/readme.txt'), ip => $berlin), 'small/readme.txt',
                        'below MirrorSelMinSize: the file itself');
 
+    my $small = $t->get(MSTest::url('small/readme.txt'), ip => $berlin);
+    is(MSTest::hdr($small, 'Cache-Control'), undef,
+       'below MirrorSelMinSize: served to everyone alike, no Cache-Control: private');
+    is(MSTest::hdr($small, 'Vary'), undef, 'below MirrorSelMinSize: no Vary');
+
     my $lan = '10.1.2.3';
-    $t->served_locally($t->get($url, ip => $lan), $file, 'excluded client: the file itself');
+    my $ex = $t->get($url, ip => $lan);
+    $t->served_locally($ex, $file, 'excluded client: the file itself');
+    is(MSTest::hdr($ex, 'Cache-Control'), 'private',
+       'excluded client: Cache-Control: private (others are redirected)');
+    like(MSTest::hdr($ex, 'Vary') // '', qr/\bAccept\b/, 'excluded client: Vary: Accept');
+    my $lonely = $t->get(MSTest::url('big/lonely.iso'), ip => $berlin);
+    $t->served_locally($lonely, 'big/lonely.iso', 'held by no mirror: the file itself');
+    is(MSTest::hdr($lonely, 'Cache-Control'), 'private', 'held by no mirror: Cache-Control: private');
+    like(MSTest::hdr($lonely, 'Vary') // '', qr/\bAccept\b/,
+         'held by no mirror: Vary: Accept (a Metalink for a client that asks)');
     $t->served_locally($t->get($url, ip => $lan, headers => [ Accept => 'application/metalink4+xml' ]),
                        $file, 'excluded client, Accept metalink: the file itself (no negotiation)');
     $r = $t->get("$url.meta4", ip => $lan);
