@@ -1324,7 +1324,7 @@ static int cmd_clients(const char *geoip, const char *dbpath, const char *outpat
                                             ? w.cn[c].seen[fam] : RESERVOIR));
         addr_in(text, sizeof text, &w.cn[c].res[fam][slot], &w.r);
         if (ms_addr_parse(&a, text) == 0) {
-            ms_geo_lookup(&loc, geo, &a);
+            ms_geo_lookup(&loc, geo, &a, NULL);
             if (strcmp(loc.country, w.cn[c].cc) != 0)
                 mismatch++;
         }

@@ -1264,6 +1264,17 @@ static void give_back(ms_hold_t *hold, const ms_answer_t *a, const ms_request_t 
         ms_view_release(proc->view, hold->snap);
         hold->snap = NULL;
     }
+    if (a->result == MS_RESULT_ERROR && a->client.geo_err.path) {
+        /* the geo database failed, not the handle */
+        if (log_allowed(proc, MS_LOG_GEO))
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, MSLOGNO(00020)
+                          "%s; serving locally (repeats are not logged for %d s)",
+                          a->error, MS_LOG_INTERVAL);
+        if (h)
+            apr_reslist_release(proc->dbs, h);
+        hold->h = NULL;
+        return;
+    }
     if (!h)
         return;
     hold->h = NULL;

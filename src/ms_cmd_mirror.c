@@ -583,6 +583,7 @@ static const char *locate_host(ms_location_t *out, const ms_geo_t *geo, const ch
     char buf[INET6_ADDRSTRLEN];
     const void *sa;
     ms_addr_t addr;
+    ms_geo_error_t gerr;
     int rc;
     const char *why;
 
@@ -601,8 +602,11 @@ static const char *locate_host(ms_location_t *out, const ms_geo_t *geo, const ch
             continue;
         if (!inet_ntop(ai->ai_family, sa, buf, sizeof(buf)) || ms_addr_parse(&addr, buf))
             continue;
-        if (ms_geo_lookup(out, geo, &addr) == 0
-            && (out->country[0] || out->has_coords || out->asn)) {
+        if (ms_geo_lookup(out, geo, &addr, &gerr) != 0) {
+            why = apr_psprintf(p, "geo database %s: %s", gerr.path, gerr.reason);
+            break;
+        }
+        if (out->country[0] || out->has_coords || out->asn) {
             why = NULL;
             break;
         }

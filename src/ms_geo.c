@@ -91,11 +91,20 @@ static socklen_t to_sockaddr(struct sockaddr_storage *ss, const ms_addr_t *addr)
     }
 }
 
-static void get_code(char out[3], MMDB_entry_s *entry, const char *a, const char *b)
+/* MMDB_get_value's status as this file's: MMDB_SUCCESS for a value found
+ * or absent (a record without the field), else the error (the data section
+ * is corrupt, say). */
+static int value_status(int status)
+{
+    return status == MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR ? MMDB_SUCCESS : status;
+}
+
+static int get_code(char out[3], MMDB_entry_s *entry, const char *a, const char *b)
 {
     MMDB_entry_data_s data;
+    int status = MMDB_get_value(entry, &data, a, b, NULL);
 
-    if (MMDB_get_value(entry, &data, a, b, NULL) == MMDB_SUCCESS && data.has_data
+    if (status == MMDB_SUCCESS && data.has_data
         && data.type == MMDB_DATA_TYPE_UTF8_STRING && data.data_size == 2) {
         out[0] = data.utf8_string[0];
         out[1] = data.utf8_string[1];
@@ -105,13 +114,18 @@ static void get_code(char out[3], MMDB_entry_s *entry, const char *a, const char
         if (out[1] >= 'a' && out[1] <= 'z')
             out[1] = (char)(out[1] - 'a' + 'A');
     }
+    return value_status(status);
 }
 
+/* 1 when found (*out set), 0 when absent; -status on an error. */
 static int get_double(double *out, MMDB_entry_s *entry, const char *a, const char *b)
 {
     MMDB_entry_data_s data;
+    int status = MMDB_get_value(entry, &data, a, b, NULL);
 
-    if (MMDB_get_value(entry, &data, a, b, NULL) != MMDB_SUCCESS || !data.has_data)
+    if (status != MMDB_SUCCESS)
+        return -value_status(status);
+    if (!data.has_data)
         return 0;
     if (data.type == MMDB_DATA_TYPE_DOUBLE)
         *out = data.double_value;
@@ -122,49 +136,78 @@ static int get_double(double *out, MMDB_entry_s *entry, const char *a, const cha
     return 1;
 }
 
-static void lookup_city(ms_location_t *out, const MMDB_s *mmdb, const struct sockaddr *sa)
+/* Each returns MMDB_SUCCESS (found or not) or the error that kept it from
+ * reading the database: a database that opened but whose search tree or
+ * data is corrupt fails here, on every lookup that walks into the damage. */
+static int lookup_city(ms_location_t *out, const MMDB_s *mmdb, const struct sockaddr *sa)
 {
-    int mmdb_error = 0;
+    int mmdb_error = 0, st, lat_ok, lon_ok;
     MMDB_lookup_result_s res = MMDB_lookup_sockaddr(mmdb, sa, &mmdb_error);
     double lat, lon;
 
-    if (mmdb_error != MMDB_SUCCESS || !res.found_entry)
-        return;
-    get_code(out->country, &res.entry, "country", "iso_code");
-    if (!out->country[0])   /* e.g. satellite providers: registered country */
-        get_code(out->country, &res.entry, "registered_country", "iso_code");
-    get_code(out->continent, &res.entry, "continent", "code");
-    if (get_double(&lat, &res.entry, "location", "latitude")
-        && get_double(&lon, &res.entry, "location", "longitude")
-        && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180) {
+    if (mmdb_error != MMDB_SUCCESS)
+        return mmdb_error;
+    if (!res.found_entry)
+        return MMDB_SUCCESS;
+    if ((st = get_code(out->country, &res.entry, "country", "iso_code")) != MMDB_SUCCESS)
+        return st;
+    /* e.g. satellite providers: registered country */
+    if (!out->country[0]
+        && (st = get_code(out->country, &res.entry, "registered_country", "iso_code")) != MMDB_SUCCESS)
+        return st;
+    if ((st = get_code(out->continent, &res.entry, "continent", "code")) != MMDB_SUCCESS)
+        return st;
+    if ((lat_ok = get_double(&lat, &res.entry, "location", "latitude")) < 0)
+        return -lat_ok;
+    if ((lon_ok = get_double(&lon, &res.entry, "location", "longitude")) < 0)
+        return -lon_ok;
+    if (lat_ok && lon_ok && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180) {
         out->has_coords = 1;
         out->lat = lat;
         out->lon = lon;
     }
+    return MMDB_SUCCESS;
 }
 
-static void lookup_asn(ms_location_t *out, const MMDB_s *mmdb, const struct sockaddr *sa)
+static int lookup_asn(ms_location_t *out, const MMDB_s *mmdb, const struct sockaddr *sa)
 {
-    int mmdb_error = 0;
+    int mmdb_error = 0, st;
     MMDB_lookup_result_s res = MMDB_lookup_sockaddr(mmdb, sa, &mmdb_error);
     MMDB_entry_data_s data;
 
-    if (mmdb_error != MMDB_SUCCESS || !res.found_entry)
-        return;
-    if (MMDB_get_value(&res.entry, &data, "autonomous_system_number", NULL) == MMDB_SUCCESS
-        && data.has_data && data.type == MMDB_DATA_TYPE_UINT32)
+    if (mmdb_error != MMDB_SUCCESS)
+        return mmdb_error;
+    if (!res.found_entry)
+        return MMDB_SUCCESS;
+    st = MMDB_get_value(&res.entry, &data, "autonomous_system_number", NULL);
+    if (st == MMDB_SUCCESS && data.has_data && data.type == MMDB_DATA_TYPE_UINT32)
         out->asn = data.uint32;
+    return value_status(st);
 }
 
-static void lookup_mmdb(ms_location_t *out, const ms_geo_t *geo, const ms_addr_t *addr)
+/* 0, or -1 with *err naming the database and the reason. */
+static int lookup_mmdb(ms_location_t *out, const ms_geo_t *geo, const ms_addr_t *addr,
+                       ms_geo_error_t *err)
 {
     struct sockaddr_storage ss;
+    const MMDB_s *failed = NULL;
+    int st = MMDB_SUCCESS;
 
     to_sockaddr(&ss, addr);
-    if (geo->have_city)
-        lookup_city(out, &geo->city, (const struct sockaddr *)&ss);
-    if (geo->have_asn)
-        lookup_asn(out, &geo->asn, (const struct sockaddr *)&ss);
+    if (geo->have_city
+        && (st = lookup_city(out, &geo->city, (const struct sockaddr *)&ss)) != MMDB_SUCCESS)
+        failed = &geo->city;
+    else if (geo->have_asn
+             && (st = lookup_asn(out, &geo->asn, (const struct sockaddr *)&ss)) != MMDB_SUCCESS)
+        failed = &geo->asn;
+    if (!failed)
+        return 0;
+    memset(out, 0, sizeof(*out));
+    if (err) {
+        err->path = failed->filename;
+        err->reason = MMDB_strerror(st);
+    }
+    return -1;
 }
 
 /* --- the per-process cache of locations by address ---
@@ -228,7 +271,8 @@ static int slot_is(const geo_slot_t *s, const ms_addr_t *addr)
  * address may sit in either slot of its pair; a newcomer takes the first and
  * moves that one's entry to the second (direct mapping lost 8 % of the
  * benchmark's 5,000 clients to collisions). */
-static void lookup_cached(ms_location_t *out, const ms_geo_t *geo, const ms_addr_t *addr)
+static int lookup_cached(ms_location_t *out, const ms_geo_t *geo, const ms_addr_t *addr,
+                         ms_geo_error_t *err)
 {
     geo_cache_t *c = geo->cache;
     uint64_t pair_no, i = ms_stripes_pair(&c->st, hash_addr(addr), &pair_no);
@@ -244,8 +288,9 @@ static void lookup_cached(ms_location_t *out, const ms_geo_t *geo, const ms_addr
     ms_stripes_count(&c->st, stripe, hit);
     ms_stripes_unlock(&c->st, stripe);
     if (hit)
-        return;
-    lookup_mmdb(out, geo, addr);
+        return 0;
+    if (lookup_mmdb(out, geo, addr, err) != 0)
+        return -1;                      /* not remembered: asked again */
     stripe = ms_stripes_lock(&c->st, pair_no);
     if (!slot_is(&pair[0], addr)) {     /* another thread may have put it */
         pair[1] = pair[0];
@@ -254,6 +299,7 @@ static void lookup_cached(ms_location_t *out, const ms_geo_t *geo, const ms_addr
         pair[0].loc = *out;
     }
     ms_stripes_unlock(&c->st, stripe);
+    return 0;
 }
 
 void ms_geo_cache_stats(const ms_geo_t *geo, uint64_t *hits, uint64_t *misses)
@@ -263,14 +309,15 @@ void ms_geo_cache_stats(const ms_geo_t *geo, uint64_t *hits, uint64_t *misses)
         ms_stripes_stats(&geo->cache->st, hits, misses);
 }
 
-int ms_geo_lookup(ms_location_t *out, const ms_geo_t *geo, const ms_addr_t *addr)
+int ms_geo_lookup(ms_location_t *out, const ms_geo_t *geo, const ms_addr_t *addr,
+                  ms_geo_error_t *err)
 {
     memset(out, 0, sizeof(*out));
+    if (err)
+        err->path = err->reason = NULL;
     if (!geo || (addr->family != 4 && addr->family != 6))
         return 0;
     if (geo->cache)
-        lookup_cached(out, geo, addr);
-    else
-        lookup_mmdb(out, geo, addr);
-    return 0;
+        return lookup_cached(out, geo, addr, err);
+    return lookup_mmdb(out, geo, addr, err);
 }

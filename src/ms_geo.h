@@ -25,9 +25,20 @@ typedef struct ms_location {
 int ms_geo_open(ms_geo_t **out, const char *city_path, const char *asn_path,
                 apr_pool_t *p, const char **err);
 
+/* Why a lookup failed: the database's file and libmaxminddb's reason,
+ * both living as long as the databases are open. */
+typedef struct ms_geo_error {
+    const char *path;
+    const char *reason;
+} ms_geo_error_t;
+
 /* Look an address up. Fills *out (zeroed first); an address found in
- * neither database is not an error: *out stays empty. Thread-safe. */
-int ms_geo_lookup(ms_location_t *out, const ms_geo_t *geo, const ms_addr_t *addr);
+ * neither database is not an error: *out stays empty. Returns 0, or -1 when
+ * a database could not be read for it (one that opened but is corrupt
+ * inside): *out is then empty and *err (when not NULL) says why; such a
+ * lookup is not cached. Thread-safe. */
+int ms_geo_lookup(ms_location_t *out, const ms_geo_t *geo, const ms_addr_t *addr,
+                  ms_geo_error_t *err);
 
 /* Remember locations by address from now on (per process, for the module):
  * a direct-mapped cache of `slots` (rounded up to a power of two) entries of

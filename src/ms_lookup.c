@@ -34,7 +34,7 @@ int ms_client_locate(ms_client_t *out, const ms_geo_t *geo, const char *ip,
         rc = -1;
     }
     else
-        ms_geo_lookup(&out->loc, geo, &out->addr);
+        ms_geo_lookup(&out->loc, geo, &out->addr, &out->geo_err);
     if (country && *country) {
         continent = ms_country_continent(country);
         if (!continent)
@@ -150,6 +150,20 @@ static void answer_error(ms_answer_t *a, ms_db_t *db, apr_pool_t *p)
     a->file = NULL;
 }
 
+/* A geo database that cannot be read for the client (corrupt inside)
+ * decides nothing: SPEC serves the file locally, as for one that does not
+ * open, rather than rank the client as if it were nowhere. Returns 1 then. */
+static int geo_failed(ms_answer_t *a, apr_pool_t *p)
+{
+    if (!a->client.geo_err.path)
+        return 0;
+    a->error = apr_psprintf(p, "geo database %s: %s", a->client.geo_err.path,
+                            a->client.geo_err.reason);
+    a->result = MS_RESULT_ERROR;
+    a->file = NULL;
+    return 1;
+}
+
 /* Rank: the ordered walk when it can, else ms_select over copies (the
  * holders as exact copies when the caller read no copies). */
 static void rank(ms_answer_t *a, const ms_mirrors_t *mirrors, const ms_holders_t *holders,
@@ -228,6 +242,10 @@ int ms_lookup_cached(ms_answer_t **out, const ms_view_data_t *view, const ms_geo
     if (f && req->have_stat && (f->size != req->size || f->mtime != req->mtime))
         return -1;
     ms_client_locate(&a->client, geo, req->client_ip, req->country, req->https);
+    if (geo_failed(a, p)) {
+        *out = a;
+        return 1;
+    }
     a->file = f;
     if (!f)
         a->result = MS_RESULT_NOMIRROR;
@@ -244,6 +262,8 @@ void ms_lookup(ms_answer_t **out, ms_db_t *db, const ms_geo_t *geo,
 
     *out = a;
     ms_client_locate(&a->client, geo, req->client_ip, req->country, req->https);
+    if (geo_failed(a, p))
+        return;
     if (!req->cache || req->explain || !lookup_holders(a, db, req, p))
         lookup_copies(a, db, req, p);
 }

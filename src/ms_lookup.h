@@ -69,7 +69,10 @@ int ms_lookup_cached(ms_answer_t **out, const ms_view_data_t *view, const ms_geo
 
 /* Fill a client from its address and an optional country override: location
  * from geo; an override replaces country and continent and drops coordinates.
- * Returns -1 when the address does not parse or the country is unknown. */
+ * Returns -1 when the address does not parse or the country is unknown.
+ * A geo database that fails for the address (corrupt inside) leaves the
+ * location empty and says why in out->geo_err; ms_lookup and
+ * ms_lookup_cached then answer MS_RESULT_ERROR. */
 int ms_client_locate(ms_client_t *out, const ms_geo_t *geo, const char *ip,
                      const char *country, int https);
 

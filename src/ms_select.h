@@ -36,6 +36,7 @@ typedef struct ms_client {
     const char *addr_text;     /* as given; seeds the draw */
     ms_location_t loc;
     int https;                 /* the request came over https */
+    ms_geo_error_t geo_err;    /* .path set: a geo database failed (corrupt) */
 } ms_client_t;
 
 typedef struct ms_spread {

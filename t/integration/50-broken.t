@@ -171,6 +171,29 @@ SKIP: {
     local_ok('City mmdb corrupt', 30);
     logged_rate_limited($mm, 'City mmdb corrupt', 6);
     $t->stop;
+
+    # It opens (its metadata is whole) but its search tree is not: every
+    # lookup fails. Served locally and logged, not ranked as if the client
+    # were nowhere (the world tier).
+    $mm = "$dir/damaged-city.mmdb";
+    push @provoked, $mm;
+    copy($t->{geoip}, $mm) or die $!;
+    open my $fh, '+<:raw', $mm or die "$mm: $!";
+    print $fh "\xff" x 2048;
+    close $fh;
+    $t->start(db => $good, geoip => $mm);
+    local_ok('City mmdb damaged inside', 30);
+    logged_rate_limited($mm, 'City mmdb damaged inside', 6);
+    like($t->error_log, qr/MS00020: geo database \Q$mm\E: .*; serving locally/,
+         "City mmdb damaged inside: the log names the file and libmaxminddb's reason");
+    my $e = (grep { $_->{uri} eq $url } $t->access_entries)[0] || {};
+    is($e->{result}, 'error', 'City mmdb damaged inside: MIRRORSEL_RESULT=error');
+    $t->stop;
+    local $t->{geoip} = $mm;
+    my ($rc, $out, $err) = $t->tool_run('explain', $file, '--ip', $berlin);
+    is($rc, 1, 'City mmdb damaged inside: explain fails (exit 1)');
+    like($err, qr/^mirrorsel: explain: geo database \Q$mm\E: \S.*\n\z/,
+         'explain: one line naming the file and the reason');
 }
 
 # --- ASN mmdb missing, corrupt ------------------------------------------------------

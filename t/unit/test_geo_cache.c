@@ -46,8 +46,8 @@ static void check_cache(const char *city, const char *asn, int slots, apr_pool_t
             ms_addr_t addr;
             ms_location_t want, got;
             ms_addr_parse(&addr, ADDRS[i]);
-            ms_geo_lookup(&want, plain, &addr);
-            ms_geo_lookup(&got, cached, &addr);
+            ms_geo_lookup(&want, plain, &addr, NULL);
+            ms_geo_lookup(&got, cached, &addr, NULL);
             if (!same_location(&want, &got) && bad++ < 3)
                 diag("%s: %s/%u vs %s/%u", ADDRS[i], got.country, got.asn, want.country,
                      want.asn);
@@ -87,14 +87,39 @@ int main(void)
     ms_geo_open(&geo, city, asn, p, NULL);
     ms_geo_cache_enable(geo, 16, p);
     ms_addr_parse(&addr, "192.0.2.7");
-    ms_geo_lookup(&loc, geo, &addr);
-    ms_geo_lookup(&loc, geo, &addr);
+    ms_geo_lookup(&loc, geo, &addr, NULL);
+    ms_geo_lookup(&loc, geo, &addr, NULL);
     ok(!strcmp(loc.country, "DE") && loc.asn == 64501 && loc.has_coords,
        "a cached answer: Berlin, AS64501");
     ms_addr_parse(&addr, "203.0.113.200");
-    ms_geo_lookup(&loc, geo, &addr);
-    ms_geo_lookup(&loc, geo, &addr);
+    ms_geo_lookup(&loc, geo, &addr, NULL);
+    ms_geo_lookup(&loc, geo, &addr, NULL);
     ok(!loc.country[0] && !loc.asn, "a cached unknown stays unknown");
+
+    /* A City mmdb whose metadata is whole but whose search tree is not:
+     * it opens, and every lookup fails, says why, and is not cached. */
+    {
+        const char *damaged = apr_pstrcat(p, dir, "/damaged-city.mmdb", NULL);
+        ms_geo_error_t gerr;
+        uint64_t hits, misses;
+        int rc1, rc2;
+
+        if (system(apr_psprintf(p, "cp '%s' '%s' && head -c 2048 /dev/zero | tr '\\0' '\\377' "
+                                "| dd of='%s' conv=notrunc status=none", city, damaged,
+                                damaged)) != 0)
+            bail_out("cannot write %s", damaged);
+        is_int(ms_geo_open(&geo, damaged, asn, p, NULL), 0, "a damaged mmdb still opens");
+        ms_geo_cache_enable(geo, 16, p);
+        ms_addr_parse(&addr, "192.0.2.7");
+        rc1 = ms_geo_lookup(&loc, geo, &addr, &gerr);
+        is_int(rc1, -1, "a lookup in its damaged tree fails");
+        is_str(gerr.path, damaged, "naming the file");
+        ok(gerr.reason && *gerr.reason, "and libmaxminddb's reason (%s)", gerr.reason);
+        ok(!loc.country[0] && !loc.has_coords && !loc.asn, "leaving the location empty");
+        rc2 = ms_geo_lookup(&loc, geo, &addr, NULL);
+        ms_geo_cache_stats(geo, &hits, &misses);
+        ok(rc2 == -1 && hits == 0 && misses == 2, "asked again, not answered from the cache");
+    }
 
     if (system(apr_psprintf(p, "rm -rf '%s'", dir)) != 0)
         diag("could not remove %s", dir);
