@@ -5,12 +5,16 @@
  * and resets. Rows are mapped to structs by one function per entity, reading
  * columns by the names of an enum that mirrors the SELECT list. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+#include <linux/fs.h>
 
 #include <sqlite3.h>
 #include <apr_strings.h>
@@ -163,6 +167,7 @@ struct ms_db {
     int have_ident;
     dev_t dev;
     ino_t ino;
+    uint64_t birth;               /* ms_file_birth: 0 when unknown */
     sqlite3_stmt *stmt[ST_COUNT];
     apr_pool_t *mirrors_pool;     /* owns the cached snapshot */
     ms_mirrors_t *mirrors;
@@ -466,6 +471,26 @@ static int register_functions(ms_db_t *db)
     return MS_OK;
 }
 
+/* What tells this file from a later one given the same inode number
+ * (ext4 hands a freed number out again at once, so a database replaced by
+ * rename twice may come back with its first inode): the inode's birth time
+ * in nanoseconds (statx), else its generation number (FS_IOC_GETVERSION,
+ * which NFS uses for the same purpose), else 0. */
+static uint64_t file_birth(const char *path)
+{
+    struct statx stx;
+    int fd, version = 0;
+
+    if (statx(AT_FDCWD, path, 0, STATX_BTIME, &stx) == 0 && (stx.stx_mask & STATX_BTIME))
+        return (uint64_t)stx.stx_btime.tv_sec * UINT64_C(1000000000) + stx.stx_btime.tv_nsec;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    if (ioctl(fd, FS_IOC_GETVERSION, &version) != 0)
+        version = 0;
+    close(fd);
+    return (uint32_t)version;
+}
+
 int ms_db_open(ms_db_t **out, const char *path, int mode, apr_pool_t *p,
                const char **err)
 {
@@ -519,6 +544,7 @@ int ms_db_open(ms_db_t **out, const char *path, int mode, apr_pool_t *p,
     if (stat(path, &sb) == 0) {
         db->dev = sb.st_dev;
         db->ino = sb.st_ino;
+        db->birth = file_birth(path);
         db->have_ident = 1;
     }
     /* No SQLITE_FCNTL_PERSIST_WAL: a -wal left behind would be replayed
@@ -552,7 +578,8 @@ int ms_db_replaced(const ms_db_t *db)
 
 uint64_t ms_db_identity(const ms_db_t *db)
 {
-    return ((uint64_t)db->dev << 40) ^ (uint64_t)db->ino;
+    return ((uint64_t)db->dev << 40) ^ (uint64_t)db->ino
+           ^ (db->birth * UINT64_C(0x9e3779b97f4a7c15));
 }
 
 int ms_db_migrate(ms_db_t *db, int *from, int *to)

@@ -179,8 +179,10 @@ const char *ms_db_errmsg(const ms_db_t *db);
  * (replaced by rename, or removed): the caller should open it anew. */
 int ms_db_replaced(const ms_db_t *db);
 
-/* The identity of the file the handle opened (device and inode), so caches
- * can tell a database replaced by rename from the one before. */
+/* The identity of the file the handle opened (device, inode and the
+ * inode's birth time or generation), so caches can tell a database replaced
+ * by rename from the one before, also when the new file is given an inode
+ * number an earlier database had. */
 uint64_t ms_db_identity(const ms_db_t *db);
 
 int ms_db_schema_current(void);  /* the schema version this program writes */
