@@ -112,8 +112,8 @@ typedef struct ms_srv_conf {
 } ms_srv_conf_t;
 
 typedef struct ms_regex {
-    ap_regex_t *re;             /* NULL: unset */
-    const char *src;            /* as configured, for the debug log */
+    ap_regex_t *re;             /* NULL: none */
+    const char *src;            /* as configured ("none" clears); NULL: unset */
 } ms_regex_t;
 
 typedef struct ms_dir_conf {
@@ -176,8 +176,8 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         c->root = base->root;
     }
     c->min_size = add->min_size != MS_UNSET ? add->min_size : base->min_size;
-    c->file_mask = add->file_mask.re ? add->file_mask : base->file_mask;
-    c->ua_mask = add->ua_mask.re ? add->ua_mask : base->ua_mask;
+    c->file_mask = add->file_mask.src ? add->file_mask : base->file_mask;
+    c->ua_mask = add->ua_mask.src ? add->ua_mask : base->ua_mask;
     c->nets = add->nets ? add->nets : base->nets;
     c->link_headers = add->link_headers != MS_UNSET ? add->link_headers
                                                     : base->link_headers;
@@ -336,6 +336,11 @@ static const char *set_regex(cmd_parms *cmd, void *mconfig, const char *arg)
 
     if (!*arg)
         return apr_psprintf(cmd->pool, "%s: empty regular expression", cmd->cmd->name);
+    if (!strcmp(arg, "none")) {         /* clears an inherited one */
+        slot->re = NULL;
+        slot->src = arg;
+        return NULL;
+    }
     re = ap_pregcomp(cmd->pool, arg, AP_REG_EXTENDED | AP_REG_NOSUB);
     if (!re)
         return apr_psprintf(cmd->pool, "%s: cannot compile regular expression '%s'",
@@ -430,10 +435,12 @@ static const command_rec ms_cmds[] = {
                   "BYTES: smaller files are served locally (default 4096)"),
     AP_INIT_TAKE1("MirrorSelExcludeFileMask", set_regex,
                   (void *)APR_OFFSETOF(ms_dir_conf_t, file_mask), DIR_CTX,
-                  "REGEX: matching origin-relative paths are served locally"),
+                  "REGEX: matching origin-relative paths are served locally "
+                  "('none' clears an inherited one)"),
     AP_INIT_TAKE1("MirrorSelExcludeUserAgent", set_regex,
                   (void *)APR_OFFSETOF(ms_dir_conf_t, ua_mask), DIR_CTX,
-                  "REGEX: clients whose User-Agent matches are served locally"),
+                  "REGEX: clients whose User-Agent matches are served locally "
+                  "('none' clears an inherited one)"),
     AP_INIT_ITERATE("MirrorSelExcludeNetwork", add_exclude_net, NULL, DIR_CTX,
                     "CIDR...: clients inside these prefixes are served locally "
                     "('none' clears an inherited list)"),

@@ -16,6 +16,8 @@ $t->standard_origin;
 $t->origin_file($_, 5000) for qw(big/file.iso.sha256 big/file.iso.asc big/file.iso.sig
                                  big/SHA256SUMS.sha256sum big/x.torrent big/x.md5);
 $t->origin_file('big/sha256-in-the-name.iso', 5000);     # mask is anchored at the end
+# under a <Directory> that clears the inherited exclusions with "none"
+$t->origin_file($_, 5000) for qw(big/free/SUMS.sha256 big/free/x.iso);
 $t->init;
 $t->mirror('m', MSTest::at('berlin'));
 $t->index_origin;
@@ -27,7 +29,14 @@ $t->origin_file('big/notindexed.iso', 20000);
 open my $fh, '>', $t->dir . '/htdocs/outside.iso' or die $!;
 print $fh 'o' x 20000;
 close $fh;
-$t->start;
+my $root = $t->origin;
+$t->start(extra => <<"EOF");
+<Directory "$root/big/free">
+    MirrorSelExcludeFileMask none
+    MirrorSelExcludeUserAgent none
+    MirrorSelExcludeNetwork none
+</Directory>
+EOF
 
 my $berlin = MSTest::client('berlin');
 my $big = MSTest::url('big/file.iso');
@@ -133,5 +142,15 @@ for my $ip ('172.16.0.1', '192.169.0.1', 'fe80::1', '2001:db8:ff::1') {
     is($result{'/pub/big/file.iso|10.0.0.1'}, 'excluded', 'MIRRORSEL_RESULT=excluded for a network');
     is($result{'/pub/big/file.iso|172.16.0.1'}, 'redirect', 'MIRRORSEL_RESULT=redirect');
 }
+
+# --- "none" clears what a <Directory> inherits ------------------------------------------------
+$t->redirects_to($t->get(MSTest::url('big/free/SUMS.sha256'), ip => $berlin), 'm', 'country',
+                 'big/free/SUMS.sha256', 'MirrorSelExcludeFileMask none: a .sha256 is redirected there');
+$t->redirects_to($t->get(MSTest::url('big/free/x.iso'), ip => $berlin, ua => 'lftp/4.9.2'), 'm',
+                 'country', 'big/free/x.iso', 'MirrorSelExcludeUserAgent none: lftp is redirected there');
+$t->redirects_to($t->get(MSTest::url('big/free/x.iso'), ip => '10.1.2.3'),
+                 'm', 'world', 'big/free/x.iso', 'MirrorSelExcludeNetwork none: the LAN is redirected there');
+$t->served_locally($t->get(MSTest::url('big/file.iso.sha256'), ip => $berlin), 'big/file.iso.sha256',
+                   'outside it, the inherited mask still applies');
 
 $t->finish;
