@@ -570,6 +570,30 @@ static int under_unread(const index_run_t *r, const char *path)
     return 0;
 }
 
+/* Whether the known file is gone: not found in ROOT (nor kept because it
+ * could not be read) and not below a directory that could not be read. */
+static int gone(const index_run_t *r, const char *path, const known_t *k)
+{
+    return !k->seen && !under_unread(r, path);
+}
+
+/* How many files the index would hold after this run: those found and
+ * those kept (below a directory that could not be read). */
+static int64_t remaining(index_run_t *r)
+{
+    apr_hash_index_t *hi;
+    const void *key;
+    void *val;
+    int64_t n = r->added;
+
+    for (hi = apr_hash_first(r->pool, r->known); hi; hi = apr_hash_next(hi)) {
+        apr_hash_this(hi, &key, NULL, &val);
+        if (!gone(r, key, val))
+            n++;
+    }
+    return n;
+}
+
 static void remove_gone(index_run_t *r)
 {
     apr_hash_index_t *hi;
@@ -580,7 +604,7 @@ static void remove_gone(index_run_t *r)
     for (hi = apr_hash_first(r->pool, r->known); hi && !r->failed; hi = apr_hash_next(hi)) {
         apr_hash_this(hi, &key, NULL, &val);
         k = val;
-        if (k->seen || under_unread(r, key))
+        if (!gone(r, key, k))
             continue;
         if (batch_write_begin(r) != 0 || ms_db_file_remove(r->db, k->id) != MS_OK) {
             r->failed = 1;
@@ -599,7 +623,7 @@ static void index_usage(FILE *out)
           "  Index the regular files under ROOT (symbolic links are not followed):\n"
           "  path, size, mtime, SHA-256. Unchanged files (same size and mtime) are not\n"
           "  read again; files gone from ROOT are removed from the index.\n"
-          "  --force   allow a ROOT without any file to empty a non-empty index\n"
+          "  --force   allow a run that finds no file to index to empty a non-empty index\n"
           "  --jobs N  files read and hashed at once (default: one per CPU, at most 8;\n"
           "            1 on a single spinning disk)\n", out);
 }
@@ -657,7 +681,10 @@ static int index_finish(index_run_t *r, const char *root, int force)
 {
     int64_t had = apr_hash_count(r->known);
 
-    if (!r->failed && r->found == 0 && r->skipped == 0 && had > 0 && !force) {
+    /* Whatever was skipped: a ROOT holding only a name that cannot be
+     * carried or a directory that cannot be read is as empty as an empty
+     * one (an unmounted tree, a wrong ROOT). */
+    if (!r->failed && had > 0 && !force && remaining(r) == 0) {
         ms_db_rollback(r->db);
         r->in_txn = 0;
         return ms_cmd_fail(MS_EXIT_FAIL, "index: %s holds no files but the index has "

@@ -201,4 +201,36 @@ for my $jobs (1, 4) {
 is($rc, 2, '--jobs 0: a usage error');
 like($err, qr/--jobs takes 1 to 64/, 'says what it takes');
 
+# --- a ROOT where nothing can be indexed is as empty as an empty one ----------
+# (an entry skipped must not let the index be emptied without --force)
+
+remove_tree($o);
+$t->sql('DELETE FROM files');
+$t->origin_file('keep/a.bin', 5000);
+($rc, $out, $err) = run_index();
+is($rc, 0, 'one file indexed') or diag($err);
+$before = indexed();
+remove_tree("$o/keep");
+$t->origin_file("bad\x01", 100);
+($rc, $out, $err) = run_index();
+is($rc, 1, 'a ROOT holding only a name it cannot carry, over a non-empty index: exit 1');
+like($err, qr/holds no files but the index has 1.*--force/, 'says why and what to do');
+is_deeply(indexed(), $before, 'the index is left as it was');
+SKIP: {
+    skip 'root reads any directory', 3 if $> == 0;
+    unlink "$o/bad\x01";
+    $t->origin_file('locked/b.bin', 100);
+    chmod 0000, "$o/locked" or die;
+    ($rc, $out, $err) = run_index();
+    chmod 0755, "$o/locked";
+    is($rc, 1, 'a ROOT holding only a directory it cannot read (the indexed files elsewhere): exit 1');
+    like($err, qr/skipping locked: Permission denied/, 'the directory is named');
+    is_deeply(indexed(), $before, 'the index is left as it was');
+    remove_tree("$o/locked");
+    $t->origin_file("bad\x01", 100);
+}
+($rc, $out, $err) = run_index('--force');
+is($rc, 0, 'the same with --force: exit 0') or diag($err);
+is(scalar keys %{ indexed() }, 0, '--force: the index is empty');
+
 done_testing;
