@@ -2,8 +2,8 @@
  *
  * Walks ROOT without following any symbolic link and records every regular
  * file's normalised relative path, size, mtime and SHA-256. Incremental: the
- * index is loaded first, and a file whose size and mtime are the ones indexed
- * is not read again. Files gone from ROOT are removed from the index, except
+ * index is loaded first, and a file whose size and mtime (whole seconds, as
+ * the index stores them) are the ones indexed is not read again. Files gone from ROOT are removed from the index, except
  * below a directory that could not be read (a transient permission problem
  * must not drop the mirrors' records of a whole subtree).
  *
@@ -212,6 +212,17 @@ static int open_file(struct stat *before, int dfd, const char *name, const char 
     return fd;
 }
 
+/* Whether the file is the one it was: same inode, size, mtime and ctime to
+ * the nanosecond. A rewrite in place within one second at the same size
+ * keeps the size and the mtime's second; the nanoseconds or the ctime
+ * (which a write, and setting the mtime back, change) tell it. */
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size
+        && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec
+        && a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
 /* Hash the open file (closed here) and fill size, mtime and sha256 = hex.
  * Returns NULL or why it was skipped (perhaps in errbuf); show: on the
  * walk's thread, which may show progress. */
@@ -226,7 +237,7 @@ static const char *hash_file(ms_file_t *f, index_run_t *r, int fd, const struct 
         why = strerror_r(err, errbuf, 128);
     else if (fstat(fd, &after) != 0)
         why = strerror_r(errno, errbuf, 128);
-    else if (after.st_size != before->st_size || after.st_mtime != before->st_mtime)
+    else if (!same_file(before, &after))
         why = "changed while it was read (index again later)";
     else {
         f->size = before->st_size;

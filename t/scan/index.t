@@ -8,11 +8,14 @@ use warnings;
 use Digest::SHA qw(sha256_hex);
 use FindBin;
 use lib "$FindBin::Bin/lib";
+use File::Basename ();
 use File::Path qw(remove_tree make_path);
 use POSIX qw(mkfifo);
 use ScanTest;
 use Test::More;
 use IO::Handle;
+use POSIX qw(_exit);
+use Time::HiRes ();
 
 my $t = ScanTest->new->init;
 my $o = $t->origin;
@@ -42,6 +45,49 @@ sub expected {
         $e{$rel} = join ' ', $st[7], $st[9], file_sha($p);
     }
     return \%e;
+}
+
+# `mirrorsel index @args ROOT` in the background: its pid (output in run/bg.*).
+sub index_bg {
+    my @args = @_;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', $t->dir . '/run/bg.out';
+        open STDERR, '>', $t->dir . '/run/bg.err';
+        { exec "$t->{build}/mirrorsel", '--db', $t->db, 'index', @args, $o }
+        _exit(127);
+    }
+    return $pid;
+}
+
+# The bytes a process has read so far (page cache included), undef once it is gone.
+sub bytes_read {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/io" or return undef;
+    while (<$fh>) { return $1 if /^rchar:\s*(\d+)/ }
+    return undef;
+}
+
+# Wait until the process has read $n bytes (it is hashing a big file).
+sub wait_read {
+    my ($pid, $n) = @_;
+    my $until = Time::HiRes::time() + 60;
+    while (Time::HiRes::time() < $until) {
+        my $got = bytes_read($pid) // return undef;
+        return $got if $got >= $n;
+        Time::HiRes::sleep(0.01);
+    }
+    return undef;
+}
+
+sub sparse_file {
+    my ($path, $size, $mtime) = @_;
+    make_path(File::Basename::dirname($path));
+    open my $fh, '>', $path or die "$path: $!";
+    truncate $fh, $size or die "truncate $path: $!";
+    close $fh;
+    utime $mtime, $mtime, $path;
 }
 
 sub run_index {
@@ -232,5 +278,29 @@ SKIP: {
 ($rc, $out, $err) = run_index('--force');
 is($rc, 0, 'the same with --force: exit 0') or diag($err);
 is(scalar keys %{ indexed() }, 0, '--force: the index is empty');
+
+# --- a file rewritten in place while it is read, same size, same mtime second ----
+# (the mtime is compared to the nanosecond, and the ctime and inode too: the
+# write below sets the mtime back into its second, as a rewrite within one
+# second leaves it)
+
+remove_tree($o);
+my $racy = "$o/big/racy.iso";
+sparse_file($racy, 1024 ** 3, 1714564830);
+my $pid = index_bg('--jobs', 1);
+ok(wait_read($pid, 64 * 1024 ** 2), 'index is reading a 1 GiB file');
+{
+    open my $fh, '+<', $racy or die "$racy: $!";
+    syswrite $fh, 'x';            # in place: the size stays
+    close $fh;
+    Time::HiRes::utime(1714564830.5, 1714564830.5, $racy) or die "utime: $!";
+}
+waitpid $pid, 0;
+is($? >> 8, 0, 'a file rewritten while it is read: exit 0');
+like(ScanTest::_slurp($t->dir . '/run/bg.err'),
+     qr/skipping big\/racy\.iso: changed while it was read/,
+     'rewritten within the same second at the same size: skipped, said');
+ok(!exists indexed()->{'big/racy.iso'}, 'and not recorded (its hash would be stale for good)');
+unlink $racy;
 
 done_testing;
