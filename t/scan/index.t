@@ -303,4 +303,68 @@ like(ScanTest::_slurp($t->dir . '/run/bg.err'),
 ok(!exists indexed()->{'big/racy.iso'}, 'and not recorded (its hash would be stale for good)');
 unlink $racy;
 
+# --- the database is not write-locked while files are read --------------------
+# (rows are written in short transactions between reads: a command that
+# writes while index hashes a big file goes ahead at once, rather than
+# waiting for the index's batch and failing after its 10 s busy timeout)
+
+remove_tree($o);
+$t->sql('DELETE FROM files');
+$t->origin_file(sprintf('small/s%02d.bin', $_), 1000 + $_) for 1 .. 20;
+my $BIG = 2 * 1024 ** 3;
+sparse_file("$o/big/huge.iso", $BIG, 1714564830);
+$pid = index_bg('--jobs', 2);
+ok(wait_read($pid, 64 * 1024 ** 2), 'index is reading a 2 GiB file');
+my $t0 = Time::HiRes::time();
+($rc, $out, $err) = $t->run_tool('mirror', 'add', 'during-index', '--url', 'http://127.0.0.1:9/',
+                                 '--country', 'DE');
+my $took = Time::HiRes::time() - $t0;
+my $read = bytes_read($pid);
+waitpid $pid, 0;
+my $index_rc = $? >> 8;
+is($rc, 0, 'mirror add while index reads a big file: exit 0') or diag($err);
+ok(defined $read && $read < $BIG, 'and done before index had read that file')
+    or diag(sprintf('mirror add took %.2f s; index had read %s bytes', $took, $read // 'all'));
+is($index_rc, 0, 'the index: exit 0');
+like(ScanTest::_slurp($t->dir . '/run/bg.out'), qr/indexed 21 files \(21 added/,
+     'the index: every file added');
+is(scalar keys %{ indexed() }, 21, 'every row written');
+$t->tool('mirror', 'remove', 'during-index');
+unlink "$o/big/huge.iso";
+
+# --- a killed index leaves the old index plus whole rows of full batches ---------
+# (2,000 files a batch: with 2,100 small files and a big one being read,
+# the first batch is in the database and the rest is not; nothing removed)
+
+remove_tree($o);
+$t->sql('DELETE FROM files');
+$t->origin_file('old/gone.bin', 3000);
+($rc, $out, $err) = run_index();
+is($rc, 0, 'a file indexed') or diag($err);
+remove_tree("$o/old");
+my @batch = map { sprintf('batch/d%02d/f%04d.bin', $_ % 20, $_) } 1 .. 2100;
+ScanTest::write_file("$o/$_", 200 + length($_), 1714564830, $_) for @batch;
+sparse_file("$o/big/huge.iso", $BIG, 1714564830);
+$pid = index_bg('--jobs', 2);
+my $until = Time::HiRes::time() + 60;
+my $rows = 0;
+while (Time::HiRes::time() < $until) {
+    ($rows) = map { $_->[0] } $t->sql('SELECT count(*) FROM files');
+    last if $rows > 1;
+    Time::HiRes::sleep(0.02);
+}
+kill 'KILL', $pid;
+waitpid $pid, 0;
+is($? & 127, 9, 'index killed while it reads the big file');
+my $left = indexed();
+is(scalar keys %$left, 2001, 'the old row and one batch of 2,000 rows');
+ok(exists $left->{'old/gone.bin'}, 'a file gone from ROOT is not removed by an unfinished walk');
+delete $left->{'old/gone.bin'};
+is_deeply($left, expected(grep { $left->{$_} } @batch), 'each row written whole and right');
+($rc, $out, $err) = run_index();
+is($rc, 0, 'the next run: exit 0') or diag($err);
+like($out, qr/indexed 2101 files \(101 added, 0 updated, 1 removed, 2000 unchanged\)/,
+     'the next run takes it from there');
+unlink "$o/big/huge.iso";
+
 done_testing;
