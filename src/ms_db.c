@@ -319,6 +319,52 @@ static int read_user_version(ms_db_t *db, int *version)
     return rc == SQLITE_ROW ? MS_OK : MS_ERR;
 }
 
+/* How many tables, indexes, views and triggers the database holds (*count),
+ * and the name of one of them in name[size], control bytes as '?' (it goes
+ * to a terminal or a log). */
+static int read_objects(ms_db_t *db, int *count, char *name, size_t size)
+{
+    sqlite3_stmt *st = NULL;
+    const unsigned char *s;
+    int rc;
+
+    if (sqlite3_prepare_v2(db->sql, "SELECT count(*), min(name) FROM sqlite_master", -1, &st,
+                           NULL) != SQLITE_OK) {
+        set_error(db, "reading the schema");
+        return MS_ERR;
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *count = sqlite3_column_int(st, 0);
+        s = sqlite3_column_text(st, 1);
+        snprintf(name, size, "%s", s ? (const char *)s : "");
+        for (; *name; name++)
+            if ((unsigned char)*name < 0x20 || *name == 0x7f)
+                *name = '?';
+    }
+    else
+        set_error(db, "reading the schema");
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? MS_OK : MS_ERR;
+}
+
+/* At schema version 0: MS_OK when the database is empty (init creates the
+ * schema), else MS_ERR with the message saying it is another program's. */
+static int check_empty(ms_db_t *db)
+{
+    char name[64];
+    int n = 0;
+
+    if (read_objects(db, &n, name, sizeof(name)) != MS_OK)
+        return MS_ERR;
+    if (n == 0)
+        return MS_OK;
+    snprintf(db->errmsg, sizeof(db->errmsg),
+             "%s: not a mirrorsel database: no mirrorsel schema version, but another "
+             "program's tables (such as '%s')", db->path, name);
+    return MS_ERR;
+}
+
 static int check_schema(ms_db_t *db)
 {
     int version = 0;
@@ -327,6 +373,8 @@ static int check_schema(ms_db_t *db)
         return MS_ERR;
     if (version == ms_schema_count)
         return MS_OK;
+    if (version == 0 && check_empty(db) != MS_OK)
+        return MS_ERR;
     if (version == 0)
         snprintf(db->errmsg, sizeof(db->errmsg),
                  "%s: not a mirrorsel database (schema version 0); run 'mirrorsel init'",
@@ -555,41 +603,75 @@ uint64_t ms_db_identity(const ms_db_t *db)
     return ((uint64_t)db->dev << 40) ^ (uint64_t)db->ino;
 }
 
+/* Switch to WAL; SQLite answers with the mode it is in, which is not WAL
+ * when the file cannot have it (say, no shared memory where it lies). */
+static int set_wal(ms_db_t *db)
+{
+    sqlite3_stmt *st = NULL;
+    const unsigned char *mode;
+    int rc, ok = 0;
+
+    if (sqlite3_prepare_v2(db->sql, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK) {
+        set_error(db, "switching to WAL");
+        return MS_ERR;
+    }
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW)
+        set_error(db, "switching to WAL");
+    else if (!(mode = sqlite3_column_text(st, 0)) || sqlite3_stricmp((const char *)mode, "wal"))
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s: switching to WAL: the journal mode "
+                 "stays %.20s", db->path, mode ? (const char *)mode : "unknown");
+    else
+        ok = 1;
+    sqlite3_finalize(st);
+    return ok ? MS_OK : MS_ERR;
+}
+
+/* Every step in one transaction (the migrations are plain DDL and DML), so
+ * an init that fails at any step leaves the file as it was; the version is
+ * read inside it, so two inits at once migrate once. */
 int ms_db_migrate(ms_db_t *db, int *from, int *to)
 {
+    char keep[sizeof(db->errmsg)], setver[64];
     int version = 0, v;
-    char setver[64];
 
-    if (read_user_version(db, &version) != MS_OK)
+    *from = *to = 0;
+    if (exec(db, "BEGIN IMMEDIATE", "starting a migration") != MS_OK)
         return MS_ERR;
+    if (read_user_version(db, &version) != MS_OK)
+        goto fail;
     *from = *to = version;
     if (version > ms_schema_count) {
         snprintf(db->errmsg, sizeof(db->errmsg),
                  "%s: schema version %d is newer than this program's %d; upgrade mirrorsel",
                  db->path, version, ms_schema_count);
-        return MS_ERR;
+        goto fail;
     }
-    /* WAL lets the module read while the tool writes. It is a property of
-     * the file, so setting it once at creation is enough. */
-    if (exec(db, "PRAGMA journal_mode = WAL", "switching to WAL") != MS_OK)
-        return MS_ERR;
+    /* Another program's database is not made ours. */
+    if (version == 0 && check_empty(db) != MS_OK)
+        goto fail;
     for (v = version; v < ms_schema_count; v++) {
-        if (exec(db, "BEGIN IMMEDIATE", "starting a migration") != MS_OK)
-            return MS_ERR;
         snprintf(setver, sizeof(setver), "PRAGMA user_version = %d", v + 1);
         if (exec(db, ms_schema_migrations[v], "applying a migration") != MS_OK
             || exec(db, setver, "recording the schema version") != MS_OK) {
-            char keep[sizeof(db->errmsg)];
             memcpy(keep, db->errmsg, sizeof(keep));
-            sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
             snprintf(db->errmsg, sizeof(db->errmsg), "migration %d: %.400s", v + 1, keep);
-            return MS_ERR;
+            goto fail;
         }
-        if (exec(db, "COMMIT", "committing a migration") != MS_OK)
-            return MS_ERR;
-        *to = v + 1;
     }
-    return MS_OK;
+    if (exec(db, "COMMIT", "committing the migration") != MS_OK)
+        goto fail;
+    *to = ms_schema_count;
+    /* WAL lets the module read while the tool writes. It is a property of
+     * the file, set only now that the schema is whole: an init that fails
+     * (another program's database, a migration that fails) leaves the
+     * file as it was. Setting it again on a current schema is a no-op. */
+    return set_wal(db);
+
+fail:
+    sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+    *to = *from;
+    return MS_ERR;
 }
 
 int ms_db_begin(ms_db_t *db)
