@@ -5,12 +5,14 @@
  * and resets. Rows are mapped to structs by one function per entity, reading
  * columns by the names of an enum that mirrors the SELECT list. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 #include <apr_strings.h>
@@ -177,18 +179,59 @@ struct ms_db {
     const char *wal_path;
 };
 
-/* What to do about an error that file permissions cause: in WAL mode every
- * reader, httpd's user too, writes the -shm file and creates the -wal and
- * -shm files when they are missing, and the tool writes them whoever made
- * them. */
-static const char *permission_hint(const ms_db_t *db)
+/* Whether this user can write the -wal and -shm files beside the database:
+ * those there, or, for those missing, create them in its directory dir. */
+static int side_files_writable(const char *path, const char *dir)
+{
+    static const char *const suffix[] = { "-wal", "-shm" };
+    char side[PATH_MAX];
+    size_t i;
+
+    for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+        snprintf(side, sizeof(side), "%s%s", path, suffix[i]);
+        if (access(side, F_OK) == 0 ? access(side, W_OK) != 0 : access(dir, W_OK | X_OK) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* What to do about an error that file permissions cause, in hint[size] (empty
+ * when it is not that). In WAL mode every reader, httpd's user too, writes
+ * the -shm file and creates the -wal and -shm files when they are missing,
+ * and the tool writes them whoever made them: that hint only when this user
+ * cannot, on a database that is a regular file. */
+static void permission_hint(const ms_db_t *db, char *hint, size_t size)
 {
     int rc = sqlite3_errcode(db->sql) & 0xff;     /* the primary code */
+    const char *slash = strrchr(db->path, '/');
+    char dir[PATH_MAX];
+    struct stat sb;
 
+    *hint = '\0';
     if (rc != SQLITE_READONLY && rc != SQLITE_CANTOPEN && rc != SQLITE_PERM)
-        return "";
-    return " (this user must be able to write the database's -wal and -shm files, "
-           "and to create them in its directory; see README, \"Permissions\")";
+        return;
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", slash == db->path ? 1 : (int)(slash - db->path),
+                 db->path);
+    if (stat(db->path, &sb) != 0) {
+        if (errno == ENOENT && access(dir, W_OK | X_OK) != 0)
+            snprintf(hint, size, " (cannot create it in %.120s: %s)", dir, strerror(errno));
+        return;
+    }
+    if (S_ISDIR(sb.st_mode))
+        snprintf(hint, size, " (it is a directory)");
+    else if (!S_ISREG(sb.st_mode))
+        return;
+    else if (access(db->path, R_OK) != 0)
+        snprintf(hint, size, " (this user may not read the database file)");
+    else if (db->mode != MS_DB_READONLY && access(db->path, W_OK) != 0)
+        snprintf(hint, size, " (this user may not write the database file)");
+    else if (!side_files_writable(db->path, dir))
+        snprintf(hint, size, " (this user must be able to write the database's -wal and "
+                 "-shm files, and to create them in its directory; see README, "
+                 "\"Permissions\")");
 }
 
 static void set_error(ms_db_t *db, const char *fmt, ...)
@@ -196,15 +239,17 @@ static void set_error(ms_db_t *db, const char *fmt, ...)
 
 static void set_error(ms_db_t *db, const char *fmt, ...)
 {
-    char what[256];
+    char what[256], hint[256];
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    if (db->sql && sqlite3_errcode(db->sql) != SQLITE_OK)
-        snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s: %s%s", db->path, what,
-                 sqlite3_errmsg(db->sql), permission_hint(db));
+    if (db->sql && sqlite3_errcode(db->sql) != SQLITE_OK) {
+        permission_hint(db, hint, sizeof(hint));
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s: %.200s: %s%.200s", db->path, what,
+                 sqlite3_errmsg(db->sql), hint);
+    }
     else
         snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", db->path, what);
 }
@@ -530,8 +575,15 @@ int ms_db_open(ms_db_t **out, const char *path, int mode, apr_pool_t *p,
     db->mode = mode;
     apr_pool_cleanup_register(pool, db, db_cleanup, apr_pool_cleanup_null);
 
-    if (mode != MS_DB_CREATE && stat(path, &sb) != 0) {
-        snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", path, strerror(errno));
+    if (stat(path, &sb) != 0) {
+        if (mode != MS_DB_CREATE) {
+            snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", path, strerror(errno));
+            goto fail;
+        }
+    }
+    else if (S_ISDIR(sb.st_mode)) {
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s: is a directory, not a database file",
+                 path);
         goto fail;
     }
     flags = SQLITE_OPEN_NOMUTEX;

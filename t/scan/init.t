@@ -106,4 +106,43 @@ like($err, qr/\Amirrorsel: init: .*broken\.db.*\n\z/, 'one line on stderr naming
 is(state("$d/broken.db"), $before, 'the file is left exactly as it was');
 is(sqlite("$d/broken.db", 'PRAGMA journal_mode'), 'delete', 'not switched to WAL');
 
+# --- the permission hint only where it applies ----------------------------------
+
+my $hint = qr/-wal and -shm files/;
+mkdir "$d/adir" or die;
+($rc, $out, $err) = init("$d/adir");
+is($rc, 1, 'init on a directory: exit 1');
+like($err, qr/\Amirrorsel: init: \Q$d\E\/adir: is a directory\b[^\n]*\n\z/, 'says it is a directory')
+    or diag($err);
+unlike($err, $hint, 'no word of -wal and -shm');
+($rc, $out, $err) = tool('--db', "$d/adir", 'mirror', 'list');
+ok($rc == 1 && $err =~ /adir: is a directory/ && $err !~ $hint, 'other commands: the same') or diag($err);
+SKIP: {
+    skip 'root writes any directory', 7 if $> == 0;
+    mkdir "$d/ro" or die;
+    chmod 0555, "$d/ro";
+    ($rc, $out, $err) = init("$d/ro/x.db");
+    is($rc, 1, 'init in a directory this user cannot write: exit 1');
+    like($err, qr/ro\/x\.db.*cannot create it in \Q$d\E\/ro: Permission denied/, 'says so') or diag($err);
+    unlike($err, $hint, 'no word of -wal and -shm (there is no database yet)');
+
+    # where it applies: a database whose directory this user cannot write,
+    # without -shm (every reader must create it)
+    ($rc, $out, $err) = init("$d/ro2.db");
+    mkdir "$d/ro2" or die;
+    rename "$d/ro2.db", "$d/ro2/x.db" or die;
+    chmod 0555, "$d/ro2";
+    ($rc, $out, $err) = tool('--db', "$d/ro2/x.db", 'mirror', 'list');
+    is($rc, 1, 'a database in a directory where -shm cannot be made: exit 1');
+    like($err, $hint, 'the hint says what to fix') or diag($err);
+    chmod 0755, "$d/ro2";
+    chmod 0444, "$d/ro2/x.db";
+    ($rc, $out, $err) = tool('--db', "$d/ro2/x.db", 'mirror', 'add', 'm1', '--url',
+                             'http://127.0.0.1:9/', '--country', 'DE');
+    ok($rc == 1 && $err !~ $hint, 'a database file this user cannot write (the directory writable): '
+       . 'fails, without that hint') or diag($err);
+    like($err, qr/this user may not write the database file/, 'but saying what is wrong');
+    chmod 0755, "$d/ro";
+}
+
 done_testing;
