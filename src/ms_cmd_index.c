@@ -2,8 +2,8 @@
  *
  * Walks ROOT without following any symbolic link and records every regular
  * file's normalised relative path, size, mtime and SHA-256. Incremental: the
- * index is loaded first, and a file whose size and mtime are the ones indexed
- * is not read again. Files gone from ROOT are removed from the index, except
+ * index is loaded first, and a file whose size and mtime (whole seconds, as
+ * the index stores them) are the ones indexed is not read again. Files gone from ROOT are removed from the index, except
  * below a directory that could not be read (a transient permission problem
  * must not drop the mirrors' records of a whole subtree).
  *
@@ -11,8 +11,13 @@
  * 8), so a cold index of a large tree uses every core and keeps several reads
  * in flight; the walk and every database write stay on the main thread.
  *
- * Writes are committed in batches (2000 files or 64 MiB hashed), so a large
- * first index does not hold one giant transaction; each row is written whole. */
+ * The rows are written in batches (2000 files or 64 MiB read), so a large
+ * first index is not lost to an interruption and does not hold one giant
+ * transaction. A batch is gathered in memory and written in one short
+ * transaction of its own: the database is never write-locked while a file
+ * is read or the walk waits for the hashers, so probe, scan and mirror
+ * commands (10 s busy timeout) go on while a large file is hashed. Each row
+ * is written whole; removals come only after a walk that completed. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +43,12 @@
 #define MAX_JOBS      64
 #define DEFAULT_JOBS  8       /* at most, by default: one per CPU below that */
 
+/* A row to write: a file read (put), or one gone (remove_id). */
+typedef struct pending {
+    int64_t remove_id;         /* > 0: remove this file; else put f */
+    ms_file_t f;               /* path and sha256 in the batch's pool */
+} pending_t;
+
 /* A file as the index had it before this run. */
 typedef struct known {
     int64_t id, size, mtime;
@@ -51,9 +62,10 @@ typedef struct index_run {
     apr_hash_t *known;         /* path -> known_t */
     apr_array_header_t *unread;     /* relative dirs that could not be read */
     unsigned char *buf;        /* without hashers: the walk's read buffer */
-    int in_txn;
+    pending_t *batch;          /* BATCH_FILES rows not written yet */
     int batch_files;
     int64_t batch_bytes;
+    apr_pool_t *batch_pool;    /* their strings; cleared once written */
     int64_t added, updated, removed, unchanged, skipped, found;
     int64_t bytes_hashed;      /* atomic: the hashers add to it */
     struct hashers *hashers;   /* NULL: files are hashed on the walk's thread */
@@ -109,38 +121,53 @@ static int load_known(void *baton, const ms_file_t *f)
 
 /* --- writing in batches --- */
 
-static int batch_write_begin(index_run_t *r)
+/* Write the batch in one transaction, taken only now: the rows are at hand,
+ * so the write lock is held for the writes alone. */
+static int batch_write(index_run_t *r)
 {
-    if (r->in_txn)
-        return 0;
+    pending_t *w;
+    int i, rc = MS_OK;
+
+    if (r->batch_files == 0 || r->failed)
+        return r->failed ? -1 : 0;
     if (ms_db_begin(r->db) != MS_OK) {
         r->failed = 1;
         return -1;
     }
-    r->in_txn = 1;
-    return 0;
-}
-
-static int batch_commit(index_run_t *r)
-{
-    if (!r->in_txn)
-        return 0;
-    r->in_txn = 0;
-    r->batch_files = 0;
-    r->batch_bytes = 0;
-    if (ms_db_commit(r->db) != MS_OK) {
+    for (i = 0; i < r->batch_files && rc == MS_OK; i++) {
+        w = &r->batch[i];
+        rc = w->remove_id > 0 ? ms_db_file_remove(r->db, w->remove_id)
+                              : ms_db_file_put(r->db, &w->f);
+    }
+    if (rc != MS_OK || ms_db_commit(r->db) != MS_OK) {
+        ms_db_rollback(r->db);  /* the message of what failed is kept */
         r->failed = 1;
         return -1;
     }
+    r->batch_files = 0;
+    r->batch_bytes = 0;
+    apr_pool_clear(r->batch_pool);
     return 0;
 }
 
-static void batch_count(index_run_t *r, int64_t bytes)
+/* A slot for one more row, the batch written first when it is full. */
+static pending_t *batch_slot(index_run_t *r, int64_t bytes)
 {
-    r->batch_files++;
+    pending_t *w;
+
+    if (r->batch_files >= BATCH_FILES && batch_write(r) != 0)
+        return NULL;
+    w = &r->batch[r->batch_files++];
+    memset(w, 0, sizeof(*w));
     r->batch_bytes += bytes;
+    return w;
+}
+
+/* Write the batch once it holds enough. */
+static void batch_maybe_write(index_run_t *r)
+{
     if (r->batch_files >= BATCH_FILES || r->batch_bytes >= BATCH_BYTES)
-        batch_commit(r);
+        batch_write(r);
 }
 
 /* --- one file --- */
@@ -212,6 +239,17 @@ static int open_file(struct stat *before, int dfd, const char *name, const char 
     return fd;
 }
 
+/* Whether the file is the one it was: same inode, size, mtime and ctime to
+ * the nanosecond. A rewrite in place within one second at the same size
+ * keeps the size and the mtime's second; the nanoseconds or the ctime
+ * (which a write, and setting the mtime back, change) tell it. */
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size
+        && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec
+        && a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
 /* Hash the open file (closed here) and fill size, mtime and sha256 = hex.
  * Returns NULL or why it was skipped (perhaps in errbuf); show: on the
  * walk's thread, which may show progress. */
@@ -226,7 +264,7 @@ static const char *hash_file(ms_file_t *f, index_run_t *r, int fd, const struct 
         why = strerror_r(err, errbuf, 128);
     else if (fstat(fd, &after) != 0)
         why = strerror_r(errno, errbuf, 128);
-    else if (after.st_size != before->st_size || after.st_mtime != before->st_mtime)
+    else if (!same_file(before, &after))
         why = "changed while it was read (index again later)";
     else {
         f->size = before->st_size;
@@ -337,19 +375,23 @@ static hashers_t *hashers_start(index_run_t *r, int n)
     return h;
 }
 
-/* A file read: its row written, on the walk's thread. */
-static void file_done(index_run_t *r, ms_file_t *f, int known)
+/* A file read: its row to the batch, on the walk's thread. */
+static void file_done(index_run_t *r, const ms_file_t *f, int known)
 {
-    if (batch_write_begin(r) != 0 || ms_db_file_put(r->db, f) != MS_OK) {
-        r->failed = 1;
+    pending_t *w = batch_slot(r, f->size);
+
+    if (!w)
         return;
-    }
+    w->f.path = apr_pstrdup(r->batch_pool, f->path);
+    w->f.size = f->size;
+    w->f.mtime = f->mtime;
+    w->f.sha256 = apr_pstrdup(r->batch_pool, f->sha256);
     if (known)
         r->updated++;
     else
         r->added++;
     r->found++;
-    batch_count(r, f->size);
+    batch_maybe_write(r);
     progress(r, 0);
 }
 
@@ -570,24 +612,47 @@ static int under_unread(const index_run_t *r, const char *path)
     return 0;
 }
 
+/* Whether the known file is gone: not found in ROOT (nor kept because it
+ * could not be read) and not below a directory that could not be read. */
+static int gone(const index_run_t *r, const char *path, const known_t *k)
+{
+    return !k->seen && !under_unread(r, path);
+}
+
+/* How many files the index would hold after this run: those found and
+ * those kept (below a directory that could not be read). */
+static int64_t remaining(index_run_t *r)
+{
+    apr_hash_index_t *hi;
+    const void *key;
+    void *val;
+    int64_t n = r->added;
+
+    for (hi = apr_hash_first(r->pool, r->known); hi; hi = apr_hash_next(hi)) {
+        apr_hash_this(hi, &key, NULL, &val);
+        if (!gone(r, key, val))
+            n++;
+    }
+    return n;
+}
+
 static void remove_gone(index_run_t *r)
 {
     apr_hash_index_t *hi;
     const void *key;
     void *val;
     known_t *k;
+    pending_t *w;
 
     for (hi = apr_hash_first(r->pool, r->known); hi && !r->failed; hi = apr_hash_next(hi)) {
         apr_hash_this(hi, &key, NULL, &val);
         k = val;
-        if (k->seen || under_unread(r, key))
+        if (!gone(r, key, k))
             continue;
-        if (batch_write_begin(r) != 0 || ms_db_file_remove(r->db, k->id) != MS_OK) {
-            r->failed = 1;
+        if (!(w = batch_slot(r, 0)))
             return;
-        }
+        w->remove_id = k->id;
         r->removed++;
-        batch_count(r, 0);
     }
 }
 
@@ -599,7 +664,7 @@ static void index_usage(FILE *out)
           "  Index the regular files under ROOT (symbolic links are not followed):\n"
           "  path, size, mtime, SHA-256. Unchanged files (same size and mtime) are not\n"
           "  read again; files gone from ROOT are removed from the index.\n"
-          "  --force   allow a ROOT without any file to empty a non-empty index\n"
+          "  --force   allow a run that finds no file to index to empty a non-empty index\n"
           "  --jobs N  files read and hashed at once (default: one per CPU, at most 8;\n"
           "            1 on a single spinning disk)\n", out);
 }
@@ -657,23 +722,19 @@ static int index_finish(index_run_t *r, const char *root, int force)
 {
     int64_t had = apr_hash_count(r->known);
 
-    if (!r->failed && r->found == 0 && r->skipped == 0 && had > 0 && !force) {
-        ms_db_rollback(r->db);
-        r->in_txn = 0;
+    /* Whatever was skipped: a ROOT holding only a name that cannot be
+     * carried or a directory that cannot be read is as empty as an empty
+     * one (an unmounted tree, a wrong ROOT). */
+    if (!r->failed && had > 0 && !force && remaining(r) == 0)
         return ms_cmd_fail(MS_EXIT_FAIL, "index: %s holds no files but the index has "
                            "%lld: not removing them all (is the tree mounted? use "
                            "--force to empty the index)", root, (long long)had);
-    }
     if (!r->failed)
         remove_gone(r);
-    if (!r->failed)
-        batch_commit(r);
+    batch_write(r);
     if (r->failed) {
         progress_done(r);
-        ms_cmd_fail(MS_EXIT_FAIL, "index: %s", ms_db_errmsg(r->db));
-        if (r->in_txn)
-            ms_db_rollback(r->db);
-        return MS_EXIT_FAIL;
+        return ms_cmd_fail(MS_EXIT_FAIL, "index: %s", ms_db_errmsg(r->db));
     }
     return MS_EXIT_OK;
 }
@@ -698,6 +759,8 @@ int ms_cmd_index(ms_cmd_ctx_t *ctx, int argc, char **argv)
         goto leave;
     }
     r.known = apr_hash_make(r.pool);
+    r.batch = apr_palloc(r.pool, BATCH_FILES * sizeof(*r.batch));
+    apr_pool_create(&r.batch_pool, r.pool);
     r.unread = apr_array_make(r.pool, 4, sizeof(const char *));
     if (ms_db_files_each(r.db, load_known, &r) != MS_OK) {
         close(fd);

@@ -6,6 +6,7 @@
  * columns by the names of an enum that mirrors the SELECT list. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -182,18 +183,59 @@ struct ms_db {
     const char *wal_path;
 };
 
-/* What to do about an error that file permissions cause: in WAL mode every
- * reader, httpd's user too, writes the -shm file and creates the -wal and
- * -shm files when they are missing, and the tool writes them whoever made
- * them. */
-static const char *permission_hint(const ms_db_t *db)
+/* Whether this user can write the -wal and -shm files beside the database:
+ * those there, or, for those missing, create them in its directory dir. */
+static int side_files_writable(const char *path, const char *dir)
+{
+    static const char *const suffix[] = { "-wal", "-shm" };
+    char side[PATH_MAX];
+    size_t i;
+
+    for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+        snprintf(side, sizeof(side), "%s%s", path, suffix[i]);
+        if (access(side, F_OK) == 0 ? access(side, W_OK) != 0 : access(dir, W_OK | X_OK) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* What to do about an error that file permissions cause, in hint[size] (empty
+ * when it is not that). In WAL mode every reader, httpd's user too, writes
+ * the -shm file and creates the -wal and -shm files when they are missing,
+ * and the tool writes them whoever made them: that hint only when this user
+ * cannot, on a database that is a regular file. */
+static void permission_hint(const ms_db_t *db, char *hint, size_t size)
 {
     int rc = sqlite3_errcode(db->sql) & 0xff;     /* the primary code */
+    const char *slash = strrchr(db->path, '/');
+    char dir[PATH_MAX];
+    struct stat sb;
 
+    *hint = '\0';
     if (rc != SQLITE_READONLY && rc != SQLITE_CANTOPEN && rc != SQLITE_PERM)
-        return "";
-    return " (this user must be able to write the database's -wal and -shm files, "
-           "and to create them in its directory; see README, \"Permissions\")";
+        return;
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", slash == db->path ? 1 : (int)(slash - db->path),
+                 db->path);
+    if (stat(db->path, &sb) != 0) {
+        if (errno == ENOENT && access(dir, W_OK | X_OK) != 0)
+            snprintf(hint, size, " (cannot create it in %.120s: %s)", dir, strerror(errno));
+        return;
+    }
+    if (S_ISDIR(sb.st_mode))
+        snprintf(hint, size, " (it is a directory)");
+    else if (!S_ISREG(sb.st_mode))
+        return;
+    else if (access(db->path, R_OK) != 0)
+        snprintf(hint, size, " (this user may not read the database file)");
+    else if (db->mode != MS_DB_READONLY && access(db->path, W_OK) != 0)
+        snprintf(hint, size, " (this user may not write the database file)");
+    else if (!side_files_writable(db->path, dir))
+        snprintf(hint, size, " (this user must be able to write the database's -wal and "
+                 "-shm files, and to create them in its directory; see README, "
+                 "\"Permissions\")");
 }
 
 static void set_error(ms_db_t *db, const char *fmt, ...)
@@ -201,15 +243,17 @@ static void set_error(ms_db_t *db, const char *fmt, ...)
 
 static void set_error(ms_db_t *db, const char *fmt, ...)
 {
-    char what[256];
+    char what[256], hint[256];
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    if (db->sql && sqlite3_errcode(db->sql) != SQLITE_OK)
-        snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s: %s%s", db->path, what,
-                 sqlite3_errmsg(db->sql), permission_hint(db));
+    if (db->sql && sqlite3_errcode(db->sql) != SQLITE_OK) {
+        permission_hint(db, hint, sizeof(hint));
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s: %.200s: %s%.200s", db->path, what,
+                 sqlite3_errmsg(db->sql), hint);
+    }
     else
         snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", db->path, what);
 }
@@ -324,6 +368,52 @@ static int read_user_version(ms_db_t *db, int *version)
     return rc == SQLITE_ROW ? MS_OK : MS_ERR;
 }
 
+/* How many tables, indexes, views and triggers the database holds (*count),
+ * and the name of one of them in name[size], control bytes as '?' (it goes
+ * to a terminal or a log). */
+static int read_objects(ms_db_t *db, int *count, char *name, size_t size)
+{
+    sqlite3_stmt *st = NULL;
+    const unsigned char *s;
+    int rc;
+
+    if (sqlite3_prepare_v2(db->sql, "SELECT count(*), min(name) FROM sqlite_master", -1, &st,
+                           NULL) != SQLITE_OK) {
+        set_error(db, "reading the schema");
+        return MS_ERR;
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *count = sqlite3_column_int(st, 0);
+        s = sqlite3_column_text(st, 1);
+        snprintf(name, size, "%s", s ? (const char *)s : "");
+        for (; *name; name++)
+            if ((unsigned char)*name < 0x20 || *name == 0x7f)
+                *name = '?';
+    }
+    else
+        set_error(db, "reading the schema");
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? MS_OK : MS_ERR;
+}
+
+/* At schema version 0: MS_OK when the database is empty (init creates the
+ * schema), else MS_ERR with the message saying it is another program's. */
+static int check_empty(ms_db_t *db)
+{
+    char name[64];
+    int n = 0;
+
+    if (read_objects(db, &n, name, sizeof(name)) != MS_OK)
+        return MS_ERR;
+    if (n == 0)
+        return MS_OK;
+    snprintf(db->errmsg, sizeof(db->errmsg),
+             "%s: not a mirrorsel database: no mirrorsel schema version, but another "
+             "program's tables (such as '%s')", db->path, name);
+    return MS_ERR;
+}
+
 static int check_schema(ms_db_t *db)
 {
     int version = 0;
@@ -332,6 +422,8 @@ static int check_schema(ms_db_t *db)
         return MS_ERR;
     if (version == ms_schema_count)
         return MS_OK;
+    if (version == 0 && check_empty(db) != MS_OK)
+        return MS_ERR;
     if (version == 0)
         snprintf(db->errmsg, sizeof(db->errmsg),
                  "%s: not a mirrorsel database (schema version 0); run 'mirrorsel init'",
@@ -507,8 +599,15 @@ int ms_db_open(ms_db_t **out, const char *path, int mode, apr_pool_t *p,
     db->mode = mode;
     apr_pool_cleanup_register(pool, db, db_cleanup, apr_pool_cleanup_null);
 
-    if (mode != MS_DB_CREATE && stat(path, &sb) != 0) {
-        snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", path, strerror(errno));
+    if (stat(path, &sb) != 0) {
+        if (mode != MS_DB_CREATE) {
+            snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", path, strerror(errno));
+            goto fail;
+        }
+    }
+    else if (S_ISDIR(sb.st_mode)) {
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s: is a directory, not a database file",
+                 path);
         goto fail;
     }
     flags = SQLITE_OPEN_NOMUTEX;
@@ -582,41 +681,75 @@ uint64_t ms_db_identity(const ms_db_t *db)
            ^ (db->birth * UINT64_C(0x9e3779b97f4a7c15));
 }
 
+/* Switch to WAL; SQLite answers with the mode it is in, which is not WAL
+ * when the file cannot have it (say, no shared memory where it lies). */
+static int set_wal(ms_db_t *db)
+{
+    sqlite3_stmt *st = NULL;
+    const unsigned char *mode;
+    int rc, ok = 0;
+
+    if (sqlite3_prepare_v2(db->sql, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK) {
+        set_error(db, "switching to WAL");
+        return MS_ERR;
+    }
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW)
+        set_error(db, "switching to WAL");
+    else if (!(mode = sqlite3_column_text(st, 0)) || sqlite3_stricmp((const char *)mode, "wal"))
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s: switching to WAL: the journal mode "
+                 "stays %.20s", db->path, mode ? (const char *)mode : "unknown");
+    else
+        ok = 1;
+    sqlite3_finalize(st);
+    return ok ? MS_OK : MS_ERR;
+}
+
+/* Every step in one transaction (the migrations are plain DDL and DML), so
+ * an init that fails at any step leaves the file as it was; the version is
+ * read inside it, so two inits at once migrate once. */
 int ms_db_migrate(ms_db_t *db, int *from, int *to)
 {
+    char keep[sizeof(db->errmsg)], setver[64];
     int version = 0, v;
-    char setver[64];
 
-    if (read_user_version(db, &version) != MS_OK)
+    *from = *to = 0;
+    if (exec(db, "BEGIN IMMEDIATE", "starting a migration") != MS_OK)
         return MS_ERR;
+    if (read_user_version(db, &version) != MS_OK)
+        goto fail;
     *from = *to = version;
     if (version > ms_schema_count) {
         snprintf(db->errmsg, sizeof(db->errmsg),
                  "%s: schema version %d is newer than this program's %d; upgrade mirrorsel",
                  db->path, version, ms_schema_count);
-        return MS_ERR;
+        goto fail;
     }
-    /* WAL lets the module read while the tool writes. It is a property of
-     * the file, so setting it once at creation is enough. */
-    if (exec(db, "PRAGMA journal_mode = WAL", "switching to WAL") != MS_OK)
-        return MS_ERR;
+    /* Another program's database is not made ours. */
+    if (version == 0 && check_empty(db) != MS_OK)
+        goto fail;
     for (v = version; v < ms_schema_count; v++) {
-        if (exec(db, "BEGIN IMMEDIATE", "starting a migration") != MS_OK)
-            return MS_ERR;
         snprintf(setver, sizeof(setver), "PRAGMA user_version = %d", v + 1);
         if (exec(db, ms_schema_migrations[v], "applying a migration") != MS_OK
             || exec(db, setver, "recording the schema version") != MS_OK) {
-            char keep[sizeof(db->errmsg)];
             memcpy(keep, db->errmsg, sizeof(keep));
-            sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
             snprintf(db->errmsg, sizeof(db->errmsg), "migration %d: %.400s", v + 1, keep);
-            return MS_ERR;
+            goto fail;
         }
-        if (exec(db, "COMMIT", "committing a migration") != MS_OK)
-            return MS_ERR;
-        *to = v + 1;
     }
-    return MS_OK;
+    if (exec(db, "COMMIT", "committing the migration") != MS_OK)
+        goto fail;
+    *to = ms_schema_count;
+    /* WAL lets the module read while the tool writes. It is a property of
+     * the file, set only now that the schema is whole: an init that fails
+     * (another program's database, a migration that fails) leaves the
+     * file as it was. Setting it again on a current schema is a no-op. */
+    return set_wal(db);
+
+fail:
+    sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+    *to = *from;
+    return MS_ERR;
 }
 
 int ms_db_begin(ms_db_t *db)

@@ -8,11 +8,14 @@ use warnings;
 use Digest::SHA qw(sha256_hex);
 use FindBin;
 use lib "$FindBin::Bin/lib";
+use File::Basename ();
 use File::Path qw(remove_tree make_path);
 use POSIX qw(mkfifo);
 use ScanTest;
 use Test::More;
 use IO::Handle;
+use POSIX qw(_exit);
+use Time::HiRes ();
 
 my $t = ScanTest->new->init;
 my $o = $t->origin;
@@ -42,6 +45,49 @@ sub expected {
         $e{$rel} = join ' ', $st[7], $st[9], file_sha($p);
     }
     return \%e;
+}
+
+# `mirrorsel index @args ROOT` in the background: its pid (output in run/bg.*).
+sub index_bg {
+    my @args = @_;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', $t->dir . '/run/bg.out';
+        open STDERR, '>', $t->dir . '/run/bg.err';
+        { exec "$t->{build}/mirrorsel", '--db', $t->db, 'index', @args, $o }
+        _exit(127);
+    }
+    return $pid;
+}
+
+# The bytes a process has read so far (page cache included), undef once it is gone.
+sub bytes_read {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/io" or return undef;
+    while (<$fh>) { return $1 if /^rchar:\s*(\d+)/ }
+    return undef;
+}
+
+# Wait until the process has read $n bytes (it is hashing a big file).
+sub wait_read {
+    my ($pid, $n) = @_;
+    my $until = Time::HiRes::time() + 60;
+    while (Time::HiRes::time() < $until) {
+        my $got = bytes_read($pid) // return undef;
+        return $got if $got >= $n;
+        Time::HiRes::sleep(0.01);
+    }
+    return undef;
+}
+
+sub sparse_file {
+    my ($path, $size, $mtime) = @_;
+    make_path(File::Basename::dirname($path));
+    open my $fh, '>', $path or die "$path: $!";
+    truncate $fh, $size or die "truncate $path: $!";
+    close $fh;
+    utime $mtime, $mtime, $path;
 }
 
 sub run_index {
@@ -200,5 +246,125 @@ for my $jobs (1, 4) {
 ($rc, $out, $err) = $t->run_tool('index', '--jobs', '0', $o);
 is($rc, 2, '--jobs 0: a usage error');
 like($err, qr/--jobs takes 1 to 64/, 'says what it takes');
+
+# --- a ROOT where nothing can be indexed is as empty as an empty one ----------
+# (an entry skipped must not let the index be emptied without --force)
+
+remove_tree($o);
+$t->sql('DELETE FROM files');
+$t->origin_file('keep/a.bin', 5000);
+($rc, $out, $err) = run_index();
+is($rc, 0, 'one file indexed') or diag($err);
+$before = indexed();
+remove_tree("$o/keep");
+$t->origin_file("bad\x01", 100);
+($rc, $out, $err) = run_index();
+is($rc, 1, 'a ROOT holding only a name it cannot carry, over a non-empty index: exit 1');
+like($err, qr/holds no files but the index has 1.*--force/, 'says why and what to do');
+is_deeply(indexed(), $before, 'the index is left as it was');
+SKIP: {
+    skip 'root reads any directory', 3 if $> == 0;
+    unlink "$o/bad\x01";
+    $t->origin_file('locked/b.bin', 100);
+    chmod 0000, "$o/locked" or die;
+    ($rc, $out, $err) = run_index();
+    chmod 0755, "$o/locked";
+    is($rc, 1, 'a ROOT holding only a directory it cannot read (the indexed files elsewhere): exit 1');
+    like($err, qr/skipping locked: Permission denied/, 'the directory is named');
+    is_deeply(indexed(), $before, 'the index is left as it was');
+    remove_tree("$o/locked");
+    $t->origin_file("bad\x01", 100);
+}
+($rc, $out, $err) = run_index('--force');
+is($rc, 0, 'the same with --force: exit 0') or diag($err);
+is(scalar keys %{ indexed() }, 0, '--force: the index is empty');
+
+# --- a file rewritten in place while it is read, same size, same mtime second ----
+# (the mtime is compared to the nanosecond, and the ctime and inode too: the
+# write below sets the mtime back into its second, as a rewrite within one
+# second leaves it)
+
+remove_tree($o);
+my $racy = "$o/big/racy.iso";
+sparse_file($racy, 1024 ** 3, 1714564830);
+my $pid = index_bg('--jobs', 1);
+ok(wait_read($pid, 64 * 1024 ** 2), 'index is reading a 1 GiB file');
+{
+    open my $fh, '+<', $racy or die "$racy: $!";
+    syswrite $fh, 'x';            # in place: the size stays
+    close $fh;
+    Time::HiRes::utime(1714564830.5, 1714564830.5, $racy) or die "utime: $!";
+}
+waitpid $pid, 0;
+is($? >> 8, 0, 'a file rewritten while it is read: exit 0');
+like(ScanTest::_slurp($t->dir . '/run/bg.err'),
+     qr/skipping big\/racy\.iso: changed while it was read/,
+     'rewritten within the same second at the same size: skipped, said');
+ok(!exists indexed()->{'big/racy.iso'}, 'and not recorded (its hash would be stale for good)');
+unlink $racy;
+
+# --- the database is not write-locked while files are read --------------------
+# (rows are written in short transactions between reads: a command that
+# writes while index hashes a big file goes ahead at once, rather than
+# waiting for the index's batch and failing after its 10 s busy timeout)
+
+remove_tree($o);
+$t->sql('DELETE FROM files');
+$t->origin_file(sprintf('small/s%02d.bin', $_), 1000 + $_) for 1 .. 20;
+my $BIG = 2 * 1024 ** 3;
+sparse_file("$o/big/huge.iso", $BIG, 1714564830);
+$pid = index_bg('--jobs', 2);
+ok(wait_read($pid, 64 * 1024 ** 2), 'index is reading a 2 GiB file');
+my $t0 = Time::HiRes::time();
+($rc, $out, $err) = $t->run_tool('mirror', 'add', 'during-index', '--url', 'http://127.0.0.1:9/',
+                                 '--country', 'DE');
+my $took = Time::HiRes::time() - $t0;
+my $read = bytes_read($pid);
+waitpid $pid, 0;
+my $index_rc = $? >> 8;
+is($rc, 0, 'mirror add while index reads a big file: exit 0') or diag($err);
+ok(defined $read && $read < $BIG, 'and done before index had read that file')
+    or diag(sprintf('mirror add took %.2f s; index had read %s bytes', $took, $read // 'all'));
+is($index_rc, 0, 'the index: exit 0');
+like(ScanTest::_slurp($t->dir . '/run/bg.out'), qr/indexed 21 files \(21 added/,
+     'the index: every file added');
+is(scalar keys %{ indexed() }, 21, 'every row written');
+$t->tool('mirror', 'remove', 'during-index');
+unlink "$o/big/huge.iso";
+
+# --- a killed index leaves the old index plus whole rows of full batches ---------
+# (2,000 files a batch: with 2,100 small files and a big one being read,
+# the first batch is in the database and the rest is not; nothing removed)
+
+remove_tree($o);
+$t->sql('DELETE FROM files');
+$t->origin_file('old/gone.bin', 3000);
+($rc, $out, $err) = run_index();
+is($rc, 0, 'a file indexed') or diag($err);
+remove_tree("$o/old");
+my @batch = map { sprintf('batch/d%02d/f%04d.bin', $_ % 20, $_) } 1 .. 2100;
+ScanTest::write_file("$o/$_", 200 + length($_), 1714564830, $_) for @batch;
+sparse_file("$o/big/huge.iso", $BIG, 1714564830);
+$pid = index_bg('--jobs', 2);
+my $until = Time::HiRes::time() + 60;
+my $rows = 0;
+while (Time::HiRes::time() < $until) {
+    ($rows) = map { $_->[0] } $t->sql('SELECT count(*) FROM files');
+    last if $rows > 1;
+    Time::HiRes::sleep(0.02);
+}
+kill 'KILL', $pid;
+waitpid $pid, 0;
+is($? & 127, 9, 'index killed while it reads the big file');
+my $left = indexed();
+is(scalar keys %$left, 2001, 'the old row and one batch of 2,000 rows');
+ok(exists $left->{'old/gone.bin'}, 'a file gone from ROOT is not removed by an unfinished walk');
+delete $left->{'old/gone.bin'};
+is_deeply($left, expected(grep { $left->{$_} } @batch), 'each row written whole and right');
+($rc, $out, $err) = run_index();
+is($rc, 0, 'the next run: exit 0') or diag($err);
+like($out, qr/indexed 2101 files \(101 added, 0 updated, 1 removed, 2000 unchanged\)/,
+     'the next run takes it from there');
+unlink "$o/big/huge.iso";
 
 done_testing;

@@ -1,0 +1,148 @@
+#!/usr/bin/perl
+# `mirrorsel init`: creates the database (in WAL mode, which the module
+# relies on) or migrates it, and refuses what is not a mirrorsel database,
+# leaving that file exactly as it was.
+use strict;
+use warnings;
+use Digest::SHA qw(sha256_hex);
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use POSIX qw(_exit);
+use ScanTest;
+use Test::More;
+
+my $t = ScanTest->new;
+my $d = $t->dir;
+my $schema;
+
+# mirrorsel @args: (exit code, stdout, stderr).
+sub tool {
+    my @args = @_;
+    my ($out, $err) = ("$d/run/out", "$d/run/err");
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', $out;
+        open STDERR, '>', $err;
+        { exec "$t->{build}/mirrorsel", @args }
+        _exit(127);
+    }
+    waitpid $pid, 0;
+    return ($? >> 8, ScanTest::_slurp($out), ScanTest::_slurp($err));
+}
+
+sub init { return tool('--db', $_[0], 'init') }
+
+# The sqlite3 shell's answer to one statement, chomped.
+sub sqlite {
+    my ($db, $sql) = @_;
+    open my $fh, '-|', 'sqlite3', $db, $sql or die "sqlite3: $!";
+    local $/;
+    my $s = <$fh> // '';
+    close $fh;
+    $s =~ s/\n\z//;
+    return $s;
+}
+
+# The file's bytes, as a digest, and the files beside it.
+sub state {
+    my ($db) = @_;
+    open my $fh, '<', $db or die "$db: $!";
+    binmode $fh;
+    local $/;
+    my $bytes = <$fh> // '';
+    return join ' ', sha256_hex($bytes), map { -e "$db$_" ? $_ : () } qw(-wal -shm -journal);
+}
+
+# --- a new database ----------------------------------------------------------
+
+my ($rc, $out, $err) = init("$d/new.db");
+is($rc, 0, 'a new database: exit 0') or diag($err);
+like($out, qr/^created schema (\d+)$/, 'says "created schema N"');
+($schema) = $out =~ /(\d+)/;
+is(sqlite("$d/new.db", 'PRAGMA journal_mode'), 'wal', 'in WAL mode (the module reads while the tool writes)');
+($rc, $out, $err) = init("$d/new.db");
+is("$rc $out", "0 schema $schema is current\n", 'again: the schema is current');
+
+open my $fh, '>', "$d/empty.db" or die;
+close $fh;
+($rc, $out, $err) = init("$d/empty.db");
+is("$rc $out", "0 created schema $schema\n", 'an empty file: the schema created in it') or diag($err);
+is(sqlite("$d/empty.db", 'PRAGMA journal_mode'), 'wal', 'in WAL mode');
+
+# --- another program's SQLite database: refused, untouched -------------------
+
+sqlite("$d/foreign.db", 'CREATE TABLE notes(x); INSERT INTO notes VALUES (42)');
+my $before = state("$d/foreign.db");
+($rc, $out, $err) = init("$d/foreign.db");
+is($rc, 1, 'a database of another program (tables, schema version 0): exit 1');
+like($err, qr/\Amirrorsel: init: \Q$d\E\/foreign\.db: not a mirrorsel database\b[^\n]*\n\z/,
+     'one line on stderr naming the file and why') or diag($err);
+is($out, '', 'nothing on stdout');
+is(state("$d/foreign.db"), $before, 'the file is left exactly as it was (and no -wal beside it)');
+is(sqlite("$d/foreign.db", 'PRAGMA journal_mode'), 'delete', 'not switched to WAL');
+is(sqlite("$d/foreign.db", "SELECT group_concat(name) FROM sqlite_master"), 'notes',
+   'no mirrorsel table added beside its own');
+($rc, $out, $err) = tool('--db', "$d/foreign.db", 'mirror', 'list');
+ok($rc == 1 && $err =~ /foreign\.db: not a mirrorsel database/ && $err !~ /run 'mirrorsel init'/,
+   'other commands: not a mirrorsel database, without advising init') or diag($err);
+
+# --- an init that fails leaves the file as it was ------------------------------
+
+sqlite("$d/newer.db", 'PRAGMA user_version = 999');
+$before = state("$d/newer.db");
+($rc, $out, $err) = init("$d/newer.db");
+is($rc, 1, 'a schema newer than the program: exit 1');
+like($err, qr/newer\.db: schema version 999 is newer/, 'says so') or diag($err);
+is(state("$d/newer.db"), $before, 'the file is left exactly as it was');
+is(sqlite("$d/newer.db", 'PRAGMA journal_mode'), 'delete', 'not switched to WAL');
+
+# (a schema version without the tables it stands for: a migration fails)
+sqlite("$d/broken.db", 'CREATE TABLE notes(x); PRAGMA user_version = 1');
+$before = state("$d/broken.db");
+($rc, $out, $err) = init("$d/broken.db");
+is($rc, 1, 'a migration that fails: exit 1');
+like($err, qr/\Amirrorsel: init: .*broken\.db.*\n\z/, 'one line on stderr naming the file') or diag($err);
+is(state("$d/broken.db"), $before, 'the file is left exactly as it was');
+is(sqlite("$d/broken.db", 'PRAGMA journal_mode'), 'delete', 'not switched to WAL');
+
+# --- the permission hint only where it applies ----------------------------------
+
+my $hint = qr/-wal and -shm files/;
+mkdir "$d/adir" or die;
+($rc, $out, $err) = init("$d/adir");
+is($rc, 1, 'init on a directory: exit 1');
+like($err, qr/\Amirrorsel: init: \Q$d\E\/adir: is a directory\b[^\n]*\n\z/, 'says it is a directory')
+    or diag($err);
+unlike($err, $hint, 'no word of -wal and -shm');
+($rc, $out, $err) = tool('--db', "$d/adir", 'mirror', 'list');
+ok($rc == 1 && $err =~ /adir: is a directory/ && $err !~ $hint, 'other commands: the same') or diag($err);
+SKIP: {
+    skip 'root writes any directory', 7 if $> == 0;
+    mkdir "$d/ro" or die;
+    chmod 0555, "$d/ro";
+    ($rc, $out, $err) = init("$d/ro/x.db");
+    is($rc, 1, 'init in a directory this user cannot write: exit 1');
+    like($err, qr/ro\/x\.db.*cannot create it in \Q$d\E\/ro: Permission denied/, 'says so') or diag($err);
+    unlike($err, $hint, 'no word of -wal and -shm (there is no database yet)');
+
+    # where it applies: a database whose directory this user cannot write,
+    # without -shm (every reader must create it)
+    ($rc, $out, $err) = init("$d/ro2.db");
+    mkdir "$d/ro2" or die;
+    rename "$d/ro2.db", "$d/ro2/x.db" or die;
+    chmod 0555, "$d/ro2";
+    ($rc, $out, $err) = tool('--db', "$d/ro2/x.db", 'mirror', 'list');
+    is($rc, 1, 'a database in a directory where -shm cannot be made: exit 1');
+    like($err, $hint, 'the hint says what to fix') or diag($err);
+    chmod 0755, "$d/ro2";
+    chmod 0444, "$d/ro2/x.db";
+    ($rc, $out, $err) = tool('--db', "$d/ro2/x.db", 'mirror', 'add', 'm1', '--url',
+                             'http://127.0.0.1:9/', '--country', 'DE');
+    ok($rc == 1 && $err !~ $hint, 'a database file this user cannot write (the directory writable): '
+       . 'fails, without that hint') or diag($err);
+    like($err, qr/this user may not write the database file/, 'but saying what is wrong');
+    chmod 0755, "$d/ro";
+}
+
+done_testing;
