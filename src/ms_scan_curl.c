@@ -12,7 +12,8 @@
  *
  * Sizes an autoindex page rounds, and dates it prints in the server's local
  * time, are confirmed by HEAD requests run in parallel over kept-alive
- * connections (curl multi). SFTP listings give minutes only; the files that
+ * connections (curl multi); these ask for no content encoding, so the
+ * Content-Length is the file's own. SFTP listings give minutes only; the files that
  * matter are stat()ed (a body-less request with the file time) for seconds. */
 #include <errno.h>
 #include <stdlib.h>
@@ -473,6 +474,11 @@ static int confirm(curl_walk *cw, apr_array_header_t *todo)
         slots[i].h = curl_easy_init();
         common_options(slots[i].h, cw, slots[i].err);
         curl_easy_setopt(slots[i].h, CURLOPT_NOBODY, 1L);
+        /* The size of the file, not of an encoding of it: a HEAD that
+         * offers gzip is answered by mod_deflate and the like with the
+         * compressed length. No Accept-Encoding: the identity. Listings
+         * (the walk's handle) may still come compressed. */
+        curl_easy_setopt(slots[i].h, CURLOPT_ACCEPT_ENCODING, NULL);
         curl_easy_setopt(slots[i].h, CURLOPT_FILETIME, 1L);
         curl_easy_setopt(slots[i].h, CURLOPT_WRITEFUNCTION, discard_cb);
         curl_easy_setopt(slots[i].h, CURLOPT_PRIVATE, &slots[i]);
