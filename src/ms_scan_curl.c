@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <apr_escape.h>
 #include <apr_strings.h>
 
 #include "ms_path.h"
@@ -340,15 +339,20 @@ static int walk_tree(curl_walk *cw, apr_array_header_t *confirm)
             ms_listent_t *e = &APR_ARRAY_IDX(entries, i, ms_listent_t);
             const char *path;
             ms_listent_t *kept;
+            int check = ms_scan_name_check(e->name);
 
-            if (ms_scan_name_ok(e->name) != 0) {
+            /* The name as it is: whoever prints the error makes it printable. */
+            if (check == MS_NAME_HOSTILE) {
                 w->err = apr_psprintf(w->pool, "%s: malformed listing: unsafe name \"%s\"",
-                                      dir_url(w, rel),
-                                      apr_pescape_echo(w->pool, e->name, 0));
-                apr_pool_destroy(scratch);
-                return -1;
+                                      dir_url(w, rel), e->name);
+                goto fail;
             }
             path = *rel ? apr_pstrcat(scratch, rel, "/", e->name, NULL) : e->name;
+            if (check == MS_NAME_SKIP) {
+                if (ms_walk_skip(w, path) != 0)
+                    goto fail;
+                continue;
+            }
             if (e->is_dir) {
                 if (ms_walk_take(w, path, e) != 0)
                     goto fail;
