@@ -478,6 +478,15 @@ my @bad = (
     [ [ 'add', 'new', '--url', 'http://new.mirror.test/a b/', @L ],  2, qr/holds a space/ ],
     [ [ 'add', 'new', @U, '--url', 'http://other.mirror.test/', @L ], 2, qr/a second http URL/ ],
     [ [ 'add', 'new', @U, '--scan-url', 'gopher://new.mirror.test/', @L ], 2, qr/--scan-url 'gopher:.*scheme must be one of/ ],
+    # a login only where the scanner uses it: rsync and FTP a user and a
+    # password, SFTP the user (the key logs in), HTTP none; the password is
+    # never echoed
+    [ [ 'add', 'new', @U, '--scan-url', 'sftp://u:pw@new.mirror.test/pub/', @L ], 2,
+      qr/--scan-url 'sftp:\/\/u:\*\*\*\@new\.mirror\.test\/pub\/': must not hold a password: an sftp:\/\/ scan URL logs in with the key of --ssh-key/ ],
+    [ [ 'add', 'new', @U, '--scan-url', 'https://u:pw@new.mirror.test/', @L ], 2,
+      qr/--scan-url 'https:\/\/u:\*\*\*\@new\.mirror\.test\/': must not hold a user name or password: only rsync:\/\/, ftp:\/\/ and ftps:\/\/ scan URLs carry a login/ ],
+    [ [ 'add', 'new', @U, '--scan-url', 'http://u@new.mirror.test/', @L ], 2,
+      qr/--scan-url 'http:\/\/u\@new\.mirror\.test\/': must not hold a user name or password/ ],
     [ [ 'add', 'new', @U, @L, '--frobnicate' ],                 2, qr/unknown option --frobnicate/ ],
     [ [ 'add', 'new', '--url' ],                                2, qr/option --url needs a value/ ],
     [ [ 'add', 'de1', '--url', 'http://de1b.mirror.test/', @L ], 1, qr/mirror de1 exists/ ],
@@ -491,6 +500,8 @@ my @bad = (
     [ [ 'edit', 'de1', '--scope', 'planet' ],                   2, qr/--scope 'planet'/ ],
     [ [ 'edit', 'de1', '--max-size', 'big' ],                   2, qr/--max-size 'big'/ ],
     [ [ 'edit', 'de1', '--url', 'ftp://de1.mirror.test/' ],     2, qr/--url 'ftp:.*scheme must be http or https/ ],
+    [ [ 'edit', 'de1', '--scan-url', 'sftp://u:pw@de1.mirror.test/' ], 2, qr/--scan-url 'sftp:\/\/u:\*\*\*\@.*must not hold a password/ ],
+    [ [ 'edit', 'de1', '--scan-url', 'https://u:pw@de1.mirror.test/' ], 2, qr/--scan-url 'https:\/\/u:\*\*\*\@.*must not hold a user name or password/ ],
     [ [ 'edit', 'de1', '--lat', '1', '--lon', '1', '--no-coords' ], 2, qr/--no-coords contradicts --lat\/--lon/ ],
     [ [ 'edit', 'bad name', '--weight', '5' ],                  2, qr/'bad name': not a valid mirror name/ ],
     [ [ 'remove', 'nosuch' ],                                   1, qr/mirror nosuch: no such mirror/ ],
