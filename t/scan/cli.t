@@ -268,6 +268,22 @@ sub explain_names { join ' ', map { "$_->{name}/$_->{tier}" } @{ $_[0]{ranked} }
     ok($j->{fallback} && ($j->{mirror} // '') eq 'fb', 'no holder: the fallback mirror, flagged')
         or diag(explain_names($j));
     is(excluded_as($j, 'de1'), 'not-held', 'no holder: de1 excluded as not-held');
+
+    # the fallback mirror down: it exists, it does not qualify, and explain
+    # says so; without one, that none exists
+    $t->fixture('all-down', 'fb');
+    ($x, $j) = run_explain('explain with the fallback mirror down', 'late/new.iso', '--ip', $ip{berlin});
+    is($j->{result}, 'nomirror', 'fallback down: result nomirror');
+    is(excluded_as($j, 'fb'), 'down', 'fallback down: fb excluded as down');
+    my ($rc, $out) = $t->tool_run('explain', 'late/new.iso', '--ip', $ip{berlin});
+    like($out, qr/^result: +nomirror \(neither a mirror nor a fallback mirror qualifies: served locally\)$/m,
+         'fallback down: the text says no fallback mirror qualifies, not that none exists');
+    $t->tool('mirror', 'edit', 'fb', '--no-fallback');
+    ($rc, $out) = $t->tool_run('explain', 'late/new.iso', '--ip', $ip{berlin});
+    like($out, qr/^result: +nomirror \(no mirror qualifies and no fallback mirror exists: served locally\)$/m,
+         'no fallback mirror: the text says none exists');
+    $t->tool('mirror', 'edit', 'fb', '--fallback');
+    $t->fixture('all-up', 'fb');
 }
 
 # a path that is not in the index
