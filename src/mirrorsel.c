@@ -100,7 +100,7 @@ int main(int argc, char **argv)
             printf("mirrorsel %s (schema %d)\n", MS_VERSION, ms_db_schema_current());
             return MS_EXIT_OK;
         default:
-            return ms_cmd_bad_opt("mirrorsel", c, argv);
+            return ms_cmd_bad_opt(NULL, c, argv);
         }
     }
     if (optind >= argc) {

@@ -66,7 +66,8 @@ enum {
 
 /* 1 if opt was one of the global options (and is now set in ctx), else 0. */
 int ms_cmd_global_opt(ms_cmd_ctx_t *ctx, int opt, const char *arg);
-/* Report a getopt error ('?' or ':') for command cmd; returns MS_EXIT_USAGE. */
+/* Report a getopt error ('?' or ':') for command cmd (NULL: the options
+ * before the command); returns MS_EXIT_USAGE. */
 int ms_cmd_bad_opt(const char *cmd, int opt, char **argv);
 
 /* --- the database and the geo data --- */

@@ -744,6 +744,15 @@ sub bare {
     ok($rc == 2 && $out eq '' && $err =~ /^usage: mirrorsel /, 'no command: usage on stderr, exit 2');
     ($rc, $out, $err) = bare({}, 'frobnicate');
     ok($rc == 2 && $err =~ /^mirrorsel: unknown command 'frobnicate'/, 'unknown command: exit 2, named');
+    # the tool's own options, before the command: "mirrorsel: " once
+    ($rc, $out, $err) = bare({}, '--bogus', 'init');
+    is("$rc $err", "2 mirrorsel: unknown option --bogus (see --help)\n", 'unknown option before the command: one prefix');
+    ($rc, $out, $err) = bare({}, '-x', 'init');
+    is("$rc $err", "2 mirrorsel: unknown option -x (see --help)\n", 'unknown short option before the command: one prefix');
+    ($rc, $out, $err) = bare({}, '--db');
+    is("$rc $err", "2 mirrorsel: option --db needs a value\n", 'a global option without its value: one prefix');
+    ($rc, $out, $err) = bare({}, 'init', '--bogus');
+    is("$rc $err", "2 mirrorsel: init: unknown option --bogus (see --help)\n", 'after the command: the command named');
 }
 
 $t->finish;
