@@ -86,7 +86,11 @@ static void mirror_usage(FILE *out)
 " --other-countries CC,CC   countries it also serves when theirs has no mirror\n"
 " --fallback                assumed to hold everything; used when no mirror qualifies\n"
 " --disabled                registered but not used\n"
-"edit only: --no-fallback, --enabled, --clear-prefixes, --no-coords\n"
+"options of edit only:\n"
+" --no-fallback             no longer a fallback mirror\n"
+" --enabled                 used again (as mirror enable)\n"
+" --clear-prefixes          drop the mirror's prefixes\n"
+" --no-coords               drop the coordinates (distance is then unknown)\n"
 "scan and probe settings (the file must be readable now; '' clears on edit):\n",
           out);
     fputs(ms_cmd_scanopts_usage, out);

@@ -443,7 +443,7 @@ static void usage(FILE *out)
 {
     fputs(
 "usage: mirrorsel scan [NAME...] [--jobs N] [--path SUBDIR] [--timeout S]\n"
-"                      [--max-entries N] [--max-listing BYTES]\n"
+"                      [--total-timeout S] [--max-entries N] [--max-listing BYTES]\n"
 "List mirrors' trees (every enabled mirror when no NAME is given) over\n"
 "rsync://, ftp://, ftps://, http://, https:// or sftp:// and record, for each\n"
 "file of the origin index, the size and mtime the mirror shows.\n"

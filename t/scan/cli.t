@@ -10,7 +10,9 @@
 #     remove takes the mirror's copies, health and prefixes with it;
 #   - locations filled from the geo databases when add is given none;
 #   - MIRRORSEL_DB, MIRRORSEL_GEOIP, MIRRORSEL_ASNDB, and the options over them;
-#   - --version.
+#   - --version; errors in the options before the command;
+#   - every option of every parser (read from src/) accepted by the tool and
+#     named in `mirrorsel --help`, README's synopsis and COMMAND --help.
 use strict;
 use warnings;
 use Encode qw(decode_utf8);
@@ -753,6 +755,129 @@ sub bare {
     is("$rc $err", "2 mirrorsel: option --db needs a value\n", 'a global option without its value: one prefix');
     ($rc, $out, $err) = bare({}, 'init', '--bogus');
     is("$rc $err", "2 mirrorsel: init: unknown option --bogus (see --help)\n", 'after the command: the command named');
+}
+
+# --- every option the parsers accept, in --help and README's synopsis -------------
+#
+# The options are read from the parsers themselves (each `longopts[]` table of
+# src/, with the macros of src/*.h expanded); each must be accepted by the
+# built tool, appear in its command's entry of `mirrorsel --help`, of README's
+# synopsis and of `mirrorsel COMMAND --help`; and every option those three
+# name must be one the parser accepts.
+{
+    my $src = "$MSTest::ROOT/src";
+    my $slurp = sub { open my $fh, '<', $_[0] or die "$_[0]: $!"; local $/; scalar <$fh> };
+    my %macro;
+    for my $h (glob "$src/*.h") {
+        my $text = $slurp->($h);
+        while ($text =~ /^#define (MS_\w+_LONGOPTS)[ \t]*\\\n((?:[^\n]*\\\n)*[^\n]*)/mg) {
+            my ($name, $body) = ($1, $2);
+            $macro{$name} = [ $body =~ /\{\s*"([^"]+)"/g ];
+        }
+    }
+    ok($macro{MS_GLOBAL_LONGOPTS} && @{ $macro{MS_GLOBAL_LONGOPTS} } == 3,
+       'parsers: the global options macro read from src/ms_cmd.h');
+    # the parsers, file by file, in order; and the command(s) each one serves
+    my %serves = (
+        'mirrorsel.c'         => [ 'GLOBAL' ],
+        'ms_cmd_init.c'       => [ 'init' ],
+        'ms_cmd_mirror.c'     => [ 'mirror add+edit', 'mirror enable|disable|remove' ],
+        'ms_cmd_mirror_show.c'=> [ 'mirror list+show' ],
+        'ms_cmd_index.c'      => [ 'index' ],
+        'ms_cmd_scan.c'       => [ 'scan' ],
+        'ms_cmd_probe.c'      => [ 'probe' ],
+        'ms_cmd_explain.c'    => [ 'explain' ],
+    );
+    my %parser;     # command => { option => 1 }
+    for my $c (sort glob "$src/*.c") {
+        my $file = $c =~ s{.*/}{}r;
+        my @blocks;
+        my $text = $slurp->($c);
+        while ($text =~ /struct option longopts\[\] = \{(.*?)\n\s*\};/sg) {
+            my $block = $1;
+            my @names = $block =~ /\{\s*"([^"]+)"/g;
+            push @names, @{ $macro{$_} || die "unknown macro $_" } for $block =~ /\b(MS_\w+_LONGOPTS)\b/g;
+            push @blocks, { map { $_ => 1 } @names };
+        }
+        next unless @blocks || $serves{$file};
+        is(scalar @blocks, scalar @{ $serves{$file} || [] },
+           "parsers: $file has the option tables this test knows of") or next;
+        @parser{ @{ $serves{$file} } } = @blocks;
+    }
+    my %global = map { $_ => 1 } @{ $macro{MS_GLOBAL_LONGOPTS} }, 'help';
+    my %edit_only = map { $_ => 1 } qw(no-fallback enabled clear-prefixes no-coords);
+
+    # Split a synopsis into its commands' entries (continuation lines are
+    # indented deeper; two commands may share a line, split at 3+ spaces).
+    my $cmd_re = qr/init|mirror (?:add|edit|enable\|disable\|remove|list|show)|index|scan|probe|explain/;
+    my $entries = sub {
+        my (%e, $cur);
+        for my $line (split /\n/, $_[0]) {
+            if ($line =~ /^ ($cmd_re)\b/) {
+                for my $part (split /\s{3,}(?=(?:$cmd_re)\b)/, substr($line, 1)) {
+                    ($cur) = $part =~ /^($cmd_re)\b/;
+                    $e{$cur} .= "$part\n";
+                }
+            }
+            elsif (defined $cur && $line =~ /^ {2,}\S/) { $e{$cur} .= "$line\n" }
+            else { undef $cur }
+        }
+        return \%e;
+    };
+    my $has = sub { $_[0] =~ /(?:^|[\s\[|])--\Q$_[1]\E(?![\w-])/ };
+    my $tokens = sub { $_[0] =~ /--([a-z][\w-]*)/g };
+
+    my ($rc, $help) = bare({}, '--help');
+    my ($global_help) = $help =~ /^(global options.*?)(?:\n\n|\z)/ms;
+    my $readme = -e "$MSTest::ROOT/README.md" ? $slurp->("$MSTest::ROOT/README.md") : '';
+    my ($synopsis) = $readme =~ /^## The `mirrorsel` tool\n\n```\n(.*?)```/ms;
+    ok(defined $synopsis, "README.md: the tool's synopsis found");
+    my %doc = ('mirrorsel --help' => $entries->($help), 'README' => $entries->($synopsis // ''));
+    my $nodb = $t->dir . '/no/such/dir/x.db';      # nothing the probes below run opens a database
+
+    # which entries show a parser's options, and how the tool is called for it
+    my %where = (
+        'init'                         => [ ['init'],                 ['init'] ],
+        'mirror add+edit'              => [ ['mirror add', 'mirror edit'], ['mirror', 'add'] ],
+        'mirror enable|disable|remove' => [ ['mirror enable|disable|remove'], ['mirror', 'remove'] ],
+        'mirror list+show'             => [ ['mirror list', 'mirror show'], ['mirror', 'show'] ],
+        'index'                        => [ ['index'],                ['index'] ],
+        'scan'                         => [ ['scan'],                 ['scan'] ],
+        'probe'                        => [ ['probe'],                ['probe'] ],
+        'explain'                      => [ ['explain'],              ['explain'] ],
+    );
+    for my $p (sort keys %where) {
+        my ($names, $call) = @{ $where{$p} };
+        my $opts = $parser{$p} || {};
+        my @own = grep { !$global{$_} } sort keys %$opts;
+        my (@unknown, @bad_value);
+        for my $o (sort keys %$opts) {
+            next if $o eq 'help';
+            my ($orc, $oout, $oerr) = bare({}, '--db', $nodb, @$call, "--$o");
+            push @unknown, $o if $oerr =~ /unknown option/;
+        }
+        is("@unknown", '', "parser of $p: the built tool accepts every option of its table");
+        my ($hrc, $own_help) = bare({}, @$call, '--help');
+        for my $doc (sort keys %doc) {
+            my @missing;
+            for my $o (@own) {
+                # the options of mirror add and edit: edit's own in edit's entry
+                my @in = $p eq 'mirror add+edit' ? ($edit_only{$o} ? 'mirror edit' : 'mirror add')
+                       : @$names;
+                push @missing, $o if grep { !$has->($doc{$doc}{$_} // '', $o) } @in;
+            }
+            is("@missing", '', "$doc: every option of $p in its synopsis");
+            my @phantom = grep { !$opts->{$_} } map { $tokens->($doc{$doc}{$_} // '') } @$names;
+            is("@phantom", '', "$doc: every option its synopsis of $p names is accepted");
+        }
+        my @missing = grep { !$has->($own_help, $_) } @own;
+        is("@missing", '', "mirrorsel @$call --help: every option of $p");
+    }
+    # the global options: in the usage line and the global section
+    my @missing = grep { !$has->($global_help // '', $_) } sort keys %{ $parser{GLOBAL} || {} };
+    is("@missing", '', 'mirrorsel --help: every global option in its global section');
+    @missing = grep { !$has->($synopsis // '', $_) } @{ $macro{MS_GLOBAL_LONGOPTS} };
+    is("@missing", '', 'README: every global option in the synopsis');
 }
 
 $t->finish;
