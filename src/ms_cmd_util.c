@@ -121,7 +121,9 @@ int ms_cmd_open_geo(ms_geo_t **out, ms_cmd_ctx_t *ctx)
     *out = NULL;
     if (!ctx->geoip_path && !ctx->asn_path)
         return MS_EXIT_OK;
-    if (ms_geo_open(out, ctx->geoip_path, ctx->asn_path, ctx->pool, &err) != 0) {
+    /* a database of the wrong kind would open and find nothing, silently */
+    if (ms_geo_open(out, ctx->geoip_path, ctx->asn_path, ctx->pool, &err) != 0
+        || ms_geo_check_types(*out, ctx->pool, &err) != 0) {
         *out = NULL;
         return ms_cmd_fail(MS_EXIT_FAIL, "opening the geo databases: %s",
                            err ? err : "unknown error");

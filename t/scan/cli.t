@@ -726,6 +726,20 @@ sub bare {
                              @ex);
     ok($rc == 1 && $err =~ /none-asn\.mmdb/, 'MIRRORSEL_ASNDB naming no file: exit 1, the file named') or diag($err);
 
+    # a database of the wrong kind is refused, not read as finding nothing
+    ($rc, $out, $err) = bare({ MIRRORSEL_DB => $db }, '--geoip', $asn, @ex);
+    ok($rc == 1 && $out eq '' && $err =~ /\A[^\n]*\n\z/
+       && $err =~ /the GeoIP database \Q$asn\E is of type "GeoLite2-ASN": not a City or Country database/,
+       '--geoip naming the ASN database: exit 1, one line naming file, type and the kind wanted') or diag($err);
+    ($rc, $out, $err) = bare({ MIRRORSEL_DB => $db, MIRRORSEL_GEOIP => $geo, MIRRORSEL_ASNDB => $geo }, @ex);
+    ok($rc == 1 && $err =~ /the ASN database \Q$geo\E is of type "GeoLite2-City": not an ASN database/,
+       'MIRRORSEL_ASNDB naming the City database: exit 1, said') or diag($err);
+    ($rc, $out, $err) = bare({ MIRRORSEL_DB => $db }, '--geoip', $asn, 'mirror', 'add', 'geo-wrong',
+                             '--url', 'http://198.51.100.70/');
+    ok($rc == 1 && $err =~ /not a City or Country database/, 'mirror add with the wrong kind of --geoip: exit 1')
+        or diag($err);
+    is(list_json(), $list, 'mirror add with the wrong kind of --geoip: the database as it was');
+
     ($rc, $out, $err) = bare({ MIRRORSEL_DB => $db, MIRRORSEL_GEOIP => $geo, MIRRORSEL_ASNDB => $asn },
                              'mirror', 'add', 'geo-env', '--url', 'http://198.51.100.70/');
     is($out, "added mirror geo-env: country US, continent NA, coordinates 40.7100,-74.0100, asn 64510\n",
