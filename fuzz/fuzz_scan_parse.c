@@ -22,7 +22,9 @@
  *     a size are marked to be confirmed; names are non-empty;
  *   - the same input parses the same way twice;
  *   - ms_scan_name_ok accepts exactly the names that are not "", "." or "..",
- *     hold no "/", backslash or control byte, and normalise to themselves. */
+ *     hold no "/", backslash or control byte, and normalise to themselves;
+ *     ms_scan_name_check refuses exactly "", ".", ".." and the names with a
+ *     "/", takes what ms_scan_name_ok accepts and skips the rest. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +198,10 @@ static void fuzz_name(const char *name, apr_pool_t *p)
     CHECK(ok == (bytes_ok && ms_path_normalise(&norm, name, p) == 0
                  && strcmp(norm, name) == 0));
     CHECK(ms_scan_name_ok(NULL) != 0);
+    CHECK(ms_scan_name_check(name)
+          == (!*name || !strcmp(name, ".") || !strcmp(name, "..") || strchr(name, '/')
+              ? MS_NAME_HOSTILE : ok ? MS_NAME_OK : MS_NAME_SKIP));
+    CHECK(ms_scan_name_check(NULL) == MS_NAME_HOSTILE);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

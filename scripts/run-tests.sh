@@ -74,9 +74,12 @@ if [ "$(id -u)" -eq 0 ]; then
     esac
     mkdir "$WORK/tree"
     # what the tests read: the tests, the scripts, the configuration they
-    # load (not .git, build trees, benchmark data or old test output)
+    # load, the sources and README (t/scan/cli.t checks the option tables of
+    # src/ against --help and README's synopsis); not .git, build trees,
+    # benchmark data or old test output
     (cd "$ROOT" && tar --exclude=./t/tmp --exclude='./t/tmp-*' -cf - \
-        ./Makefile ./conf ./scripts ./schema ./t ./fuzz) | (cd "$WORK/tree" && tar -xf -)
+        ./Makefile ./conf ./scripts ./schema ./t ./fuzz ./src ./README.md) | \
+        (cd "$WORK/tree" && tar -xf -)
     # from BUILD only what the tests run (it may hold benchmark trees too)
     mkdir -p "$WORK/tree/$rel_build"
     (cd "$build_abs" && tar -cf - mod_mirrorsel.so mirrorsel t) | \

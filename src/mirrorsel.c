@@ -28,19 +28,31 @@ static void usage(FILE *out)
 "usage: mirrorsel [--db PATH] [--geoip PATH] [--asn-db PATH] COMMAND ...\n"
 "   (env MIRRORSEL_DB, MIRRORSEL_GEOIP, MIRRORSEL_ASNDB; default db " MS_DEFAULT_DB ")\n"
 "\n"
-"commands:\n"
+"commands (each explains its options with COMMAND --help):\n"
 " init                          create the database, or migrate it to the current schema\n"
-" mirror add NAME --url URL ... register a mirror (see `mirrorsel mirror --help`)\n"
-" mirror edit NAME [options]    change a mirror's given fields\n"
+" mirror add NAME --url URL [--url URL] [--scan-url URL] [--country CC]\n"
+"            [--continent CC] [--lat DEG --lon DEG] [--asn N] [--prefix CIDR]...\n"
+"            [--weight N] [--max-size BYTES]\n"
+"            [--scope world|continent|country|asn|prefix]\n"
+"            [--other-countries CC,CC] [--fallback] [--disabled]\n"
+"            [--ca-file PATH] [--ssh-key PATH] [--known-hosts PATH]\n"
+"                               register a mirror\n"
+" mirror edit NAME [the options of add] [--no-fallback] [--enabled]\n"
+"            [--clear-prefixes] [--no-coords]\n"
+"                               change the fields given\n"
 " mirror enable|disable|remove NAME\n"
-" mirror list [--json]          all mirrors\n"
-" mirror show NAME [--json]     one mirror with its prefixes and health\n"
-" index ROOT                    index the origin tree (incremental: unchanged files\n"
-"                               are not rehashed)\n"
-" scan [NAME...] [--jobs N] [--path SUBDIR]\n"
+" mirror list [--json]          all mirrors, with health and latest scan\n"
+" mirror show NAME [--json]     one mirror, with prefixes, health and latest scan\n"
+" index ROOT [--jobs N] [--force]\n"
+"                               index the origin tree (incremental: unchanged\n"
+"                               files are not rehashed)\n"
+" scan [NAME...] [--jobs N] [--path SUBDIR] [--timeout S] [--total-timeout S]\n"
+"      [--max-entries N] [--max-listing BYTES]\n"
 "                               list mirrors' trees and record what they hold\n"
-" probe [NAME...] [--jobs N]    health-check mirrors\n"
-" explain PATH [--ip ADDR] [--country CC] [--https] [--spread F K] [--json]\n"
+" probe [NAME...] [--jobs N] [--timeout S] [--verbose]\n"
+"                               health-check mirrors\n"
+" explain PATH [--ip ADDR] [--country CC] [--https] [--spread F K] [--root DIR]\n"
+"         [--json]\n"
 "                               rank mirrors for that client exactly as the module\n"
 "                               would, with every excluded mirror and the reason\n"
 "\n"
@@ -100,7 +112,7 @@ int main(int argc, char **argv)
             printf("mirrorsel %s (schema %d)\n", MS_VERSION, ms_db_schema_current());
             return MS_EXIT_OK;
         default:
-            return ms_cmd_bad_opt("mirrorsel", c, argv);
+            return ms_cmd_bad_opt(NULL, c, argv);
         }
     }
     if (optind >= argc) {

@@ -66,7 +66,8 @@ enum {
 
 /* 1 if opt was one of the global options (and is now set in ctx), else 0. */
 int ms_cmd_global_opt(ms_cmd_ctx_t *ctx, int opt, const char *arg);
-/* Report a getopt error ('?' or ':') for command cmd; returns MS_EXIT_USAGE. */
+/* Report a getopt error ('?' or ':') for command cmd (NULL: the options
+ * before the command); returns MS_EXIT_USAGE. */
 int ms_cmd_bad_opt(const char *cmd, int opt, char **argv);
 
 /* --- the database and the geo data --- */
@@ -77,7 +78,9 @@ int ms_cmd_bad_opt(const char *cmd, int opt, char **argv);
 int ms_cmd_open_db(ms_db_t **out, ms_cmd_ctx_t *ctx, int mode);
 
 /* Open the geo databases named in ctx; *out is NULL when none was given.
- * A given file that fails to open is an error (printed; MS_EXIT_FAIL). */
+ * A given file that fails to open, or is not of its kind (a City or Country
+ * mmdb for --geoip, an ASN one for --asn-db), is an error (printed;
+ * MS_EXIT_FAIL). */
 int ms_cmd_open_geo(ms_geo_t **out, ms_cmd_ctx_t *ctx);
 
 /* --- parsing --- */

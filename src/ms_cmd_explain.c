@@ -208,6 +208,18 @@ static void text_file(const ms_file_t *f, const char *path, apr_pool_t *p)
            ms_cmd_time(f->mtime, p), f->sha256 ? f->sha256 : "-");
 }
 
+/* 1 when a fallback mirror was considered and excluded (down, disabled, no
+ * URL for the scheme, out of scope...): one exists, none qualified. */
+static int fallback_excluded(const ms_choice_t *ch)
+{
+    int i;
+
+    for (i = 0; ch && ch->excluded && i < ch->excluded->nelts; i++)
+        if (APR_ARRAY_IDX(ch->excluded, i, ms_excluded_t).mirror->fallback)
+            return 1;
+    return 0;
+}
+
 static void text_result(const ms_answer_t *a, apr_pool_t *p)
 {
     const ms_ranked_t *r;
@@ -225,6 +237,8 @@ static void text_result(const ms_answer_t *a, apr_pool_t *p)
         printf(" (not a file on the origin)");
     else if (!a->file)
         printf(" (not in the index: served locally)");
+    else if (fallback_excluded(a->choice))
+        printf(" (neither a mirror nor a fallback mirror qualifies: served locally)");
     else
         printf(" (no mirror qualifies and no fallback mirror exists: served locally)");
     putchar('\n');

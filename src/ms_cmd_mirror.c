@@ -86,7 +86,11 @@ static void mirror_usage(FILE *out)
 " --other-countries CC,CC   countries it also serves when theirs has no mirror\n"
 " --fallback                assumed to hold everything; used when no mirror qualifies\n"
 " --disabled                registered but not used\n"
-"edit only: --no-fallback, --enabled, --clear-prefixes, --no-coords\n"
+"options of edit only:\n"
+" --no-fallback             no longer a fallback mirror\n"
+" --enabled                 used again (as mirror enable)\n"
+" --clear-prefixes          drop the mirror's prefixes\n"
+" --no-coords               drop the coordinates (distance is then unknown)\n"
 "scan and probe settings (the file must be readable now; '' clears on edit):\n",
           out);
     fputs(ms_cmd_scanopts_usage, out);
@@ -206,9 +210,33 @@ static const char *url_rebuild(const char *scheme, const apr_uri_t *u, const cha
                        path[strlen(path) - 1] == '/' ? "" : "/", NULL);
 }
 
+/* What a URL of scheme may hold of a login; NULL when it may hold what it
+ * does. A download URL holds none (it is handed to clients). A scan URL:
+ * rsync, ftp and ftps a user and a password (the scanner logs in with them);
+ * sftp only the user (the login is the key of --ssh-key: a password would
+ * be ignored, so it is refused rather than stored and shown to nobody);
+ * http and https none (the listing is the mirror's public tree, a scan URL
+ * defaults to a download URL, and Basic credentials would go with every
+ * request, over plain http in clear). */
+static const char *login_check(const char *scheme, const apr_uri_t *u, int scan)
+{
+    if (!u->user && !u->password)
+        return NULL;
+    if (!scan)
+        return "must not hold a user name or password";
+    if (!strcmp(scheme, "sftp"))
+        return u->password ? "must not hold a password: an sftp:// scan URL logs in with "
+                             "the key of --ssh-key (give only the user, sftp://USER@HOST/)"
+                           : NULL;
+    if (!strcmp(scheme, "http") || !strcmp(scheme, "https"))
+        return "must not hold a user name or password: only rsync://, ftp:// and ftps:// "
+               "scan URLs carry a login (an http(s) listing must be open to the scanner)";
+    return NULL;
+}
+
 /* Check a URL and normalise it (url_rebuild). scan: the scan URL (more
- * schemes, user names allowed). Returns NULL and sets *out and *host, or
- * returns what is wrong. */
+ * schemes, logins as login_check allows). Returns NULL and sets *out and
+ * *host, or returns what is wrong. */
 static const char *url_check(const char **out, const char **host, const char *s,
                              int scan, apr_pool_t *p)
 {
@@ -230,8 +258,8 @@ static const char *url_check(const char **out, const char **host, const char *s,
         return "must not have a query ('?')";
     if (u.fragment)
         return "must not have a fragment ('#')";
-    if (!scan && (u.user || u.password))
-        return "must not hold a user name or password";
+    if ((why = login_check(scheme, &u, scan)) != NULL)
+        return why;
     if ((why = port_check(u.port_str)) != NULL || (why = host_check(u.hostname)) != NULL
         || (why = path_check(u.path ? u.path : "")) != NULL)
         return why;

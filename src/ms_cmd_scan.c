@@ -327,6 +327,12 @@ static int scan_one(ms_cmd_ctx_t *ctx, const scan_job_t *job, const scan_opts_t 
         return ms_cmd_fail(MS_EXIT_FAIL, "scan %s: %s", job->name,
                            ms_cmd_printable(err, ctx->pool));
     }
+    if (found->skipped > 0)
+        ms_cmd_warn("scan %s: %" APR_INT64_T_FMT " %s skipped: name not allowed (control "
+                    "byte, backslash or invalid UTF-8; index skips such names too), "
+                    "such as %s", job->name, (apr_int64_t)found->skipped,
+                    found->skipped == 1 ? "entry" : "entries",
+                    ms_cmd_printable(found->skipped_example, ctx->pool));
     t_write = ms_now_ms();
     if (apply(db, job, o, found, &run, ctx->pool) != MS_OK) {
         const char *why = apr_pstrdup(ctx->pool, ms_db_errmsg(db));
@@ -437,7 +443,7 @@ static void usage(FILE *out)
 {
     fputs(
 "usage: mirrorsel scan [NAME...] [--jobs N] [--path SUBDIR] [--timeout S]\n"
-"                      [--max-entries N] [--max-listing BYTES]\n"
+"                      [--total-timeout S] [--max-entries N] [--max-listing BYTES]\n"
 "List mirrors' trees (every enabled mirror when no NAME is given) over\n"
 "rsync://, ftp://, ftps://, http://, https:// or sftp:// and record, for each\n"
 "file of the origin index, the size and mtime the mirror shows.\n"

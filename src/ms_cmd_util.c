@@ -79,17 +79,20 @@ int ms_cmd_global_opt(ms_cmd_ctx_t *ctx, int opt, const char *arg)
     }
 }
 
-/* Call right after getopt_long returned '?' or ':' (optstring starting ':'). */
+/* Call right after getopt_long returned '?' or ':' (optstring starting ':').
+ * cmd NULL: the tool's own options, before the command; every message
+ * starts with "mirrorsel: " already, so nothing more is put before it. */
 int ms_cmd_bad_opt(const char *cmd, int opt, char **argv)
 {
     const char *arg = argv[optind - 1];
+    const char *who = cmd ? cmd : "", *colon = cmd ? ": " : "";
 
     if (opt == ':')
-        return ms_cmd_fail(MS_EXIT_USAGE, "%s: option %s needs a value", cmd, arg);
+        return ms_cmd_fail(MS_EXIT_USAGE, "%s%soption %s needs a value", who, colon, arg);
     if (optopt && optopt < 0x100 && arg[0] == '-' && arg[1] != '-')
-        return ms_cmd_fail(MS_EXIT_USAGE, "%s: unknown option -%c (see --help)",
-                           cmd, optopt);
-    return ms_cmd_fail(MS_EXIT_USAGE, "%s: unknown option %s (see --help)", cmd, arg);
+        return ms_cmd_fail(MS_EXIT_USAGE, "%s%sunknown option -%c (see --help)",
+                           who, colon, optopt);
+    return ms_cmd_fail(MS_EXIT_USAGE, "%s%sunknown option %s (see --help)", who, colon, arg);
 }
 
 /* --- database and geo data --- */
@@ -118,7 +121,9 @@ int ms_cmd_open_geo(ms_geo_t **out, ms_cmd_ctx_t *ctx)
     *out = NULL;
     if (!ctx->geoip_path && !ctx->asn_path)
         return MS_EXIT_OK;
-    if (ms_geo_open(out, ctx->geoip_path, ctx->asn_path, ctx->pool, &err) != 0) {
+    /* a database of the wrong kind would open and find nothing, silently */
+    if (ms_geo_open(out, ctx->geoip_path, ctx->asn_path, ctx->pool, &err) != 0
+        || ms_geo_check_types(*out, ctx->pool, &err) != 0) {
         *out = NULL;
         return ms_cmd_fail(MS_EXIT_FAIL, "opening the geo databases: %s",
                            err ? err : "unknown error");

@@ -23,6 +23,8 @@ struct ms_geo {
     MMDB_s asn;
     int have_city;
     int have_asn;
+    const char *city_path;     /* as opened, for ms_geo_check_types */
+    const char *asn_path;
     geo_cache_t *cache;        /* NULL unless ms_geo_cache_enable */
 };
 
@@ -62,13 +64,57 @@ int ms_geo_open(ms_geo_t **out, const char *city_path, const char *asn_path,
         if (open_one(&geo->city, city_path, p, err) != 0)
             return -1;
         geo->have_city = 1;
+        geo->city_path = apr_pstrdup(p, city_path);
     }
     if (asn_path && *asn_path) {
         if (open_one(&geo->asn, asn_path, p, err) != 0)
             return -1;
         geo->have_asn = 1;
+        geo->asn_path = apr_pstrdup(p, asn_path);
     }
     *out = geo;
+    return 0;
+}
+
+/* 1 when type holds one of words (NULL-terminated), in any case. */
+static int type_says(const char *type, const char *const *words)
+{
+    for (; *words; words++)
+        if (type && strcasestr(type, *words))
+            return 1;
+    return 0;
+}
+
+/* NULL when mmdb's type holds one of words, else why not. */
+static const char *type_check(const MMDB_s *mmdb, const char *role, const char *path,
+                              const char *const *words, const char *want, apr_pool_t *p)
+{
+    const char *type = mmdb->metadata.database_type;
+
+    if (type_says(type, words))
+        return NULL;
+    if (!type || !*type)
+        return apr_psprintf(p, "the %s database %s names no database type: not %s "
+                            "database", role, path, want);
+    return apr_psprintf(p, "the %s database %s is of type \"%s\": not %s database", role,
+                        path, type, want);
+}
+
+int ms_geo_check_types(const ms_geo_t *geo, apr_pool_t *p, const char **err)
+{
+    static const char *const city_words[] = { "City", "Country", "Enterprise", NULL };
+    static const char *const asn_words[] = { "ASN", "ISP", NULL };
+    const char *why = NULL;
+
+    if (geo && geo->have_city)
+        why = type_check(&geo->city, "GeoIP", geo->city_path, city_words,
+                         "a City or Country", p);
+    if (!why && geo && geo->have_asn)
+        why = type_check(&geo->asn, "ASN", geo->asn_path, asn_words, "an ASN", p);
+    if (why) {
+        *err = why;
+        return -1;
+    }
     return 0;
 }
 

@@ -32,6 +32,16 @@ typedef struct ms_geo_error {
     const char *reason;
 } ms_geo_error_t;
 
+/* Check the kinds of the databases open in geo by their metadata's
+ * database_type: the GeoIP one must say "City", "Country" or "Enterprise"
+ * (GeoLite2-City, GeoIP2-Country, DBIP-City-Lite ...), the ASN one "ASN" or
+ * "ISP" (GeoLite2-ASN, GeoIP2-ISP), in any case. A database of another kind
+ * opens and is read without error, but finds nothing: every address would be
+ * "not in the geo databases". Returns 0, or -1 with *err (from p) naming the
+ * file, its type and the kind wanted. The tool calls it; the module does not
+ * (a wrong file there finds nothing, and requests are answered as before). */
+int ms_geo_check_types(const ms_geo_t *geo, apr_pool_t *p, const char **err);
+
 /* Look an address up. Fills *out (zeroed first); an address found in
  * neither database is not an error: *out stays empty. Returns 0, or -1 when
  * a database could not be read for it (one that opened but is corrupt

@@ -6,9 +6,12 @@
  * trees, loops and endless generated depth cost nothing), keeps only files
  * the origin has (the others are counted as extra), and is bounded in time
  * (per transfer and per scan), in bytes (per listing) and in entries (per
- * scan). Every name a listing offers is checked before it becomes a path: a
- * name with "/", "..", control bytes or invalid UTF-8 makes the listing
- * malformed, and the scan fails as a whole. */
+ * scan). Every name a listing offers is checked before it becomes a path
+ * (ms_scan_name_check): a name no directory can hold ("", ".", "..", a "/"
+ * in it) is a server lying about its tree, and the scan fails as a whole; a
+ * name a directory can hold but the origin index never does (a control
+ * byte, a backslash, invalid UTF-8: `index` skips those) is skipped and
+ * counted, and the rest of the listing is taken. */
 #ifndef MS_SCAN_H
 #define MS_SCAN_H
 
@@ -58,6 +61,17 @@ int ms_parse_autoindex(apr_array_header_t **out, const char *buf, size_t len,
  * "/", backslash, control byte, invalid UTF-8); -1 otherwise. */
 int ms_scan_name_ok(const char *name);
 
+/* How the walk takes one name a listing offers. */
+enum {
+    MS_NAME_OK = 0,            /* ms_scan_name_ok: a name the index may hold */
+    MS_NAME_SKIP,              /* a legal file name the index never holds (a
+                                * control byte, a backslash, invalid UTF-8):
+                                * skipped, as `index` skips it */
+    MS_NAME_HOSTILE            /* no directory holds it (NULL, "", ".", "..",
+                                * a "/" in it): the listing is refused */
+};
+int ms_scan_name_check(const char *name);
+
 /* --- the walk --- */
 
 typedef struct ms_scan_limits {
@@ -92,6 +106,8 @@ typedef struct ms_scan_found {
     apr_hash_t *files;         /* path -> ms_listent_t*, origin files only */
     int64_t entries;           /* entries listed in total */
     int64_t extra;             /* files listed that the origin does not have */
+    int64_t skipped;           /* entries skipped for their names (MS_NAME_SKIP) */
+    const char *skipped_example; /* the first of them, a relative path; NULL */
     int64_t requests;          /* transfers made */
 } ms_scan_found_t;
 
@@ -123,6 +139,9 @@ int ms_scan_curl(ms_walk_t *w);
 /* Take one entry at relative path rel into w->found: kept when the origin
  * has it, else counted as extra. Returns -1 (w->err set) over the bounds. */
 int ms_walk_take(ms_walk_t *w, const char *rel, const ms_listent_t *e);
+/* Count one entry at rel skipped for its name (MS_NAME_SKIP); the first is
+ * kept as the example. Returns -1 (w->err set) over the entry bound. */
+int ms_walk_skip(ms_walk_t *w, const char *rel);
 int64_t ms_now_ms(void);       /* CLOCK_MONOTONIC, milliseconds */
 
 #endif

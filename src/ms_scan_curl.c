@@ -12,7 +12,8 @@
  *
  * Sizes an autoindex page rounds, and dates it prints in the server's local
  * time, are confirmed by HEAD requests run in parallel over kept-alive
- * connections (curl multi). SFTP listings give minutes only; the files that
+ * connections (curl multi); these ask for no content encoding, so the
+ * Content-Length is the file's own. SFTP listings give minutes only; the files that
  * matter are stat()ed (a body-less request with the file time) for seconds. */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,7 +22,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <apr_escape.h>
 #include <apr_strings.h>
 
 #include "ms_path.h"
@@ -339,15 +339,20 @@ static int walk_tree(curl_walk *cw, apr_array_header_t *confirm)
             ms_listent_t *e = &APR_ARRAY_IDX(entries, i, ms_listent_t);
             const char *path;
             ms_listent_t *kept;
+            int check = ms_scan_name_check(e->name);
 
-            if (ms_scan_name_ok(e->name) != 0) {
+            /* The name as it is: whoever prints the error makes it printable. */
+            if (check == MS_NAME_HOSTILE) {
                 w->err = apr_psprintf(w->pool, "%s: malformed listing: unsafe name \"%s\"",
-                                      dir_url(w, rel),
-                                      apr_pescape_echo(w->pool, e->name, 0));
-                apr_pool_destroy(scratch);
-                return -1;
+                                      dir_url(w, rel), e->name);
+                goto fail;
             }
             path = *rel ? apr_pstrcat(scratch, rel, "/", e->name, NULL) : e->name;
+            if (check == MS_NAME_SKIP) {
+                if (ms_walk_skip(w, path) != 0)
+                    goto fail;
+                continue;
+            }
             if (e->is_dir) {
                 if (ms_walk_take(w, path, e) != 0)
                     goto fail;
@@ -473,6 +478,11 @@ static int confirm(curl_walk *cw, apr_array_header_t *todo)
         slots[i].h = curl_easy_init();
         common_options(slots[i].h, cw, slots[i].err);
         curl_easy_setopt(slots[i].h, CURLOPT_NOBODY, 1L);
+        /* The size of the file, not of an encoding of it: a HEAD that
+         * offers gzip is answered by mod_deflate and the like with the
+         * compressed length. No Accept-Encoding: the identity. Listings
+         * (the walk's handle) may still come compressed. */
+        curl_easy_setopt(slots[i].h, CURLOPT_ACCEPT_ENCODING, NULL);
         curl_easy_setopt(slots[i].h, CURLOPT_FILETIME, 1L);
         curl_easy_setopt(slots[i].h, CURLOPT_WRITEFUNCTION, discard_cb);
         curl_easy_setopt(slots[i].h, CURLOPT_PRIVATE, &slots[i]);

@@ -3,9 +3,9 @@
  * lighttpd).
  *
  * Parsers are strict about structure and neutral about names: they return
- * names decoded but unchecked; the walk checks each with ms_scan_name_ok
- * (rsync paths segment by segment) and refuses the listing on the first bad
- * one. Times are read as UTC; a listing whose times are the server's local
+ * names decoded but unchecked; the walk checks each with ms_scan_name_check
+ * (rsync paths segment by segment), refuses the listing on a name no
+ * directory can hold and skips the names the index never holds. Times are read as UTC; a listing whose times are the server's local
  * time (Apache, lighttpd) marks its entries to be confirmed by HEAD. */
 #include <ctype.h>
 #include <stdlib.h>
@@ -106,6 +106,13 @@ int ms_scan_name_ok(const char *name)
     rc = ms_path_normalise(&norm, name, p) == 0 && strcmp(norm, name) == 0 ? 0 : -1;
     apr_pool_destroy(p);
     return rc;
+}
+
+int ms_scan_name_check(const char *name)
+{
+    if (!name || !*name || !strcmp(name, ".") || !strcmp(name, "..") || strchr(name, '/'))
+        return MS_NAME_HOSTILE;
+    return ms_scan_name_ok(name) == 0 ? MS_NAME_OK : MS_NAME_SKIP;
 }
 
 /* Split buf into lines (LF, optional CR before it); calls fn for each. */

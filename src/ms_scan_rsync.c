@@ -32,30 +32,34 @@ typedef struct rsync_run {
     size_t errlen;
 } rsync_run;
 
-/* Check each segment of an rsync path; -1 with w->err on a bad one. */
-static int path_ok(ms_walk_t *w, const char *path)
+/* Check each segment of an rsync path: MS_NAME_OK, MS_NAME_SKIP when a
+ * segment is a name the index never holds, -1 with w->err when a segment is
+ * one no directory holds (or the path is too deep). The path goes into the
+ * error as it is: whoever prints the error makes it printable. */
+static int path_check(ms_walk_t *w, const char *path, apr_pool_t *scratch)
 {
-    char *copy = apr_pstrdup(w->pool, path), *seg, *last;
-    int depth = 0;
+    char *copy = apr_pstrdup(scratch, path), *seg, *last;
+    int depth = 0, rc = MS_NAME_OK;
 
     for (seg = apr_strtok(copy, "/", &last); seg; seg = apr_strtok(NULL, "/", &last)) {
-        if (ms_scan_name_ok(seg) != 0) {
-            w->err = apr_psprintf(w->pool, "malformed listing: unsafe name \"%s\"",
-                                  apr_pescape_echo(w->pool, path, 0));
-            return -1;
-        }
+        int check = ms_scan_name_check(seg);
+
+        if (check == MS_NAME_HOSTILE)
+            goto unsafe;
+        if (check == MS_NAME_SKIP)
+            rc = MS_NAME_SKIP;
         depth++;
     }
-    if (depth == 0 || path[0] == '/' || path[strlen(path) - 1] == '/') {
-        w->err = apr_psprintf(w->pool, "malformed listing: unsafe name \"%s\"",
-                              apr_pescape_echo(w->pool, path, 0));
-        return -1;
-    }
+    if (depth == 0 || path[0] == '/' || path[strlen(path) - 1] == '/')
+        goto unsafe;
     if (depth > w->lim->max_depth + 1) {
         w->err = apr_psprintf(w->pool, "listing deeper than %d levels", w->lim->max_depth);
         return -1;
     }
-    return 0;
+    return rc;
+unsafe:
+    w->err = apr_psprintf(w->pool, "malformed listing: unsafe name \"%s\"", path);
+    return -1;
 }
 
 static int take_line(rsync_run *r, const char *line)
@@ -65,7 +69,7 @@ static int take_line(rsync_run *r, const char *line)
     int skip;
     const char *err = NULL, *rel;
     apr_pool_t *scratch;
-    int rc = 0;
+    int rc = 0, check;
 
     apr_pool_create(&scratch, w->pool);
     if (ms_parse_rsync_line(&e, &skip, line, scratch, &err) != 0) {
@@ -75,11 +79,15 @@ static int take_line(rsync_run *r, const char *line)
     }
     if (!strcmp(e.name, ".") || skip)
         goto leave;
-    if (path_ok(w, e.name) != 0) {
+    if ((check = path_check(w, e.name, scratch)) < 0) {
         rc = -1;
         goto leave;
     }
     rel = *w->subdir ? apr_pstrcat(scratch, w->subdir, "/", e.name, NULL) : e.name;
+    if (check == MS_NAME_SKIP) {
+        rc = ms_walk_skip(w, rel);
+        goto leave;
+    }
     if (!e.is_dir && apr_hash_get(w->want->files, rel, APR_HASH_KEY_STRING))
         rel = apr_pstrdup(w->pool, rel);   /* kept: must outlive scratch */
     rc = ms_walk_take(w, rel, &e);

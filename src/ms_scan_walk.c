@@ -60,6 +60,20 @@ int ms_walk_take(ms_walk_t *w, const char *rel, const ms_listent_t *e)
     return 0;
 }
 
+int ms_walk_skip(ms_walk_t *w, const char *rel)
+{
+    ms_scan_found_t *f = w->found;
+
+    if (++f->entries > w->lim->max_entries) {
+        w->err = apr_psprintf(w->pool, "listing over the bound of %" APR_INT64_T_FMT
+                              " entries", (apr_int64_t)w->lim->max_entries);
+        return -1;
+    }
+    if (f->skipped++ == 0)
+        f->skipped_example = apr_pstrdup(w->pool, rel);
+    return 0;
+}
+
 static int scheme_is(const char *url, const char *scheme)
 {
     size_t n = strlen(scheme);

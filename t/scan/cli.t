@@ -10,7 +10,9 @@
 #     remove takes the mirror's copies, health and prefixes with it;
 #   - locations filled from the geo databases when add is given none;
 #   - MIRRORSEL_DB, MIRRORSEL_GEOIP, MIRRORSEL_ASNDB, and the options over them;
-#   - --version.
+#   - --version; errors in the options before the command;
+#   - every option of every parser (read from src/) accepted by the tool and
+#     named in `mirrorsel --help`, README's synopsis and COMMAND --help.
 use strict;
 use warnings;
 use Encode qw(decode_utf8);
@@ -268,6 +270,22 @@ sub explain_names { join ' ', map { "$_->{name}/$_->{tier}" } @{ $_[0]{ranked} }
     ok($j->{fallback} && ($j->{mirror} // '') eq 'fb', 'no holder: the fallback mirror, flagged')
         or diag(explain_names($j));
     is(excluded_as($j, 'de1'), 'not-held', 'no holder: de1 excluded as not-held');
+
+    # the fallback mirror down: it exists, it does not qualify, and explain
+    # says so; without one, that none exists
+    $t->fixture('all-down', 'fb');
+    ($x, $j) = run_explain('explain with the fallback mirror down', 'late/new.iso', '--ip', $ip{berlin});
+    is($j->{result}, 'nomirror', 'fallback down: result nomirror');
+    is(excluded_as($j, 'fb'), 'down', 'fallback down: fb excluded as down');
+    my ($rc, $out) = $t->tool_run('explain', 'late/new.iso', '--ip', $ip{berlin});
+    like($out, qr/^result: +nomirror \(neither a mirror nor a fallback mirror qualifies: served locally\)$/m,
+         'fallback down: the text says no fallback mirror qualifies, not that none exists');
+    $t->tool('mirror', 'edit', 'fb', '--no-fallback');
+    ($rc, $out) = $t->tool_run('explain', 'late/new.iso', '--ip', $ip{berlin});
+    like($out, qr/^result: +nomirror \(no mirror qualifies and no fallback mirror exists: served locally\)$/m,
+         'no fallback mirror: the text says none exists');
+    $t->tool('mirror', 'edit', 'fb', '--fallback');
+    $t->fixture('all-up', 'fb');
 }
 
 # a path that is not in the index
@@ -478,6 +496,15 @@ my @bad = (
     [ [ 'add', 'new', '--url', 'http://new.mirror.test/a b/', @L ],  2, qr/holds a space/ ],
     [ [ 'add', 'new', @U, '--url', 'http://other.mirror.test/', @L ], 2, qr/a second http URL/ ],
     [ [ 'add', 'new', @U, '--scan-url', 'gopher://new.mirror.test/', @L ], 2, qr/--scan-url 'gopher:.*scheme must be one of/ ],
+    # a login only where the scanner uses it: rsync and FTP a user and a
+    # password, SFTP the user (the key logs in), HTTP none; the password is
+    # never echoed
+    [ [ 'add', 'new', @U, '--scan-url', 'sftp://u:pw@new.mirror.test/pub/', @L ], 2,
+      qr/--scan-url 'sftp:\/\/u:\*\*\*\@new\.mirror\.test\/pub\/': must not hold a password: an sftp:\/\/ scan URL logs in with the key of --ssh-key/ ],
+    [ [ 'add', 'new', @U, '--scan-url', 'https://u:pw@new.mirror.test/', @L ], 2,
+      qr/--scan-url 'https:\/\/u:\*\*\*\@new\.mirror\.test\/': must not hold a user name or password: only rsync:\/\/, ftp:\/\/ and ftps:\/\/ scan URLs carry a login/ ],
+    [ [ 'add', 'new', @U, '--scan-url', 'http://u@new.mirror.test/', @L ], 2,
+      qr/--scan-url 'http:\/\/u\@new\.mirror\.test\/': must not hold a user name or password/ ],
     [ [ 'add', 'new', @U, @L, '--frobnicate' ],                 2, qr/unknown option --frobnicate/ ],
     [ [ 'add', 'new', '--url' ],                                2, qr/option --url needs a value/ ],
     [ [ 'add', 'de1', '--url', 'http://de1b.mirror.test/', @L ], 1, qr/mirror de1 exists/ ],
@@ -491,6 +518,8 @@ my @bad = (
     [ [ 'edit', 'de1', '--scope', 'planet' ],                   2, qr/--scope 'planet'/ ],
     [ [ 'edit', 'de1', '--max-size', 'big' ],                   2, qr/--max-size 'big'/ ],
     [ [ 'edit', 'de1', '--url', 'ftp://de1.mirror.test/' ],     2, qr/--url 'ftp:.*scheme must be http or https/ ],
+    [ [ 'edit', 'de1', '--scan-url', 'sftp://u:pw@de1.mirror.test/' ], 2, qr/--scan-url 'sftp:\/\/u:\*\*\*\@.*must not hold a password/ ],
+    [ [ 'edit', 'de1', '--scan-url', 'https://u:pw@de1.mirror.test/' ], 2, qr/--scan-url 'https:\/\/u:\*\*\*\@.*must not hold a user name or password/ ],
     [ [ 'edit', 'de1', '--lat', '1', '--lon', '1', '--no-coords' ], 2, qr/--no-coords contradicts --lat\/--lon/ ],
     [ [ 'edit', 'bad name', '--weight', '5' ],                  2, qr/'bad name': not a valid mirror name/ ],
     [ [ 'remove', 'nosuch' ],                                   1, qr/mirror nosuch: no such mirror/ ],
@@ -697,6 +726,20 @@ sub bare {
                              @ex);
     ok($rc == 1 && $err =~ /none-asn\.mmdb/, 'MIRRORSEL_ASNDB naming no file: exit 1, the file named') or diag($err);
 
+    # a database of the wrong kind is refused, not read as finding nothing
+    ($rc, $out, $err) = bare({ MIRRORSEL_DB => $db }, '--geoip', $asn, @ex);
+    ok($rc == 1 && $out eq '' && $err =~ /\A[^\n]*\n\z/
+       && $err =~ /the GeoIP database \Q$asn\E is of type "GeoLite2-ASN": not a City or Country database/,
+       '--geoip naming the ASN database: exit 1, one line naming file, type and the kind wanted') or diag($err);
+    ($rc, $out, $err) = bare({ MIRRORSEL_DB => $db, MIRRORSEL_GEOIP => $geo, MIRRORSEL_ASNDB => $geo }, @ex);
+    ok($rc == 1 && $err =~ /the ASN database \Q$geo\E is of type "GeoLite2-City": not an ASN database/,
+       'MIRRORSEL_ASNDB naming the City database: exit 1, said') or diag($err);
+    ($rc, $out, $err) = bare({ MIRRORSEL_DB => $db }, '--geoip', $asn, 'mirror', 'add', 'geo-wrong',
+                             '--url', 'http://198.51.100.70/');
+    ok($rc == 1 && $err =~ /not a City or Country database/, 'mirror add with the wrong kind of --geoip: exit 1')
+        or diag($err);
+    is(list_json(), $list, 'mirror add with the wrong kind of --geoip: the database as it was');
+
     ($rc, $out, $err) = bare({ MIRRORSEL_DB => $db, MIRRORSEL_GEOIP => $geo, MIRRORSEL_ASNDB => $asn },
                              'mirror', 'add', 'geo-env', '--url', 'http://198.51.100.70/');
     is($out, "added mirror geo-env: country US, continent NA, coordinates 40.7100,-74.0100, asn 64510\n",
@@ -717,6 +760,138 @@ sub bare {
     ok($rc == 2 && $out eq '' && $err =~ /^usage: mirrorsel /, 'no command: usage on stderr, exit 2');
     ($rc, $out, $err) = bare({}, 'frobnicate');
     ok($rc == 2 && $err =~ /^mirrorsel: unknown command 'frobnicate'/, 'unknown command: exit 2, named');
+    # the tool's own options, before the command: "mirrorsel: " once
+    ($rc, $out, $err) = bare({}, '--bogus', 'init');
+    is("$rc $err", "2 mirrorsel: unknown option --bogus (see --help)\n", 'unknown option before the command: one prefix');
+    ($rc, $out, $err) = bare({}, '-x', 'init');
+    is("$rc $err", "2 mirrorsel: unknown option -x (see --help)\n", 'unknown short option before the command: one prefix');
+    ($rc, $out, $err) = bare({}, '--db');
+    is("$rc $err", "2 mirrorsel: option --db needs a value\n", 'a global option without its value: one prefix');
+    ($rc, $out, $err) = bare({}, 'init', '--bogus');
+    is("$rc $err", "2 mirrorsel: init: unknown option --bogus (see --help)\n", 'after the command: the command named');
+}
+
+# --- every option the parsers accept, in --help and README's synopsis -------------
+#
+# The options are read from the parsers themselves (each `longopts[]` table of
+# src/, with the macros of src/*.h expanded); each must be accepted by the
+# built tool, appear in its command's entry of `mirrorsel --help`, of README's
+# synopsis and of `mirrorsel COMMAND --help`; and every option those three
+# name must be one the parser accepts.
+{
+    my $src = "$MSTest::ROOT/src";
+    my $slurp = sub { open my $fh, '<', $_[0] or die "$_[0]: $!"; local $/; scalar <$fh> };
+    my %macro;
+    for my $h (glob "$src/*.h") {
+        my $text = $slurp->($h);
+        while ($text =~ /^#define (MS_\w+_LONGOPTS)[ \t]*\\\n((?:[^\n]*\\\n)*[^\n]*)/mg) {
+            my ($name, $body) = ($1, $2);
+            $macro{$name} = [ $body =~ /\{\s*"([^"]+)"/g ];
+        }
+    }
+    ok($macro{MS_GLOBAL_LONGOPTS} && @{ $macro{MS_GLOBAL_LONGOPTS} } == 3,
+       'parsers: the global options macro read from src/ms_cmd.h');
+    # the parsers, file by file, in order; and the command(s) each one serves
+    my %serves = (
+        'mirrorsel.c'         => [ 'GLOBAL' ],
+        'ms_cmd_init.c'       => [ 'init' ],
+        'ms_cmd_mirror.c'     => [ 'mirror add+edit', 'mirror enable|disable|remove' ],
+        'ms_cmd_mirror_show.c'=> [ 'mirror list+show' ],
+        'ms_cmd_index.c'      => [ 'index' ],
+        'ms_cmd_scan.c'       => [ 'scan' ],
+        'ms_cmd_probe.c'      => [ 'probe' ],
+        'ms_cmd_explain.c'    => [ 'explain' ],
+    );
+    my %parser;     # command => { option => 1 }
+    for my $c (sort glob "$src/*.c") {
+        my $file = $c =~ s{.*/}{}r;
+        my @blocks;
+        my $text = $slurp->($c);
+        while ($text =~ /struct option longopts\[\] = \{(.*?)\n\s*\};/sg) {
+            my $block = $1;
+            my @names = $block =~ /\{\s*"([^"]+)"/g;
+            push @names, @{ $macro{$_} || die "unknown macro $_" } for $block =~ /\b(MS_\w+_LONGOPTS)\b/g;
+            push @blocks, { map { $_ => 1 } @names };
+        }
+        next unless @blocks || $serves{$file};
+        is(scalar @blocks, scalar @{ $serves{$file} || [] },
+           "parsers: $file has the option tables this test knows of") or next;
+        @parser{ @{ $serves{$file} } } = @blocks;
+    }
+    my %global = map { $_ => 1 } @{ $macro{MS_GLOBAL_LONGOPTS} }, 'help';
+    my %edit_only = map { $_ => 1 } qw(no-fallback enabled clear-prefixes no-coords);
+
+    # Split a synopsis into its commands' entries (continuation lines are
+    # indented deeper; two commands may share a line, split at 3+ spaces).
+    my $cmd_re = qr/init|mirror (?:add|edit|enable\|disable\|remove|list|show)|index|scan|probe|explain/;
+    my $entries = sub {
+        my (%e, $cur);
+        for my $line (split /\n/, $_[0]) {
+            if ($line =~ /^ ($cmd_re)\b/) {
+                for my $part (split /\s{3,}(?=(?:$cmd_re)\b)/, substr($line, 1)) {
+                    ($cur) = $part =~ /^($cmd_re)\b/;
+                    $e{$cur} .= "$part\n";
+                }
+            }
+            elsif (defined $cur && $line =~ /^ {2,}\S/) { $e{$cur} .= "$line\n" }
+            else { undef $cur }
+        }
+        return \%e;
+    };
+    my $has = sub { $_[0] =~ /(?:^|[\s\[|])--\Q$_[1]\E(?![\w-])/ };
+    my $tokens = sub { $_[0] =~ /--([a-z][\w-]*)/g };
+
+    my ($rc, $help) = bare({}, '--help');
+    my ($global_help) = $help =~ /^(global options.*?)(?:\n\n|\z)/ms;
+    my $readme = -e "$MSTest::ROOT/README.md" ? $slurp->("$MSTest::ROOT/README.md") : '';
+    my ($synopsis) = $readme =~ /^## The `mirrorsel` tool\n\n```\n(.*?)```/ms;
+    ok(defined $synopsis, "README.md: the tool's synopsis found");
+    my %doc = ('mirrorsel --help' => $entries->($help), 'README' => $entries->($synopsis // ''));
+    my $nodb = $t->dir . '/no/such/dir/x.db';      # nothing the probes below run opens a database
+
+    # which entries show a parser's options, and how the tool is called for it
+    my %where = (
+        'init'                         => [ ['init'],                 ['init'] ],
+        'mirror add+edit'              => [ ['mirror add', 'mirror edit'], ['mirror', 'add'] ],
+        'mirror enable|disable|remove' => [ ['mirror enable|disable|remove'], ['mirror', 'remove'] ],
+        'mirror list+show'             => [ ['mirror list', 'mirror show'], ['mirror', 'show'] ],
+        'index'                        => [ ['index'],                ['index'] ],
+        'scan'                         => [ ['scan'],                 ['scan'] ],
+        'probe'                        => [ ['probe'],                ['probe'] ],
+        'explain'                      => [ ['explain'],              ['explain'] ],
+    );
+    for my $p (sort keys %where) {
+        my ($names, $call) = @{ $where{$p} };
+        my $opts = $parser{$p} || {};
+        my @own = grep { !$global{$_} } sort keys %$opts;
+        my (@unknown, @bad_value);
+        for my $o (sort keys %$opts) {
+            next if $o eq 'help';
+            my ($orc, $oout, $oerr) = bare({}, '--db', $nodb, @$call, "--$o");
+            push @unknown, $o if $oerr =~ /unknown option/;
+        }
+        is("@unknown", '', "parser of $p: the built tool accepts every option of its table");
+        my ($hrc, $own_help) = bare({}, @$call, '--help');
+        for my $doc (sort keys %doc) {
+            my @missing;
+            for my $o (@own) {
+                # the options of mirror add and edit: edit's own in edit's entry
+                my @in = $p eq 'mirror add+edit' ? ($edit_only{$o} ? 'mirror edit' : 'mirror add')
+                       : @$names;
+                push @missing, $o if grep { !$has->($doc{$doc}{$_} // '', $o) } @in;
+            }
+            is("@missing", '', "$doc: every option of $p in its synopsis");
+            my @phantom = grep { !$opts->{$_} } map { $tokens->($doc{$doc}{$_} // '') } @$names;
+            is("@phantom", '', "$doc: every option its synopsis of $p names is accepted");
+        }
+        my @missing = grep { !$has->($own_help, $_) } @own;
+        is("@missing", '', "mirrorsel @$call --help: every option of $p");
+    }
+    # the global options: in the usage line and the global section
+    my @missing = grep { !$has->($global_help // '', $_) } sort keys %{ $parser{GLOBAL} || {} };
+    is("@missing", '', 'mirrorsel --help: every global option in its global section');
+    @missing = grep { !$has->($synopsis // '', $_) } @{ $macro{MS_GLOBAL_LONGOPTS} };
+    is("@missing", '', 'README: every global option in the synopsis');
 }
 
 $t->finish;

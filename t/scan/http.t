@@ -2,7 +2,8 @@
 # Scanning over http:// and https:// against real autoindex listings:
 # nginx (exact sizes, GMT), Apache (rounded sizes, local time: confirmed by
 # HEAD) and lighttpd; HTTPS with a self-signed certificate is refused by
-# default and accepted with the mirror's CA file.
+# default and accepted with the mirror's CA file; an Apache mirror with
+# mod_deflate on text/plain: the HEAD confirmations get the file's own size.
 use strict;
 use warnings;
 use FindBin;
@@ -82,5 +83,31 @@ $ls = $show->('tls')->{last_scan};
 ok(!$ls->{ok} && $ls->{error} =~ /certificate|SSL/i, 'mirror show --json: failed last_scan with its error');
 like($t->tool('mirror', 'list'), qr/^tls +.* \S+ failed: .*(certificate|SSL)/mi,
      'mirror list: the failed scan and its error');
+
+# An Apache mirror compressing text/plain with mod_deflate: its listing may
+# come compressed, but a HEAD that asked for compression would get the
+# compressed length, so the text file would be recorded at the wrong size and
+# never be fresh. The confirmations ask for the identity encoding.
+my $z = ScanTest->new(name => 'scan-http-deflate');
+$z->origin_file('pub/SHA256SUMS.txt', 34001);
+$z->origin_file('pub/big.iso', 50000);
+$z->init;
+$z->tool('index', $z->origin);
+my $zt = $z->mirror_tree('deflate');
+my $m = '/usr/lib/apache2/modules';
+my $zp = $z->apache($zt, label => 'apache-deflate', conf => <<"CONF");
+LoadModule filter_module $m/mod_filter.so
+LoadModule deflate_module $m/mod_deflate.so
+AddOutputFilterByType DEFLATE text/plain text/html
+CONF
+my $gz = `curl -s -I -H 'Accept-Encoding: gzip' http://127.0.0.1:$zp/pub/SHA256SUMS.txt`;
+like($gz, qr/^Content-Encoding: gzip/mi, 'deflate mirror: compresses text/plain when asked');
+$z->add_mirror('deflate', "http://127.0.0.1:$zp/");
+($rc, $out, $err) = $z->run_tool('scan', 'deflate');
+is($rc, 0, 'deflate mirror: scanned') or diag($err);
+my $zc = $z->copies('deflate');
+is($zc->{'pub/SHA256SUMS.txt'}, '34001 1714564830 1', 'deflate mirror: the text file at its own size');
+is($zc->{'pub/big.iso'}, '50000 1714564830 1', 'deflate mirror: the other file too');
+is($z->last_run('deflate')->{fresh}, 2, 'deflate mirror: both fresh');
 
 done_testing;

@@ -1,7 +1,8 @@
 /* test_geo_cache.c — the per-process cache of locations by address gives
  * what the mmdb gives, for IPv4 and IPv6, found and unknown addresses, also
- * when addresses collide in a tiny cache. The mmdb is the tests' own,
- * written by scripts/mkmmdb.pl (skipped without Perl's MaxMind writer). */
+ * when addresses collide in a tiny cache; and ms_geo_check_types tells a
+ * City database from an ASN one. The mmdb is the tests' own, written by
+ * scripts/mkmmdb.pl (skipped without Perl's MaxMind writer). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,24 @@ int main(void)
         rc2 = ms_geo_lookup(&loc, geo, &addr, NULL);
         ms_geo_cache_stats(geo, &hits, &misses);
         ok(rc2 == -1 && hits == 0 && misses == 2, "asked again, not answered from the cache");
+    }
+
+    /* the kinds of database, by their metadata */
+    {
+        const char *err = NULL;
+
+        ok(ms_geo_open(&geo, city, asn, p, &err) == 0
+           && ms_geo_check_types(geo, p, &err) == 0, "types: City as GeoIP, ASN as ASN");
+        ok(ms_geo_check_types(NULL, p, &err) == 0, "types: no databases, nothing to check");
+        err = NULL;
+        ok(ms_geo_open(&geo, asn, NULL, p, &err) == 0 && ms_geo_check_types(geo, p, &err) != 0
+           && err && strstr(err, asn) && strstr(err, "\"GeoLite2-ASN\"")
+           && strstr(err, "not a City or Country database"),
+           "types: an ASN database as GeoIP refused, file and type named");
+        err = NULL;
+        ok(ms_geo_open(&geo, NULL, city, p, &err) == 0 && ms_geo_check_types(geo, p, &err) != 0
+           && err && strstr(err, city) && strstr(err, "not an ASN database"),
+           "types: a City database as ASN refused");
     }
 
     if (system(apr_psprintf(p, "rm -rf '%s'", dir)) != 0)

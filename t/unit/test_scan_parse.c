@@ -270,6 +270,21 @@ static void test_names(void)
     ok(ms_scan_name_ok("a\\b") != 0, "backslash refused");
     ok(ms_scan_name_ok("a\nb") != 0 && ms_scan_name_ok("a\rb") != 0, "CR, LF refused");
     ok(ms_scan_name_ok("a\xff" "b") != 0, "invalid UTF-8 refused");
+
+    /* What the walk does with each: take, skip (a legal name the index never
+     * holds), or refuse the listing (a name no directory holds). */
+    ok(ms_scan_name_check("file.iso") == MS_NAME_OK, "check: plain name taken");
+    ok(ms_scan_name_check("a\\b") == MS_NAME_SKIP, "check: backslash skipped");
+    ok(ms_scan_name_check("a\nb") == MS_NAME_SKIP && ms_scan_name_check("a\x01") == MS_NAME_SKIP
+       && ms_scan_name_check("a\x7f") == MS_NAME_SKIP, "check: control bytes skipped");
+    ok(ms_scan_name_check("a\xff" "b") == MS_NAME_SKIP
+       && ms_scan_name_check("\xc0\xaf") == MS_NAME_SKIP, "check: invalid UTF-8 skipped");
+    ok(ms_scan_name_check(NULL) == MS_NAME_HOSTILE && ms_scan_name_check("") == MS_NAME_HOSTILE,
+       "check: no name refused");
+    ok(ms_scan_name_check(".") == MS_NAME_HOSTILE && ms_scan_name_check("..") == MS_NAME_HOSTILE,
+       "check: . and .. refused");
+    ok(ms_scan_name_check("a/b") == MS_NAME_HOSTILE
+       && ms_scan_name_check("a\\/b\n") == MS_NAME_HOSTILE, "check: a slash refused, odd or not");
 }
 
 int main(void)
