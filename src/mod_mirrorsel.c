@@ -557,6 +557,12 @@ static void proc_open_geo(ms_proc_t *proc, apr_pool_t *p)
                      "restarted with a usable file", proc->geo_err);
         return;
     }
+    /* A database of another kind (an ASN file as MirrorSelGeoIPDatabase)
+     * opens and finds nothing: every client would be ranked as if it were
+     * nowhere. Said once per process; requests go on as before. */
+    if (ms_geo_check_types(proc->geo, p, &err) != 0)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, proc->s, MSLOGNO(00021)
+                     "%s; clients will not be located through it", err);
     ms_geo_cache_enable(proc->geo, MS_GEO_SLOTS, p);   /* failing: slower, not wrong */
 }
 

@@ -38,8 +38,8 @@ typedef struct ms_geo_error {
  * "ISP" (GeoLite2-ASN, GeoIP2-ISP), in any case. A database of another kind
  * opens and is read without error, but finds nothing: every address would be
  * "not in the geo databases". Returns 0, or -1 with *err (from p) naming the
- * file, its type and the kind wanted. The tool calls it; the module does not
- * (a wrong file there finds nothing, and requests are answered as before). */
+ * file, its type and the kind wanted. The tool refuses such a database; the
+ * module logs a warning once per process and answers as before. */
 int ms_geo_check_types(const ms_geo_t *geo, apr_pool_t *p, const char **err);
 
 /* Look an address up. Fills *out (zeroed first); an address found in

@@ -189,6 +189,18 @@ SKIP: {
     my $e = (grep { $_->{uri} eq $url } $t->access_entries)[0] || {};
     is($e->{result}, 'error', 'City mmdb damaged inside: MIRRORSEL_RESULT=error');
     $t->stop;
+    {
+        # A database of another kind as MirrorSelGeoIPDatabase: it opens and
+        # finds nothing; a warning at start, requests answered as before.
+        my $asn = $t->{asndb};
+        push @provoked, $asn;
+        $t->start(db => $good, geoip => $asn);
+        my $r = $t->get($url, ip => $berlin);
+        is($r->{status}, 302, 'an ASN mmdb as the GeoIP database: still redirected');
+        like($t->error_log, qr/\[mirrorsel:warn\].*MS00021: .*\Q$asn\E.*not a City or Country database; clients will not be located/,
+             'an ASN mmdb as the GeoIP database: a warning naming the file and its kind');
+        $t->stop;
+    }
     local $t->{geoip} = $mm;
     my ($rc, $out, $err) = $t->tool_run('explain', $file, '--ip', $berlin);
     is($rc, 1, 'City mmdb damaged inside: explain fails (exit 1)');
