@@ -138,19 +138,10 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
     -addext 'basicConstraints=critical,CA:FALSE' \
     -keyout "$TMPDIR_T/ssl/key.pem" -out "$TMPDIR_T/ssl/cert.pem" 2>/dev/null
 
-# The C unit tests: one TAP program per t/unit/*.c.
+# The C unit tests, one TAP program per t/unit/*.c, and the fuzzing
+# harnesses over their corpus (fuzz/replay.c), one per fuzz/fuzz_*.c.
 units=""
-for src in t/unit/*.c; do
-    [ -e "$src" ] || continue
-    bin=$BUILD/t/$(basename "$src" .c)
-    if [ ! -x "$bin" ]; then
-        echo "run-tests.sh: $bin is missing: build first (make unit)" >&2
-        exit 1
-    fi
-    units="$units $bin"
-done
-# The fuzzing harnesses over their corpus (fuzz/replay.c), one per fuzz/fuzz_*.c.
-for src in fuzz/fuzz_*.c; do
+for src in t/unit/*.c fuzz/fuzz_*.c; do
     [ -e "$src" ] || continue
     bin=$BUILD/t/$(basename "$src" .c)
     if [ ! -x "$bin" ]; then
