@@ -595,7 +595,8 @@ for n in $SIZES; do
 done
 say "mirrorsel index ($FULL files): cold: $INDEX_COLD; incremental: $INDEX_INCR"
 say "mirrorsel explain: $EXPLAIN"
-[ -n "$SCAN" ] && say "scan/probe: $(printf '%s' "$SCAN" | tail -n 3 | paste -sd';')"
+# every scan and the probe, one line each (sed drops the indent)
+[ -n "$SCAN" ] && printf '%s\n' "$SCAN" | sed -n 's/^ *\(scan \|probe \)/scan\/probe: \1/p'
 IFS='|' read -r ma mb <<< "${MEM[$FULL]}"
 FIRST=${SIZES%% *}
 say "targets at $FULL files:"
