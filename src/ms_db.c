@@ -54,6 +54,11 @@ enum { RC_ID, RC_MIRROR, RC_STARTED, RC_FINISHED, RC_OK, RC_SEEN, RC_FRESH,
 #define TARGET_COLS "f.id, f.path, f.size, f.mtime, f.sha256, " \
                     "c.size, c.mtime, c.precision, c.seen"
 enum { TC_COPY_SIZE = FC_SHA256 + 1, TC_COPY_MTIME, TC_COPY_PRECISION, TC_COPY_SEEN };
+#define PREFIX_COLS "mirror_id, prefix"
+enum { PC_MIRROR, PC_PREFIX };
+
+#define SCAN_CONF_COLS "ca_file, ssh_key, known_hosts, probe_file_id"
+enum { SC_CA_FILE, SC_SSH_KEY, SC_KNOWN_HOSTS, SC_PROBE_FILE };
 #define FRESH_FILE_COLS "f.id, f.path, f.size, f.mtime, f.sha256"
 /* The SQL twin of ms_copy_fresh (ms_select.c). */
 #define FRESH_WHERE "c.size = f.size AND abs(c.mtime - f.mtime) < c.precision"
@@ -80,10 +85,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ROLLBACK]       = "ROLLBACK",
     [ST_GENERATION]     = "SELECT mirrors, data FROM generation WHERE id = 1",
     [ST_MIRRORS_ALL]    = "SELECT " MIRROR_COLS " FROM mirrors ORDER BY id",
-    [ST_PREFIXES_ALL]   = "SELECT mirror_id, prefix FROM mirror_prefixes ORDER BY mirror_id, prefix",
+    [ST_PREFIXES_ALL]   = "SELECT " PREFIX_COLS " FROM mirror_prefixes ORDER BY mirror_id, prefix",
     [ST_HEALTH_ALL]     = "SELECT " HEALTH_COLS " FROM mirror_health",
     [ST_MIRROR_BY_NAME] = "SELECT " MIRROR_COLS " FROM mirrors WHERE name = ?1",
-    [ST_PREFIXES_OF]    = "SELECT mirror_id, prefix FROM mirror_prefixes WHERE mirror_id = ?1 "
+    [ST_PREFIXES_OF]    = "SELECT " PREFIX_COLS " FROM mirror_prefixes WHERE mirror_id = ?1 "
                           "ORDER BY prefix",
     [ST_HEALTH_OF]      = "SELECT " HEALTH_COLS " FROM mirror_health WHERE mirror_id = ?1",
     [ST_MIRROR_INSERT]  = "INSERT INTO mirrors (name, http_url, https_url, scan_url, country, "
@@ -142,7 +147,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                           "ON c.file_id = f.id AND c.mirror_id = ?1 "
                           "WHERE ?2 = '' OR (f.path > ?2 || '/' AND f.path < ?2 || '0') "
                           "ORDER BY f.path",
-    [ST_SCAN_CONF_GET]  = "SELECT ca_file, ssh_key, known_hosts, probe_file_id "
+    [ST_SCAN_CONF_GET]  = "SELECT " SCAN_CONF_COLS " "
                           "FROM mirror_scan WHERE mirror_id = ?1",
     [ST_SCAN_CONF_PUT]  = "INSERT INTO mirror_scan (mirror_id, ca_file, ssh_key, known_hosts) "
                           "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (mirror_id) DO UPDATE SET "
@@ -1121,9 +1126,9 @@ static int load_mirrors(ms_mirrors_t *ms, ms_db_t *db)
     if (!(st = stmt(db, ST_PREFIXES_ALL)))
         return MS_ERR;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        ms_mirror_t *m = (ms_mirror_t *)ms_mirrors_find(ms, sqlite3_column_int64(st, 0));
+        ms_mirror_t *m = (ms_mirror_t *)ms_mirrors_find(ms, sqlite3_column_int64(st, PC_MIRROR));
         if (m)
-            add_prefix(m, st, 1);
+            add_prefix(m, st, PC_PREFIX);
     }
     done(st);
     if (rc != SQLITE_DONE) {
@@ -1218,7 +1223,7 @@ int ms_db_mirror_get(ms_mirror_t **out, ms_db_t *db, const char *name, apr_pool_
         return MS_ERR;
     sqlite3_bind_int64(st, 1, m->id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        add_prefix(m, st, 1);
+        add_prefix(m, st, PC_PREFIX);
     done(st);
     if (rc != SQLITE_DONE) {
         set_error(db, "reading prefixes of %s", name);
@@ -1673,10 +1678,10 @@ int ms_db_scan_conf_get(ms_scan_conf_t **out, ms_db_t *db, int64_t mirror_id,
     sqlite3_bind_int64(st, 1, mirror_id);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        c->ca_file = col_text(st, 0, p);
-        c->ssh_key = col_text(st, 1, p);
-        c->known_hosts = col_text(st, 2, p);
-        c->probe_file_id = sqlite3_column_int64(st, 3);
+        c->ca_file = col_text(st, SC_CA_FILE, p);
+        c->ssh_key = col_text(st, SC_SSH_KEY, p);
+        c->known_hosts = col_text(st, SC_KNOWN_HOSTS, p);
+        c->probe_file_id = sqlite3_column_int64(st, SC_PROBE_FILE);
     }
     else if (rc != SQLITE_DONE)
         set_error(db, "reading scan settings");
