@@ -142,6 +142,10 @@ int ms_walk_take(ms_walk_t *w, const char *rel, const ms_listent_t *e);
 /* Count one entry at rel skipped for its name (MS_NAME_SKIP); the first is
  * kept as the example. Returns -1 (w->err set) over the entry bound. */
 int ms_walk_skip(ms_walk_t *w, const char *rel);
+/* Count one entry of a listing that is neither taken nor skipped (a
+ * symbolic link, a device): every entry counts against max_entries.
+ * Returns -1 (w->err set) over the bound. */
+int ms_walk_count(ms_walk_t *w);
 int64_t ms_now_ms(void);       /* CLOCK_MONOTONIC, milliseconds */
 
 #endif

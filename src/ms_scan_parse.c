@@ -630,13 +630,15 @@ static char *tail_text(const char *s, const char *end, apr_pool_t *p)
     return html_unescape(out, strlen(out), p);
 }
 
-/* The href value of an "<a" tag starting at s; NULL when it has none. */
+/* The href value of an "<a" tag starting at s; NULL when it has none.
+ * *after: just past the tag's ">", NULL when the tag does not end. */
 static const char *href_of(const char *s, const char *end, const char **after,
                            apr_pool_t *p)
 {
     const char *gt = s, *h;
     char q;
 
+    *after = NULL;
     while (gt < end && *gt != '>')
         gt++;
     if (gt >= end)
@@ -689,8 +691,12 @@ int ms_parse_autoindex(apr_array_header_t **out, const char *buf, size_t len,
             s++;
             continue;
         }
-        if (!(href = href_of(s, end, &after, p)))
-            break;
+        if (!(href = href_of(s, end, &after, p))) {
+            if (!after)
+                break;                      /* the tag never ends */
+            s = after;                      /* <a name=...>: not a link */
+            continue;
+        }
         s = after;
         links++;
         /* Direct children only: relative, no query, no fragment, no

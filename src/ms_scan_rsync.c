@@ -30,7 +30,12 @@ typedef struct rsync_run {
     size_t used;
     char errtail[512];             /* the end of rsync's stderr */
     size_t errlen;
+    int64_t errbytes;              /* all of it, bounded by MAX_MESSAGES */
 } rsync_run;
+
+/* rsync's stderr carries the daemon's messages too; a daemon that keeps
+ * sending them would keep the idle timer from running out. */
+#define MAX_MESSAGES (1024 * 1024)
 
 /* Check each segment of an rsync path: MS_NAME_OK, MS_NAME_SKIP when a
  * segment is a name the index never holds, -1 with w->err when a segment is
@@ -77,8 +82,10 @@ static int take_line(rsync_run *r, const char *line)
         rc = -1;
         goto leave;
     }
-    if (!strcmp(e.name, ".") || skip)
+    if (!strcmp(e.name, ".") || skip) {
+        rc = ms_walk_count(w);         /* links and devices count too */
         goto leave;
+    }
     if ((check = path_check(w, e.name, scratch)) < 0) {
         rc = -1;
         goto leave;
@@ -200,12 +207,19 @@ static pid_t spawn(ms_walk_t *w, int *out_fd, int *err_fd)
         dup2(out[1], 1);
         dup2(err[1], 2);
         close(out[0]); close(out[1]); close(err[0]); close(err[1]);
+        /* A session of its own: no terminal to ask a password on, and one
+         * process group, so that a bound kills rsync's forked receiver
+         * with it (kill(-pid) below). */
+        setsid();
         setenv("TZ", "UTC", 1);
         setenv("LC_ALL", "C", 1);
+        /* The environment's RSYNC_PASSWORD only for a URL that names a
+         * user: any other daemon that asks gets none (and rsync fails
+         * at once) rather than a password meant for another mirror. */
         if (password)
             setenv("RSYNC_PASSWORD", password, 1);
-        else if (user && !getenv("RSYNC_PASSWORD"))
-            setenv("RSYNC_PASSWORD", "", 1);  /* fail now, not ask a terminal */
+        else if (!user || !getenv("RSYNC_PASSWORD"))
+            setenv("RSYNC_PASSWORD", "", 1);
         execlp("rsync", "rsync", "--list-only", "--recursive", "--no-motd",
                "--no-human-readable", timeout, contimeout, "--", url, (char *)NULL);
         dprintf(2, "rsync: cannot run rsync: %s\n", strerror(errno));
@@ -271,8 +285,14 @@ int ms_scan_rsync(ms_walk_t *w)
                 continue;
             }
             idle_until = ms_now_ms() + (int64_t)w->lim->timeout * 1000;
-            if (i == 1)
+            if (i == 1) {
                 keep_stderr(r, buf, (size_t)got);
+                if ((r->errbytes += got) > MAX_MESSAGES) {
+                    w->err = apr_psprintf(w->pool, "rsync: over %d bytes of messages",
+                                          MAX_MESSAGES);
+                    goto kill;
+                }
+            }
             else if (feed(r, buf, (size_t)got) != 0)
                 goto kill;
         }
@@ -289,6 +309,7 @@ int ms_scan_rsync(ms_walk_t *w)
     return 0;
 
 kill:
+    kill(-pid, SIGKILL);                /* rsync and the receiver it forked */
     kill(pid, SIGKILL);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;

@@ -39,15 +39,22 @@ void ms_scan_want_add(ms_scan_want_t *w, const char *path, apr_pool_t *p)
     apr_hash_set(w->dirs, "", APR_HASH_KEY_STRING, "");
 }
 
-int ms_walk_take(ms_walk_t *w, const char *rel, const ms_listent_t *e)
+int ms_walk_count(ms_walk_t *w)
 {
-    ms_scan_found_t *f = w->found;
-
-    if (++f->entries > w->lim->max_entries) {
+    if (++w->found->entries > w->lim->max_entries) {
         w->err = apr_psprintf(w->pool, "listing over the bound of %" APR_INT64_T_FMT
                               " entries", (apr_int64_t)w->lim->max_entries);
         return -1;
     }
+    return 0;
+}
+
+int ms_walk_take(ms_walk_t *w, const char *rel, const ms_listent_t *e)
+{
+    ms_scan_found_t *f = w->found;
+
+    if (ms_walk_count(w) != 0)
+        return -1;
     if (e->is_dir)
         return 0;
     if (apr_hash_get(w->want->files, rel, APR_HASH_KEY_STRING)) {
@@ -64,11 +71,8 @@ int ms_walk_skip(ms_walk_t *w, const char *rel)
 {
     ms_scan_found_t *f = w->found;
 
-    if (++f->entries > w->lim->max_entries) {
-        w->err = apr_psprintf(w->pool, "listing over the bound of %" APR_INT64_T_FMT
-                              " entries", (apr_int64_t)w->lim->max_entries);
+    if (ms_walk_count(w) != 0)
         return -1;
-    }
     if (f->skipped++ == 0)
         f->skipped_example = apr_pstrdup(w->pool, rel);
     return 0;

@@ -14,7 +14,12 @@ my $m1 = $t->standard_mirror('m1');
 my $m2 = $t->mirror_tree('m2');
 system('mkdir', '-p', "$t->{dir}/trees/deep/pub/mirror") == 0 or die;
 system('cp', '-a', "$m2/.", "$t->{dir}/trees/deep/pub/mirror/") == 0 or die;
+# a mirror whose tree holds 300 symbolic links beside the files
+system('mkdir', '-p', "$t->{dir}/trees/links/l") == 0 or die;
+system('cp', '-a', "$m2/.", "$t->{dir}/trees/links/") == 0 or die;
+symlink("../top.iso", "$t->{dir}/trees/links/l/$_") or die "symlink: $!" for 1 .. 300;
 my $port = $t->rsyncd(m1 => $m1, m2 => $m2, deep => "$t->{dir}/trees/deep",
+                      links => "$t->{dir}/trees/links",
                       private => { path => $m2, auth => 'mirror:s3cr@t!' });
 
 $t->add_mirror('m1', "rsync://127.0.0.1:$port/m1/");
@@ -95,6 +100,44 @@ is($rc, 0, 'a user without a password, RSYNC_PASSWORD in the environment: scanne
     or diag($err);
 unlike($t->tool('mirror', 'show', 'private') . $t->tool('mirror', 'list'), qr/s3cr/,
        'mirror show and list show no password');
+
+# RSYNC_PASSWORD in the environment is for URLs that name a user: a
+# daemon behind a URL without one gets no password (rsync would log in as
+# $USER with it), and the scan fails as a failed login.
+$t->add_mirror('private-nouser', "rsync://127.0.0.1:$port/private/");
+{
+    local $ENV{RSYNC_PASSWORD} = 's3cr@t!';
+    local $ENV{USER} = 'mirror';
+    local $ENV{LOGNAME} = 'mirror';
+    ($rc, $out, $err) = $t->run_tool('scan', 'private-nouser');
+}
+is($rc, 1, 'a URL without a user: the environment\'s RSYNC_PASSWORD is not given to rsync');
+like($err, qr/auth failed/, 'so the daemon that asks for a login refuses');
+
+# Every entry counts against --max-entries, symbolic links too; and when a
+# bound stops the scan, rsync goes with every process it forked.
+$t->add_mirror('links', "rsync://127.0.0.1:$port/links/");
+($rc, $out, $err) = $t->run_tool('scan', 'links', '--max-entries', '100');
+is($rc, 1, '300 symbolic links against --max-entries 100: the scan fails');
+like($err, qr/listing over the bound of 100 entries/, 'over the bound of entries');
+($rc, $out, $err) = $t->run_tool('scan', 'links', '--max-entries', '3');
+like($err, qr/listing over the bound of 3 entries/, 'a bound met by the files themselves');
+my @left;
+for (1 .. 20) {
+    @left = ();
+    for my $d (glob '/proc/[0-9]*') {
+        open my $fh, '<', "$d/cmdline" or next;
+        local $/;
+        my $cmd = <$fh> // '';
+        push @left, $d if $cmd =~ m{rsync://127\.0\.0\.1:$port/links/};
+    }
+    last unless @left;
+    select undef, undef, undef, 0.1;
+}
+is(scalar @left, 0, 'no rsync process of that scan is left running') or diag("@left");
+($rc, $out, $err) = $t->run_tool('scan', 'links');
+is($rc, 0, 'the same mirror within the default bound: scanned') or diag($err);
+is($t->last_run('links')->{fresh}, 6, 'its 6 files fresh, the links passed over');
 
 # Unknown mirror name, bad option.
 ($rc) = $t->run_tool('scan', 'nosuch');

@@ -228,6 +228,25 @@ static void test_autoindex_huge_size(void)
        "autoindex: a size just within int64 is kept");
 }
 
+/* An <a> without href (a HEADER.html anchor) is passed over: the links
+ * after it are still read; a tag that never ends stops the page. */
+static void test_autoindex_anchor(void)
+{
+    apr_array_header_t *a = NULL;
+    const char *err = NULL;
+
+    ok(ms_parse_autoindex(&a, LIT("<title>Index of /pub/</title><pre><a name=\"top\"></a>"
+                                  "<a href=\"../\">../</a>\n"
+                                  "<a href=\"a.txt\">a.txt</a> 01-May-2024 10:40 100\n"
+                                  "<a href=\"sub/\">sub/</a> 01-May-2024 10:40 -\n"),
+                          pool, &err) == 0 && a->nelts == 2,
+       "autoindex: an <a name> before the entries is passed over, both entries read");
+    ok(ms_parse_autoindex(&a, LIT("<title>Index of /pub/</title><pre>"
+                                  "<a href=\"a.txt\">a.txt</a> 01-May-2024 10:40 100\n<a name=\"x\""),
+                          pool, &err) == 0 && a->nelts == 1,
+       "autoindex: a tag that never ends ends the page, the entries before it kept");
+}
+
 /* Numeric character references are digits up to ";" inside the href. */
 static void test_autoindex_charref(void)
 {
@@ -298,6 +317,7 @@ int main(void)
     test_autoindex_len();
     test_rsync_encoded_nul();
     test_autoindex_huge_size();
+    test_autoindex_anchor();
     test_autoindex_charref();
     test_list_dos_dots();
     test_names();
