@@ -172,29 +172,30 @@ say "== mirrorsel scan, probe"
 "$MS" mirror list
 
 URL="http://127.0.0.1:$PORT/pub"
-show() { # description, curl arguments...
-    local what=$1; shift
+show() { # description, client address, URL (printed as a command to paste)
+    local what=$1 ip=$2 url=$3
     say ""
     say "# $what"
-    say "curl -sI $*"
-    curl -sI "$@" | grep -iE '^(HTTP/|Location|X-MirrorSel|Content-Length|Link|Digest)' | tr -d '\r' | sed 's/^/    /'
+    say "curl -sI -H 'X-Forwarded-For: $ip' '$url'"
+    curl -sI -H "X-Forwarded-For: $ip" "$url" \
+        | grep -iE '^(HTTP/|Location|X-MirrorSel|Content-Length|Link|Digest)' | tr -d '\r' | sed 's/^/    /'
 }
 say ""
 say "== clients from different countries (addresses from the demo geo database)"
 show "a client in Berlin (192.0.2.10) gets the Berlin mirror" \
-    -H 'X-Forwarded-For: 192.0.2.10' "$URL/iso/demo-os-1.0-x86_64.iso"
+    192.0.2.10 "$URL/iso/demo-os-1.0-x86_64.iso"
 show "a client in New York (198.51.100.70) gets the New York mirror" \
-    -H 'X-Forwarded-For: 198.51.100.70' "$URL/iso/demo-os-1.0-x86_64.iso"
+    198.51.100.70 "$URL/iso/demo-os-1.0-x86_64.iso"
 show "a client in Tokyo (198.51.100.200) gets the Tokyo mirror" \
-    -H 'X-Forwarded-For: 198.51.100.200' "$URL/iso/demo-os-1.0-x86_64.iso"
+    198.51.100.200 "$URL/iso/demo-os-1.0-x86_64.iso"
 show "but not for the aarch64 ISO: Tokyo's copy is stale, so a fresh mirror elsewhere serves it" \
-    -H 'X-Forwarded-For: 198.51.100.200' "$URL/iso/demo-os-1.0-aarch64.iso"
+    198.51.100.200 "$URL/iso/demo-os-1.0-aarch64.iso"
 show "a client in Paris (192.0.2.130): no French mirror, same continent wins" \
-    -H 'X-Forwarded-For: 192.0.2.130' "$URL/packages/hello-2.12.tar.gz"
+    192.0.2.130 "$URL/packages/hello-2.12.tar.gz"
 show "?country=JP overrides the location" \
-    -H 'X-Forwarded-For: 192.0.2.10' "$URL/iso/demo-os-1.0-x86_64.iso?country=JP"
+    192.0.2.10 "$URL/iso/demo-os-1.0-x86_64.iso?country=JP"
 show "a small file is served by the origin itself" \
-    -H 'X-Forwarded-For: 192.0.2.10' "$URL/README.txt"
+    192.0.2.10 "$URL/README.txt"
 say ""
 say "# download clients that know Metalink (aria2c, zypper) get every mirror and the hash"
 say "curl -s -H 'X-Forwarded-For: 192.0.2.10' $URL/iso/demo-os-1.0-x86_64.iso.meta4"

@@ -277,12 +277,14 @@ static int opt_url(mirror_opts_t *o, const char *cmd, const char *arg, apr_pool_
     int https;
 
     if ((why = url_check(&url, &host, arg, 0, p)) != NULL)
-        return ms_cmd_fail(MS_EXIT_USAGE, "%s: --url '%s': %s", cmd, arg, why);
+        return ms_cmd_fail(MS_EXIT_USAGE, "%s: --url '%s': %s", cmd,
+                           ms_url_hide_password(arg, arg, p), why);
     https = !strncmp(url, "https:", 6);
     slot = https ? &o->https_url : &o->http_url;
     if (*slot)
         return ms_cmd_fail(MS_EXIT_USAGE, "%s: --url '%s': a second %s URL (at most "
-                           "one http and one https)", cmd, arg, https ? "https" : "http");
+                           "one http and one https)", cmd, ms_url_hide_password(arg, arg, p),
+                           https ? "https" : "http");
     *slot = url;
     if (!o->first_url) {
         o->first_url = url;
