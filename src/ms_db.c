@@ -419,11 +419,42 @@ static int check_empty(ms_db_t *db)
     return MS_ERR;
 }
 
+/* At schema version 1 or later: MS_OK when the tables every version has
+ * are there, else MS_ERR saying it is another program's database (one
+ * that keeps its own number in user_version). */
+static int check_ours(ms_db_t *db, int version)
+{
+    sqlite3_stmt *st;
+    int rc, n = 0;
+
+    if (sqlite3_prepare_v2(db->sql, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                           "AND name IN ('mirrors', 'files', 'generation')", -1, &st,
+                           NULL) != SQLITE_OK) {
+        set_error(db, "reading the schema");
+        return MS_ERR;
+    }
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    else
+        set_error(db, "reading the schema");
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return MS_ERR;
+    if (n == 3)
+        return MS_OK;
+    snprintf(db->errmsg, sizeof(db->errmsg),
+             "%s: not a mirrorsel database: schema version %d, but not mirrorsel's tables",
+             db->path, version);
+    return MS_ERR;
+}
+
 static int check_schema(ms_db_t *db)
 {
     int version = 0;
 
     if (read_user_version(db, &version) != MS_OK)
+        return MS_ERR;
+    if (version > 0 && version <= ms_schema_count && check_ours(db, version) != MS_OK)
         return MS_ERR;
     if (version == ms_schema_count)
         return MS_OK;
@@ -731,7 +762,7 @@ int ms_db_migrate(ms_db_t *db, int *from, int *to)
         goto fail;
     }
     /* Another program's database is not made ours. */
-    if (version == 0 && check_empty(db) != MS_OK)
+    if (version == 0 ? check_empty(db) != MS_OK : check_ours(db, version) != MS_OK)
         goto fail;
     for (v = version; v < ms_schema_count; v++) {
         snprintf(setver, sizeof(setver), "PRAGMA user_version = %d", v + 1);

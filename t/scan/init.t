@@ -97,14 +97,27 @@ like($err, qr/newer\.db: schema version 999 is newer/, 'says so') or diag($err);
 is(state("$d/newer.db"), $before, 'the file is left exactly as it was');
 is(sqlite("$d/newer.db", 'PRAGMA journal_mode'), 'delete', 'not switched to WAL');
 
-# (a schema version without the tables it stands for: a migration fails)
-sqlite("$d/broken.db", 'CREATE TABLE notes(x); PRAGMA user_version = 1');
+# another program's database that keeps its own number in user_version
+sqlite("$d/numbered.db", 'CREATE TABLE notes(x); PRAGMA user_version = 2');
+$before = state("$d/numbered.db");
+($rc, $out, $err) = init("$d/numbered.db");
+is($rc, 1, "another program's database with a schema version of its own: exit 1");
+like($err, qr/\Amirrorsel: init: \Q$d\E\/numbered\.db: not a mirrorsel database: schema version 2, but not mirrorsel's tables\n\z/,
+     'says it is not a mirrorsel database') or diag($err);
+is(state("$d/numbered.db"), $before, 'the file is left exactly as it was');
+($rc, $out, $err) = tool('--db', "$d/numbered.db", 'mirror', 'list');
+ok($rc == 1 && $err =~ /numbered\.db: not a mirrorsel database/, 'other commands: the same') or diag($err);
+
+# (mirrorsel's tables at a version older than they are: a migration fails)
+($rc) = init("$d/broken.db");
+is($rc, 0, 'a database made by init');
+sqlite("$d/broken.db", 'PRAGMA user_version = 1');
 $before = state("$d/broken.db");
 ($rc, $out, $err) = init("$d/broken.db");
 is($rc, 1, 'a migration that fails: exit 1');
 like($err, qr/\Amirrorsel: init: .*broken\.db.*\n\z/, 'one line on stderr naming the file') or diag($err);
 is(state("$d/broken.db"), $before, 'the file is left exactly as it was');
-is(sqlite("$d/broken.db", 'PRAGMA journal_mode'), 'delete', 'not switched to WAL');
+is(sqlite("$d/broken.db", 'PRAGMA user_version'), 1, 'its schema version too');
 
 # --- the permission hint only where it applies ----------------------------------
 
