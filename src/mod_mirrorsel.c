@@ -1267,42 +1267,35 @@ static ms_answer_t *ask(ms_request_t *req, request_rec *r, ms_proc_t *proc,
     return a;
 }
 
-/* Give back what answer a was read from, once nothing uses a any more. */
+/* Give back what answer a was read from, once nothing uses a any more. A
+ * failed lookup is logged (rate-limited); a handle whose lookup failed may
+ * be broken (corrupt file, schema changed under it) and is dropped, so the
+ * next request opens a new one, unless it was the geo database that failed. */
 static void give_back(ms_hold_t *hold, const ms_answer_t *a, const ms_request_t *req,
                       request_rec *r, ms_proc_t *proc)
 {
-    ms_handle_t *h = hold->h;
+    int failed = a->result == MS_RESULT_ERROR;
+    int geo = failed && a->client.geo_err.path;
 
-    if (hold->snap) {
+    if (hold->snap)
         ms_view_release(proc->view, hold->snap);
-        hold->snap = NULL;
-    }
-    if (a->result == MS_RESULT_ERROR && a->client.geo_err.path) {
-        /* the geo database failed, not the handle */
-        if (log_allowed(proc, MS_LOG_GEO))
+    if (hold->h && failed && !geo)
+        apr_reslist_invalidate(proc->dbs, hold->h);
+    else if (hold->h)
+        apr_reslist_release(proc->dbs, hold->h);
+    if (failed && (geo || hold->h) && log_allowed(proc, geo ? MS_LOG_GEO : MS_LOG_DB_QUERY)) {
+        if (geo)
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, MSLOGNO(00020)
                           "%s; serving locally (repeats are not logged for %d s)",
                           a->error, MS_LOG_INTERVAL);
-        if (h)
-            apr_reslist_release(proc->dbs, h);
-        hold->h = NULL;
-        return;
+        else
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, MSLOGNO(00005)
+                          "lookup of %s failed: %s; serving locally (repeats are "
+                          "not logged for %d s)", req->path,
+                          a->error ? a->error : "unknown error", MS_LOG_INTERVAL);
     }
-    if (!h)
-        return;
+    hold->snap = NULL;
     hold->h = NULL;
-    if (a->result != MS_RESULT_ERROR) {
-        apr_reslist_release(proc->dbs, h);
-        return;
-    }
-    /* A handle that failed may be broken (corrupt file, schema changed
-     * under it): the next request opens a new one. */
-    apr_reslist_invalidate(proc->dbs, h);
-    if (log_allowed(proc, MS_LOG_DB_QUERY))
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, MSLOGNO(00005)
-                      "lookup of %s failed: %s; serving locally (repeats are "
-                      "not logged for %d s)", req->path,
-                      a->error ? a->error : "unknown error", MS_LOG_INTERVAL);
 }
 
 /* The origin-relative path of the file that rep's resolves to, when a

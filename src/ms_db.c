@@ -229,11 +229,9 @@ static void permission_hint(const ms_db_t *db, char *hint, size_t size)
             snprintf(hint, size, " (cannot create it in %.120s: %s)", dir, strerror(errno));
         return;
     }
-    if (S_ISDIR(sb.st_mode))
-        snprintf(hint, size, " (it is a directory)");
-    else if (!S_ISREG(sb.st_mode))
+    if (!S_ISREG(sb.st_mode))         /* a directory is refused before SQLite sees it */
         return;
-    else if (access(db->path, R_OK) != 0)
+    if (access(db->path, R_OK) != 0)
         snprintf(hint, size, " (this user may not read the database file)");
     else if (db->mode != MS_DB_READONLY && access(db->path, W_OK) != 0)
         snprintf(hint, size, " (this user may not write the database file)");

@@ -23,8 +23,6 @@ struct ms_geo {
     MMDB_s asn;
     int have_city;
     int have_asn;
-    const char *city_path;     /* as opened, for ms_geo_check_types */
-    const char *asn_path;
     geo_cache_t *cache;        /* NULL unless ms_geo_cache_enable */
 };
 
@@ -64,13 +62,11 @@ int ms_geo_open(ms_geo_t **out, const char *city_path, const char *asn_path,
         if (open_one(&geo->city, city_path, p, err) != 0)
             return -1;
         geo->have_city = 1;
-        geo->city_path = apr_pstrdup(p, city_path);
     }
     if (asn_path && *asn_path) {
         if (open_one(&geo->asn, asn_path, p, err) != 0)
             return -1;
         geo->have_asn = 1;
-        geo->asn_path = apr_pstrdup(p, asn_path);
     }
     *out = geo;
     return 0;
@@ -85,11 +81,12 @@ static int type_says(const char *type, const char *const *words)
     return 0;
 }
 
-/* NULL when mmdb's type holds one of words, else why not. */
-static const char *type_check(const MMDB_s *mmdb, const char *role, const char *path,
+/* NULL when mmdb's type holds one of words, else why not (naming the
+ * file as it was opened: libmaxminddb keeps its path). */
+static const char *type_check(const MMDB_s *mmdb, const char *role,
                               const char *const *words, const char *want, apr_pool_t *p)
 {
-    const char *type = mmdb->metadata.database_type;
+    const char *type = mmdb->metadata.database_type, *path = mmdb->filename;
 
     if (type_says(type, words))
         return NULL;
@@ -107,10 +104,9 @@ int ms_geo_check_types(const ms_geo_t *geo, apr_pool_t *p, const char **err)
     const char *why = NULL;
 
     if (geo && geo->have_city)
-        why = type_check(&geo->city, "GeoIP", geo->city_path, city_words,
-                         "a City or Country", p);
+        why = type_check(&geo->city, "GeoIP", city_words, "a City or Country", p);
     if (!why && geo && geo->have_asn)
-        why = type_check(&geo->asn, "ASN", geo->asn_path, asn_words, "an ASN", p);
+        why = type_check(&geo->asn, "ASN", asn_words, "an ASN", p);
     if (why) {
         *err = why;
         return -1;

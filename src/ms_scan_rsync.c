@@ -310,7 +310,7 @@ int ms_scan_rsync(ms_walk_t *w)
 
 kill:
     kill(-pid, SIGKILL);                /* rsync and the receiver it forked */
-    kill(pid, SIGKILL);
+    kill(pid, SIGKILL);                 /* in case it had not reached setsid() */
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     if (pfd[0].fd >= 0)
