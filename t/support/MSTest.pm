@@ -343,16 +343,28 @@ sub _conf {
     $conf .= "PidFile \"$d/run/httpd.pid\"\n";
     $conf .= "ErrorLog \"$d/logs/error_log\"\n";
     $conf .= "LogLevel " . ($o{loglevel} || 'info') . "\n";
-    for my $m (@MODULES) {
+    # $o{mpm}: event (the default), worker or prefork; the same two
+    # children (prefork: up to four, one request each) in every case.
+    my $mpm = $o{mpm} || 'event';
+    croak "MSTest: unknown MPM $mpm" unless $mpm =~ /^(?:event|worker|prefork)$/;
+    for my $m (map { $_ eq 'mpm_event' ? "mpm_$mpm" : $_ } @MODULES) {
         $conf .= "LoadModule ${m}_module $moddir/mod_$m.so\n";
     }
-    $conf .= <<"EOF";
+    $conf .= $mpm eq 'prefork' ? <<"PREFORK" : <<"THREADED";
+StartServers 2
+ServerLimit 4
+MaxRequestWorkers 4
+MinSpareServers 2
+MaxSpareServers 4
+PREFORK
 StartServers 2
 ServerLimit 2
 ThreadsPerChild 10
 MaxRequestWorkers 20
 MinSpareThreads 5
 MaxSpareThreads 20
+THREADED
+    $conf .= <<"EOF";
 Timeout 20
 KeepAlive On
 GracefulShutdownTimeout 5
