@@ -3,7 +3,10 @@
  * Walks ROOT without following any symbolic link and records every regular
  * file's normalised relative path, size, mtime and SHA-256. Incremental: the
  * index is loaded first, and a file whose size and mtime (whole seconds, as
- * the index stores them) are the ones indexed is not read again. Files gone from ROOT are removed from the index, except
+ * the index stores them) are the ones indexed is not read again, unless it
+ * was read less than a whole second after its mtime's second: a write after
+ * that read could have kept both (see settled()). Files gone from ROOT are
+ * removed from the index, except
  * below a directory that could not be read (a transient permission problem
  * must not drop the mirrors' records of a whole subtree).
  *
@@ -51,7 +54,7 @@ typedef struct pending {
 
 /* A file as the index had it before this run. */
 typedef struct known {
-    int64_t id, size, mtime;
+    int64_t id, size, mtime, indexed;
     int hashed;
     int seen;                  /* found in ROOT (or kept) this run */
 } known_t;
@@ -114,6 +117,7 @@ static int load_known(void *baton, const ms_file_t *f)
     k->id = f->id;
     k->size = f->size;
     k->mtime = f->mtime;
+    k->indexed = f->indexed;
     k->hashed = f->sha256 != NULL && *f->sha256;
     apr_hash_set(r->known, apr_pstrdup(r->pool, f->path), APR_HASH_KEY_STRING, k);
     return 0;
@@ -258,6 +262,7 @@ static const char *hash_file(ms_file_t *f, index_run_t *r, int fd, const struct 
 {
     struct stat after;
     const char *why = NULL;
+    int64_t began = (int64_t)time(NULL);
     int err;
 
     if ((err = hash_fd(r, fd, buf, hex, show)) != 0)
@@ -270,6 +275,7 @@ static const char *hash_file(ms_file_t *f, index_run_t *r, int fd, const struct 
         f->size = before->st_size;
         f->mtime = before->st_mtime;
         f->sha256 = hex;
+        f->indexed = began;
     }
     close(fd);
     return why;
@@ -386,6 +392,7 @@ static void file_done(index_run_t *r, const ms_file_t *f, int known)
     w->f.size = f->size;
     w->f.mtime = f->mtime;
     w->f.sha256 = apr_pstrdup(r->batch_pool, f->sha256);
+    w->f.indexed = f->indexed;
     if (known)
         r->updated++;
     else
@@ -484,6 +491,21 @@ static void hashers_give(index_run_t *r, int fd, const struct stat *before, cons
     pthread_mutex_unlock(&h->lock);
 }
 
+/* Whether the indexed record still stands for a file of the same size and
+ * mtime second: only if it was read a whole second or more after that
+ * second ended. A file written again in the second it was read (a sync job
+ * rewriting a file, the index run right after) keeps its size and its mtime
+ * in whole seconds; such a record is read again, as git treats a "racily
+ * clean" entry. One second more than strictly needed: file times come from
+ * the kernel's coarse clock, which may lag time() by a tick. A file whose
+ * mtime was set back by hand (touch -d, rsync -t) to the indexed second at
+ * the same size is not told apart: rsync's own quick check would not either. */
+static int settled(const known_t *k, const struct stat *st)
+{
+    return k->hashed && k->size == (int64_t)st->st_size && k->mtime == (int64_t)st->st_mtime
+        && k->indexed > k->mtime + 1;
+}
+
 static void index_file(index_run_t *r, int dfd, const char *name, const char *rel,
                        const struct stat *st, apr_pool_t *p)
 {
@@ -496,8 +518,7 @@ static void index_file(index_run_t *r, int dfd, const char *name, const char *re
 
     if (k)
         k->seen = 1;           /* kept even when it cannot be read now */
-    if (k && k->hashed && k->size == (int64_t)st->st_size
-        && k->mtime == (int64_t)st->st_mtime) {
+    if (k && settled(k, st)) {
         r->unchanged++;
         r->found++;
         return;

@@ -41,6 +41,7 @@ enum { HC_MIRROR, HC_SCHEME, HC_FAMILY, HC_UP, HC_CHECKED, HC_LATENCY,
 
 #define FILE_COLS "id, path, size, mtime, sha256"
 enum { FC_ID, FC_PATH, FC_SIZE, FC_MTIME, FC_SHA256, FC_HOLDERS };
+enum { FC_INDEXED = FC_SHA256 + 1 };   /* ST_FILES_ALL's last column */
 
 #define COPY_COLS "mirror_id, size, mtime, precision, seen"
 enum { CC_MIRROR, CC_SIZE, CC_MTIME, CC_PRECISION, CC_SEEN };
@@ -108,12 +109,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     /* The redirect's one row: the file and its fresh holders (schema 003). */
     [ST_FILE_HOLDERS_BY_PATH] = "SELECT " FILE_COLS ", holders FROM files WHERE path = ?1",
     [ST_FILE_UPSERT]    = "INSERT INTO files (path, size, mtime, sha256, indexed) "
-                          "VALUES (?1, ?2, ?3, ?4, strftime('%s', 'now')) "
+                          "VALUES (?1, ?2, ?3, ?4, coalesce(?5, strftime('%s', 'now'))) "
                           "ON CONFLICT (path) DO UPDATE SET size = excluded.size, "
                           "mtime = excluded.mtime, sha256 = excluded.sha256, "
                           "indexed = excluded.indexed RETURNING id",
     [ST_FILE_DELETE]    = "DELETE FROM files WHERE id = ?1",
-    [ST_FILES_ALL]      = "SELECT " FILE_COLS " FROM files ORDER BY path",
+    [ST_FILES_ALL]      = "SELECT " FILE_COLS ", indexed FROM files ORDER BY path",
     [ST_FILE_COUNT]     = "SELECT count(*) FROM files",
     [ST_COPIES_OF]      = "SELECT " COPY_COLS " FROM mirror_files WHERE file_id = ?1 "
                           "ORDER BY mirror_id",
@@ -1351,6 +1352,7 @@ static void file_from_row(ms_file_t *f, sqlite3_stmt *st, apr_pool_t *p)
     f->size = sqlite3_column_int64(st, FC_SIZE);
     f->mtime = sqlite3_column_int64(st, FC_MTIME);
     f->sha256_raw = NULL;
+    f->indexed = 0;
     if (!sha || strlen((const char *)sha) != 64)
         f->sha256 = NULL;
     else
@@ -1426,6 +1428,10 @@ int ms_db_file_put(ms_db_t *db, ms_file_t *f)
     sqlite3_bind_int64(st, 2, f->size);
     sqlite3_bind_int64(st, 3, f->mtime);
     bind_text(st, 4, f->sha256);
+    if (f->indexed > 0)
+        sqlite3_bind_int64(st, 5, f->indexed);
+    else
+        sqlite3_bind_null(st, 5);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         f->id = sqlite3_column_int64(st, 0);
@@ -1456,6 +1462,7 @@ int ms_db_files_each(ms_db_t *db, int (*fn)(void *baton, const ms_file_t *f),
         return MS_ERR;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         file_from_row(&f, st, NULL);
+        f.indexed = sqlite3_column_int64(st, FC_INDEXED);
         if ((stop = fn(baton, &f)) != 0)
             break;
     }

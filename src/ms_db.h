@@ -138,6 +138,9 @@ typedef struct ms_file {
     const char *sha256;        /* 64 lower-case hex digits, or NULL */
     const unsigned char *sha256_raw;    /* the same as 32 bytes when the file
                                          * cache had them at hand, or NULL */
+    int64_t indexed;           /* unix second the index began reading it;
+                                * read by ms_db_files_each only (else 0), and
+                                * 0 to ms_db_file_put means "now" */
 } ms_file_t;
 
 /* What a scan saw of one file on one mirror. */

@@ -303,6 +303,36 @@ like(ScanTest::_slurp($t->dir . '/run/bg.err'),
 ok(!exists indexed()->{'big/racy.iso'}, 'and not recorded (its hash would be stale for good)');
 unlink $racy;
 
+# --- a file rewritten after it was read, within the second it was read ----------
+# (a sync job writes a file and runs index at once, then writes it again at the
+# same size before the second is over: size and mtime second are the same as
+# indexed, yet the bytes are not. The record of a file read less than a whole
+# second after its mtime's second is not trusted: the next run reads it again,
+# as git does with a "racily clean" entry. A settled file is not read again.)
+
+$t->sql('DELETE FROM files');
+my $now = time;
+ScanTest::write_file("$o/fresh/latest.txt", 5000, $now, 'one');
+ScanTest::write_file("$o/fresh/old.txt", 5000, 1714564830, 'old');
+($rc, $out, $err) = run_index();
+is($rc, 0, 'a file written this second: exit 0') or diag($err);
+is_deeply(indexed(), expected('fresh/latest.txt', 'fresh/old.txt'), 'both indexed');
+my ($read_at) = map { $_->[0] } $t->sql("SELECT indexed FROM files WHERE path = 'fresh/latest.txt'");
+ok($read_at >= $now && $read_at <= time, 'files.indexed is the second the read began')
+    or diag("indexed $read_at, file written at $now");
+ScanTest::write_file("$o/fresh/latest.txt", 5000, $now, 'two');  # same size, same second
+($rc, $out, $err) = run_index();
+is($rc, 0, 'rewritten at the same size in the same second: exit 0') or diag($err);
+like($out, qr/indexed 2 files \(0 added, 1 updated, 0 removed, 1 unchanged\)/,
+     'the file read in its own second is read again; the old one is not');
+is_deeply(indexed(), expected('fresh/latest.txt', 'fresh/old.txt'),
+          'the index has the new bytes\' SHA-256');
+$t->sql("UPDATE files SET indexed = mtime + 2 WHERE path = 'fresh/latest.txt'");
+($rc, $out, $err) = run_index();
+like($out, qr/indexed 2 files \(0 added, 0 updated, 0 removed, 2 unchanged\)/,
+     'read two seconds after its mtime: settled, not read again');
+remove_tree("$o/fresh");
+
 # --- the database is not write-locked while files are read --------------------
 # (rows are written in short transactions between reads: a command that
 # writes while index hashes a big file goes ahead at once, rather than

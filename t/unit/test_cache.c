@@ -41,7 +41,7 @@ static void check_round_trip(ms_cache_t *c, const char *what, const int64_t *id,
                              apr_pool_t *p)
 {
     ms_file_t f = { 42, "pub/a.iso", 1000, 1700000000,
-                    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", NULL };
+                    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", NULL, 0 };
     ms_holders_t in = { .count = n, .id = id }, out;
     ms_file_t *got;
 
@@ -83,8 +83,8 @@ typedef struct race {
 static void *APR_THREAD_FUNC racer(apr_thread_t *t, void *data)
 {
     race_t *r = data;
-    ms_file_t fa = { 1, "race", 10, 20, NULL, NULL }, *got;
-    ms_file_t fb = { 2, "race", 30, 40, NULL, NULL };
+    ms_file_t fa = { 1, "race", 10, 20, NULL, NULL, 0 }, *got;
+    ms_file_t fb = { 2, "race", 30, 40, NULL, NULL, 0 };
     ms_holders_t out;
     apr_pool_t *p;
     int i;
@@ -147,7 +147,7 @@ static void check_writer_in_progress(apr_pool_t *p)
 {
     size_t n = ms_cache_bytes(4);
     void *mem = NULL;
-    ms_file_t f = { 5, "busy.iso", 10, 20, NULL, NULL }, *got;
+    ms_file_t f = { 5, "busy.iso", 10, 20, NULL, NULL, 0 }, *got;
     int64_t id[2] = { 1, 2 };
     ms_holders_t out;
     ms_cache_t *c;
@@ -178,7 +178,7 @@ static void check_shared(apr_pool_t *p)
 {
     size_t n = ms_cache_bytes(64);
     void *mem = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    ms_file_t f = { 9, "shared.iso", 123, 456, NULL, NULL }, *got;
+    ms_file_t f = { 9, "shared.iso", 123, 456, NULL, NULL, 0 }, *got;
     int64_t id[2] = { 4, 700 };
     ms_holders_t out;
     ms_cache_t *c;
@@ -204,7 +204,7 @@ int main(void)
 {
     apr_pool_t *p;
     ms_cache_t *c;
-    ms_file_t f = { 1, "b", 5, 6, NULL, NULL }, *got;
+    ms_file_t f = { 1, "b", 5, 6, NULL, NULL, 0 }, *got;
     ms_holders_t out;
     int64_t dense[300], sparse[3] = { 3, 70000, 9000000000LL }, dup[4] = { 5, 5, 6, 9 };
     int i;

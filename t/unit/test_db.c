@@ -122,7 +122,7 @@ static void test_mirrors(const char *path, apr_pool_t *p)
 static void test_files_and_copies(const char *path, apr_pool_t *p)
 {
     ms_db_t *rw;
-    ms_file_t f = { 0, "iso/x.iso", 1000, 1700000000, NULL, NULL }, *got;
+    ms_file_t f = { 0, "iso/x.iso", 1000, 1700000000, NULL, NULL, 0 }, *got;
     ms_copy_t c = { 0, 1000, 1700000000, 1, 1700000100 };
     ms_mirror_t *m;
     apr_array_header_t *copies;
@@ -163,7 +163,7 @@ static void test_fresh_holders(const char *path, apr_pool_t *p)
         { "h-off", 1000, 1700000001, 1, 0 },     { "h-day", 1000, 1700080000, 86400, 1 },
     };
     ms_db_t *rw;
-    ms_file_t f = { 0, "iso/h.iso", 1000, 1700000000, NULL, NULL };
+    ms_file_t f = { 0, "iso/h.iso", 1000, 1700000000, NULL, NULL, 0 };
     ms_holders_t h;
     int64_t want[8];
     int i, n = 0, same;
@@ -214,7 +214,7 @@ static int holders_agree(ms_db_t *db, const char *path, apr_pool_t *p)
 static void test_holders_kept(const char *path, apr_pool_t *p)
 {
     ms_db_t *rw;
-    ms_file_t f = { 0, "iso/k.iso", 1000, 1700000000, NULL, NULL }, *got;
+    ms_file_t f = { 0, "iso/k.iso", 1000, 1700000000, NULL, NULL, 0 }, *got;
     ms_copy_t c = { 0, 1000, 1700000000, 1, 1700000100 };
     ms_mirror_t *a = new_mirror(p, "k-a"), *b = new_mirror(p, "k-b"), *z;
     ms_holders_t h;

@@ -287,7 +287,7 @@ static void test_links(void)
 {
     ms_answer_t *a = hostile_answer(EMPTY_SHA);
     apr_array_header_t *links = ms_links_duplicates(a, NULL, 5, pool);
-    ms_file_t nameless = { 0, "dir/a\nb\\c", 0, 0, EMPTY_SHA, NULL };
+    ms_file_t nameless = { 0, "dir/a\nb\\c", 0, 0, EMPTY_SHA, NULL, 0 };
     ms_answer_t empty = { 0 };
 
     is_int(links->nelts, 2, "Link: mirrors with a space or '>' in their URL are skipped");

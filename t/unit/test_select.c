@@ -275,7 +275,7 @@ static void test_seed(void)
 
 static int fresh(int64_t size, int64_t mtime_diff, int precision)
 {
-    ms_file_t f = { 1, "x", FILE_SIZE, FILE_MTIME, NULL, NULL };
+    ms_file_t f = { 1, "x", FILE_SIZE, FILE_MTIME, NULL, NULL, 0 };
     ms_copy_t c = { 1, size, FILE_MTIME + mtime_diff, precision, FILE_MTIME };
 
     return ms_copy_fresh(&f, &c);

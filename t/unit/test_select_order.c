@@ -314,7 +314,7 @@ static void test_prefix_same_location(void)
 {
     ms_mirrors_t ms;
     ms_mirror_t *list[2];
-    ms_file_t file = { 1, "x.iso", 100, FILE_MTIME, NULL, NULL };
+    ms_file_t file = { 1, "x.iso", 100, FILE_MTIME, NULL, NULL, 0 };
     int64_t ids[2];
     ms_holders_t holders = { .count = 2, .id = ids };
     ms_client_t in, out;

@@ -41,7 +41,7 @@ static int64_t data_gen(ms_db_t *db)
 /* One committed change: a file indexed anew. */
 static void commit_change(ms_db_t *db, int i)
 {
-    ms_file_t f = { 0, "pub/x.iso", 1000 + i, 1700000000, NULL, NULL };
+    ms_file_t f = { 0, "pub/x.iso", 1000 + i, 1700000000, NULL, NULL, 0 };
 
     if (ms_db_begin(db) != MS_OK || ms_db_file_put(db, &f) != MS_OK || ms_db_commit(db) != MS_OK)
         bail_out("commit: %s", ms_db_errmsg(db));
