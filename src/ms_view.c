@@ -11,9 +11,16 @@
  * watched directory, so each queues an event before its writer returns.
  *
  * Snapshots are referenced by the requests using them; a replaced one is
- * freed by the watcher once nobody holds it and it has been retired for
- * MS_VIEW_GRACE (a request that read the pointer just before the swap
- * increments the count within nanoseconds; the grace covers that window). */
+ * freed by the watcher once nobody holds it and no request can still be
+ * about to take it. A request counts itself in v->acquiring from before it
+ * reads the pointer until it has incremented the snapshot's count; once the
+ * watcher has seen that counter at zero after the swap (every operation
+ * here is sequentially consistent), whoever read the old pointer has
+ * counted itself in it, and a zero count then stays zero. So a replaced
+ * snapshot lives for as long as a request holds it plus one turn of the
+ * watcher, however fast changes come: a script registering 500 mirrors
+ * one command at a time leaves no trail of 500 copies of the mirror table
+ * (a fixed grace of 10 s, as before, kept every one of them that long). */
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -30,7 +37,6 @@
 
 #define MS_VIEW_RECHECK_MS  1000   /* read the generations at least this often */
 #define MS_VIEW_SETTLE_MS   5      /* after a check, before the next one */
-#define MS_VIEW_GRACE       apr_time_from_sec(10)
 
 #define LOAD(x)      __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
 #define STORE(x, v)  __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
@@ -46,10 +52,15 @@ struct ms_view {
     ms_snap_t *cur;                 /* atomic; NULL: ask the database */
     apr_uint32_t checking;          /* atomic; 1 while events are handled */
     uint64_t published, pending;    /* atomic counters */
+    apr_uint32_t retained;          /* atomic: replaced, not yet freed */
     /* the watcher's own */
     ms_snap_t *retired;
     apr_pool_t *db_pool;
     ms_db_t *db;
+    /* atomic: requests between reading cur and counting themselves in it;
+     * a cache line away from cur, which every request reads and few write */
+    char pad[64];
+    apr_uint32_t acquiring;
 };
 
 /* --- snapshots --- */
@@ -68,21 +79,28 @@ static void publish(ms_view_t *v, ms_snap_t *s)
         __atomic_add_fetch(&v->published, 1, __ATOMIC_RELAXED);
     if (!old)
         return;
-    old->retired = apr_time_now();
+    old->retired = 1;
     old->next = v->retired;
     v->retired = old;
+    __atomic_add_fetch(&v->retained, 1, __ATOMIC_RELAXED);
 }
 
-/* Free the retired snapshots nobody holds any more (all: at the end). */
+/* Free the retired snapshots nobody holds any more and nobody can still take
+ * (all: at the end, when no request runs). A snapshot retired before this
+ * call is quiet once v->acquiring is seen at zero; one seen busy waits for
+ * a later call. */
 static void reclaim(ms_view_t *v, int all)
 {
     ms_snap_t **pp = &v->retired, *s;
-    apr_time_t now = apr_time_now();
+    int quiet = all || LOAD(v->acquiring) == 0;
 
     while ((s = *pp) != NULL) {
-        if (all || (LOAD(s->refs) == 0 && now - s->retired >= MS_VIEW_GRACE)) {
+        if (quiet)
+            s->retired = 2;
+        if (all || (s->retired == 2 && LOAD(s->refs) == 0)) {
             *pp = s->next;
             snap_free(s);
+            __atomic_sub_fetch(&v->retained, 1, __ATOMIC_RELAXED);
         }
         else
             pp = &s->next;
@@ -311,8 +329,10 @@ ms_snap_t *ms_view_acquire(ms_view_t *v)
         __atomic_add_fetch(&v->pending, 1, __ATOMIC_RELAXED);
         return NULL;
     }
+    __atomic_add_fetch(&v->acquiring, 1, __ATOMIC_SEQ_CST);
     if ((s = LOAD(v->cur)) != NULL)
         __atomic_add_fetch(&s->refs, 1, __ATOMIC_SEQ_CST);
+    __atomic_sub_fetch(&v->acquiring, 1, __ATOMIC_SEQ_CST);
     return s;
 }
 
@@ -320,6 +340,11 @@ void ms_view_release(ms_view_t *v, ms_snap_t *s)
 {
     if (s)
         __atomic_sub_fetch(&s->refs, 1, __ATOMIC_SEQ_CST);
+}
+
+unsigned ms_view_retained(ms_view_t *v)
+{
+    return __atomic_load_n(&v->retained, __ATOMIC_RELAXED);
 }
 
 void ms_view_stats(ms_view_t *v, uint64_t *published, uint64_t *pending)

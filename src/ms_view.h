@@ -30,7 +30,8 @@ struct ms_snap {
     /* private to ms_view.c */
     apr_pool_t *pool;
     volatile apr_uint32_t refs;
-    apr_time_t retired;             /* 0 while current */
+    int retired;                    /* 0 while current, 1 replaced, 2 and
+                                     * no request can still take it */
     ms_snap_t *next;                /* on the retired list */
 };
 
@@ -54,5 +55,9 @@ void ms_view_release(ms_view_t *v, ms_snap_t *s);
 /* Counters for the log at child exit: snapshots published, requests that
  * found a change pending (and asked the database). */
 void ms_view_stats(ms_view_t *v, uint64_t *published, uint64_t *pending);
+
+/* How many replaced snapshots are not freed yet: those a request still
+ * holds, and those replaced since the watcher's last turn. */
+unsigned ms_view_retained(ms_view_t *v);
 
 #endif

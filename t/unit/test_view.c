@@ -2,8 +2,9 @@
  * mirrors and generations at start; after any commit a request taking the
  * view at once gets either nothing (ask the database) or a snapshot of that
  * commit, never an older one, however soon it asks; it follows a database
- * replaced by rename and one that disappears; stopping it frees everything
- * (the suite runs under ASan too). */
+ * replaced by rename and one that disappears; a replaced snapshot is freed
+ * as soon as no request holds it, however many commits come, and not
+ * before; stopping it frees everything (the suite runs under ASan too). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,7 +146,32 @@ int main(void)
            "snapshot (%d asked the database, %d had the new one)", asked, fresh);
     s = settled(v, data_gen(db));
     ok(s && s->data.ident == ms_db_identity(db), "the view catches up with the last commit");
-    ms_view_release(v, s);
+
+    /* Memory: a request holding a snapshot (s) through 50 more commits keeps
+     * that one alive; every other replaced snapshot is freed within a turn
+     * of the watcher (up to a second), not kept for a grace period: a
+     * script of many small commits must not pile up copies of the mirrors. */
+    {
+        ms_snap_t *held = s, *last;
+        unsigned retained = 0;
+
+        for (i = 0; i < 50; i++) {
+            commit_change(db, 1000 + i);
+            usleep(8000);        /* each commit seen apart: a snapshot each */
+        }
+        last = settled(v, data_gen(db));
+        ms_view_release(v, last);
+        for (i = 0; i < 300 && (retained = ms_view_retained(v)) > 1; i++)
+            usleep(10000);
+        is_int(retained, 1, "after 50 commits, only the snapshot a request holds is kept");
+        ok(held->data.mirrors && held->data.mirrors->count == 1
+           && !strcmp(held->data.mirrors->mirror[0]->name, "newcomer"),
+           "and it is whole while held");
+        ms_view_release(v, held);
+        for (i = 0; i < 300 && (retained = ms_view_retained(v)) > 0; i++)
+            usleep(10000);
+        is_int(retained, 0, "released: freed too");
+    }
     ms_db_close(db);
 
     /* Gone: no snapshot, requests ask the database (and serve locally). */
