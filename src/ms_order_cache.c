@@ -16,13 +16,24 @@
  * slots for 2,600 keys), so the module gives it 32768.
  * A hit lends the entry itself: it is counted as in use until the request's
  * pool is cleared, and an entry replaced meanwhile is freed by its last
- * user. Entries are made and freed outside the pair's mutex. */
+ * user. Entries are made and freed outside the pair's mutex.
+ *
+ * An entry of an older generation (or of a database since replaced) can
+ * never be hit again: every probe run or mirror change moves the generation,
+ * and each place then gets a new entry. Left to eviction, the old ones
+ * would fill the slots over a day of probes (at 500 mirrors, 2 KB each: up
+ * to 64 MB a child). Each miss therefore also sweeps the next SWEEP_PAIRS
+ * pairs, round the cache, and frees what is older than the entry it makes:
+ * at most about pairs / SWEEP_PAIRS outdated entries outlive a change
+ * (512 at the module's size), whatever the number of places or changes. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ms_order_cache.h"
 #include "ms_stripes.h"
+
+#define SWEEP_PAIRS 32
 
 /* Compared with memcmp: built zeroed, padding included. */
 typedef struct key {
@@ -49,6 +60,8 @@ struct ms_order_cache {
     uint64_t *tag;             /* slot[i]'s hash, side by side, so that a
                                 * lookup reads only the entry that matches
                                 * (entries are scattered on the heap) */
+    uint64_t sweep;            /* atomic: the pair the next sweep starts at */
+    uint64_t live;             /* atomic: entries allocated */
 };
 
 static void key_of(place_key *k, uint64_t db_ident, int64_t gen, const ms_client_t *c)
@@ -125,12 +138,14 @@ static size_t order_size(const ms_order_t *o)
 }
 
 /* One malloc: the entry with its order's places behind it. */
-static entry *entry_make(const place_key *k, uint64_t h, const ms_order_t *o)
+static entry *entry_make(ms_order_cache_t *c, const place_key *k, uint64_t h,
+                         const ms_order_t *o)
 {
     entry *e = malloc(offsetof(entry, order) + order_size(o));
 
     if (!e)
         return NULL;
+    __atomic_add_fetch(&c->live, 1, __ATOMIC_RELAXED);
     e->key = *k;
     e->hash = h;
     e->pair_no = 0;
@@ -138,6 +153,12 @@ static entry *entry_make(const place_key *k, uint64_t h, const ms_order_t *o)
     e->evicted = 0;
     order_copy(&e->order, o);
     return e;
+}
+
+static void entry_free(ms_order_cache_t *c, entry *e)
+{
+    free(e);
+    __atomic_sub_fetch(&c->live, 1, __ATOMIC_RELAXED);
 }
 
 static int is_key(const entry *e, const place_key *k, uint64_t h)
@@ -171,7 +192,7 @@ static apr_status_t give_back(void *data)
     last = --l->e->users == 0 && l->e->evicted;
     ms_stripes_unlock(&l->c->st, stripe);
     if (last)
-        free(l->e);
+        entry_free(l->c, l->e);
     return APR_SUCCESS;
 }
 
@@ -213,7 +234,7 @@ static void evict(entry *e, int *free_now)
 static void store(ms_order_cache_t *c, const place_key *k, uint64_t h, const ms_order_t *o)
 {
     uint64_t pair_no, first = ms_stripes_pair(&c->st, h, &pair_no);
-    entry *e = entry_make(k, h, o), *old;
+    entry *e = entry_make(c, k, h, o), *old;
     int stripe, free_old;
 
     if (!e)
@@ -232,7 +253,45 @@ static void store(ms_order_cache_t *c, const place_key *k, uint64_t h, const ms_
     evict(old, &free_old);
     ms_stripes_unlock(&c->st, stripe);
     if (free_old)
-        free(old);
+        entry_free(c, old);
+}
+
+/* Whether e was made for an earlier state of the database than key k. */
+static int outdated(const entry *e, const place_key *k)
+{
+    return e->key.db_ident != k->db_ident || e->key.gen < k->gen;
+}
+
+/* Free the outdated entries of the next SWEEP_PAIRS pairs (see the top). */
+static void sweep(ms_order_cache_t *c, const place_key *k)
+{
+    uint64_t pairs = (c->st.mask + 1) / 2;
+    uint64_t from = __atomic_fetch_add(&c->sweep, SWEEP_PAIRS, __ATOMIC_RELAXED);
+    entry *gone[2 * SWEEP_PAIRS];
+    int i, j, n = 0;
+
+    for (i = 0; i < SWEEP_PAIRS && (uint64_t)i < pairs; i++) {
+        uint64_t pair_no = (from + i) % pairs;
+        int stripe = ms_stripes_lock(&c->st, pair_no), free_now;
+
+        for (j = 0; j < 2; j++) {
+            entry *e = c->slot[2 * pair_no + j];
+
+            if (e && outdated(e, k)) {
+                put_slot(c, 2 * pair_no + j, NULL);
+                evict(e, &free_now);
+                if (free_now)
+                    gone[n++] = e;
+            }
+        }
+        if (!c->slot[2 * pair_no] && c->slot[2 * pair_no + 1]) {  /* keep the first one filled */
+            put_slot(c, 2 * pair_no, c->slot[2 * pair_no + 1]);
+            put_slot(c, 2 * pair_no + 1, NULL);
+        }
+        ms_stripes_unlock(&c->st, stripe);
+    }
+    for (i = 0; i < n; i++)
+        entry_free(c, gone[i]);
 }
 
 int ms_order_cache_get(const ms_order_t **out, ms_order_cache_t *c, uint64_t db_ident,
@@ -250,6 +309,7 @@ int ms_order_cache_get(const ms_order_t **out, ms_order_cache_t *c, uint64_t db_
     if (ms_select_order(&made, mirrors, client, p) != 0)
         return -1;
     store(c, &k, h, made);
+    sweep(c, &k);
     *out = made;
     return 0;
 }
@@ -257,4 +317,9 @@ int ms_order_cache_get(const ms_order_t **out, ms_order_cache_t *c, uint64_t db_
 void ms_order_cache_stats(ms_order_cache_t *c, uint64_t *hits, uint64_t *misses)
 {
     ms_stripes_stats(&c->st, hits, misses);
+}
+
+uint64_t ms_order_cache_live(ms_order_cache_t *c)
+{
+    return __atomic_load_n(&c->live, __ATOMIC_RELAXED);
 }

@@ -30,4 +30,8 @@ int ms_order_cache_get(const ms_order_t **out, ms_order_cache_t *c, uint64_t db_
 /* Hits and misses so far (for the benchmark and debug logging). */
 void ms_order_cache_stats(ms_order_cache_t *c, uint64_t *hits, uint64_t *misses);
 
+/* Entries allocated now: those in the slots, and those out of them that a
+ * request still holds. */
+uint64_t ms_order_cache_live(ms_order_cache_t *c);
+
 #endif

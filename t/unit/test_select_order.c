@@ -373,10 +373,67 @@ static void test_prefix_same_location(void)
        "inside it, from the same cached order: the prefix mirror first, then the other");
 }
 
+/* Entries of earlier generations are freed as the cache is used, not left
+ * to fill the slots: 200 generations (a probe run or mirror change each) of
+ * 40 places in a cache of 4,096 slots leave about one generation's entries,
+ * where eviction alone would keep over a thousand. An outdated entry a
+ * request still holds stays whole until the request's pool goes. */
+static void test_outdated_freed(void)
+{
+    ms_mirrors_t ms;
+    ms_order_cache_t *cache;
+    const ms_order_t *order, *held = NULL;
+    ms_order_t *fresh;
+    apr_pool_t *req;
+    int gen, c, same;
+    uint64_t live;
+
+    rng_state = 11;
+    rnd_world(&ms);
+    if (ms_order_cache_create(&cache, 4096, pool) != 0)
+        bail_out("cannot create the order cache");
+    apr_pool_create(&req, pool);
+    for (gen = 1; gen <= 200; gen++) {
+        apr_pool_t *p;
+
+        ms.generation = gen;
+        rng_state = 12;             /* the same 40 places in each generation */
+        apr_pool_create(&p, pool);
+        for (c = 0; c < 40; c++) {
+            ms_client_t client;
+
+            rnd_client(&client);
+            if (ms_order_cache_get(&order, cache, 1, &ms, &client, gen == 1 && c == 0 ? req : p)
+                != 0)
+                bail_out("no order");
+            if (gen == 1 && c == 0)
+                held = order;
+        }
+        apr_pool_destroy(p);
+    }
+    live = ms_order_cache_live(cache);
+    ok(live >= 40 && live <= 120, "200 generations of 40 places: %llu entries live "
+       "(the last generation's 40, and few older)", (unsigned long long)live);
+    rng_state = 12;
+    {
+        ms_client_t client;
+
+        rnd_client(&client);
+        ms.generation = 1;
+        if (ms_select_order(&fresh, &ms, &client, pool) != 0)
+            bail_out("no order");
+        same = held && held->count == fresh->count
+               && !memcmp(held->place, fresh->place, fresh->count * sizeof(*fresh->place));
+    }
+    ok(same, "an outdated entry a request holds is whole until its pool is cleared");
+    apr_pool_destroy(req);
+}
+
 int main(void)
 {
     apr_initialize();
     apr_pool_create(&pool, NULL);
+    test_outdated_freed();
     test_prefix_same_location();
     test_random_worlds();
     apr_pool_destroy(pool);
