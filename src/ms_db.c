@@ -39,6 +39,9 @@ enum { MC_ID, MC_NAME, MC_HTTP, MC_HTTPS, MC_SCAN, MC_COUNTRY, MC_CONTINENT,
 enum { HC_MIRROR, HC_SCHEME, HC_FAMILY, HC_UP, HC_CHECKED, HC_LATENCY,
        HC_FAILURES, HC_STATUS, HC_ERROR };
 
+#define MS_STR_(x) #x
+#define MS_STR(x) MS_STR_(x)           /* a number macro as a string literal */
+
 #define FILE_COLS "id, path, size, mtime, sha256"
 enum { FC_ID, FC_PATH, FC_SIZE, FC_MTIME, FC_SHA256, FC_HOLDERS };
 enum { FC_INDEXED = FC_SHA256 + 1 };   /* ST_FILES_ALL's last column */
@@ -74,7 +77,7 @@ typedef enum {
     ST_FILE_BY_PATH, ST_FILE_HOLDERS_BY_PATH, ST_FILE_UPSERT, ST_FILE_DELETE, ST_FILES_ALL, ST_FILE_COUNT,
     ST_COPIES_OF, ST_FRESH_HOLDERS, ST_COPY_UPSERT, ST_COPY_DELETE,
     ST_HEALTH_UPSERT,
-    ST_SCAN_RUN_START, ST_SCAN_RUN_FINISH, ST_SCAN_RUN_LAST, ST_SCAN_TARGETS,
+    ST_SCAN_RUN_START, ST_SCAN_RUN_FINISH, ST_SCAN_RUNS_PRUNE, ST_SCAN_RUN_LAST, ST_SCAN_TARGETS,
     ST_SCAN_CONF_GET, ST_SCAN_CONF_PUT, ST_PROBE_FILE_SET, ST_PROBE_FILE_REMEMBERED,
     ST_PROBE_FILE_PICK,
     ST_COUNT
@@ -142,6 +145,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SCAN_RUN_FINISH] = "UPDATE scan_runs SET finished = ?2, ok = ?3, files_seen = ?4, "
                           "fresh = ?5, stale = ?6, missing = ?7, extra = ?8, error = ?9 "
                           "WHERE id = ?1",
+    /* Only the last run is read (ms_db_scan_run_last); a few more are kept
+     * for an operator looking back with sqlite3. */
+    [ST_SCAN_RUNS_PRUNE] = "DELETE FROM scan_runs WHERE mirror_id = ?1 AND id NOT IN "
+                          "(SELECT id FROM scan_runs WHERE mirror_id = ?1 "
+                          "ORDER BY started DESC, id DESC LIMIT " MS_STR(MS_SCAN_RUNS_KEPT) ")",
     [ST_SCAN_RUN_LAST]  = "SELECT " RUN_COLS " FROM scan_runs WHERE mirror_id = ?1 "
                           "ORDER BY started DESC, id DESC LIMIT 1",
     [ST_SCAN_TARGETS]   = "SELECT " TARGET_COLS " FROM files f LEFT JOIN mirror_files c "
@@ -1627,7 +1635,11 @@ int ms_db_scan_run_finish(ms_db_t *db, const ms_scan_run_t *r)
     sqlite3_bind_int64(st, 7, r->missing);
     sqlite3_bind_int64(st, 8, r->extra);
     sqlite3_bind_text(st, 9, r->error ? r->error : "", -1, SQLITE_STATIC);
-    return step_done(db, st, "recording the end of a scan run");
+    if (step_done(db, st, "recording the end of a scan run") != MS_OK
+        || !(st = stmt(db, ST_SCAN_RUNS_PRUNE)))
+        return MS_ERR;
+    sqlite3_bind_int64(st, 1, r->mirror_id);
+    return step_done(db, st, "removing old scan runs");
 }
 
 int ms_db_scan_run_last(ms_scan_run_t **out, ms_db_t *db, int64_t mirror_id,

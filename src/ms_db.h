@@ -278,7 +278,10 @@ typedef struct ms_scan_run {
 
 /* Record that a scan started (its own short transaction); sets r->id. */
 int ms_db_scan_run_start(ms_db_t *db, ms_scan_run_t *r);
-/* Record its end: ok or the error, and the counts. */
+/* Record its end: ok or the error, and the counts; of the mirror's earlier
+ * runs only the latest MS_SCAN_RUNS_KEPT are kept (a mirror scanned hourly
+ * would otherwise add 8,760 rows a year). */
+#define MS_SCAN_RUNS_KEPT 50
 int ms_db_scan_run_finish(ms_db_t *db, const ms_scan_run_t *r);
 /* The latest scan of a mirror, from p; MS_NOTFOUND when never scanned. */
 int ms_db_scan_run_last(ms_scan_run_t **out, ms_db_t *db, int64_t mirror_id,

@@ -418,6 +418,57 @@ static void test_identity_inode_reused(apr_pool_t *p)
     ok(differs, "a new database given the old one's inode number (try %d): another identity", i);
 }
 
+/* A mirror scanned hourly for a year would leave 8,760 runs: only the
+ * latest MS_SCAN_RUNS_KEPT of each mirror stay, the last one is what is
+ * read, and another mirror's runs are not touched. */
+static void test_scan_runs_pruned(const char *path, apr_pool_t *p)
+{
+    ms_db_t *rw;
+    ms_mirror_t *a = new_mirror(p, "runs-a"), *b = new_mirror(p, "runs-b");
+    ms_scan_run_t r, *last = NULL;
+    sqlite3 *raw;
+    sqlite3_stmt *st;
+    int i, n_a = -1, n_b = -1, oldest = -1;
+
+    ms_db_open(&rw, path, MS_DB_READWRITE, p, NULL);
+    ms_db_mirror_insert(rw, a);
+    ms_db_mirror_insert(rw, b);
+    for (i = 0; i < MS_SCAN_RUNS_KEPT + 30; i++) {
+        memset(&r, 0, sizeof(r));
+        r.mirror_id = i < 3 ? b->id : a->id;
+        r.started = 1700000000 + i;
+        if (ms_db_scan_run_start(rw, &r) != MS_OK)
+            bail_out("scan run: %s", ms_db_errmsg(rw));
+        r.finished = r.started + 1;
+        r.ok = 1;
+        r.files_seen = i;
+        if (ms_db_scan_run_finish(rw, &r) != MS_OK)
+            bail_out("scan run: %s", ms_db_errmsg(rw));
+    }
+    ok(ms_db_scan_run_last(&last, rw, a->id, p) == MS_OK && last
+       && last->files_seen == MS_SCAN_RUNS_KEPT + 29, "the last run is the one read");
+    ms_db_close(rw);
+    sqlite3_open(path, &raw);
+    if (sqlite3_prepare_v2(raw, "SELECT (SELECT count(*) FROM scan_runs WHERE mirror_id = ?1), "
+                           "(SELECT count(*) FROM scan_runs WHERE mirror_id = ?2), "
+                           "(SELECT min(files_seen) FROM scan_runs WHERE mirror_id = ?1)",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, a->id);
+        sqlite3_bind_int64(st, 2, b->id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            n_a = sqlite3_column_int(st, 0);
+            n_b = sqlite3_column_int(st, 1);
+            oldest = sqlite3_column_int(st, 2);
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(raw);
+    is_int(n_a, MS_SCAN_RUNS_KEPT, "%d runs of one mirror: the latest %d kept",
+           MS_SCAN_RUNS_KEPT + 27, MS_SCAN_RUNS_KEPT);
+    is_int(oldest, 30, "the oldest kept is the 50th from the end");
+    is_int(n_b, 3, "another mirror's runs untouched");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -438,6 +489,7 @@ int main(void)
     test_holders_migration(p);
     test_replaced_and_bad_files(path, p);
     test_identity_inode_reused(p);
+    test_scan_runs_pruned(path, p);
     if (system(apr_psprintf(p, "rm -rf '%s'", dir)) != 0)
         diag("could not remove %s", dir);
     apr_pool_destroy(p);
