@@ -495,6 +495,14 @@ my @bad = (
     [ [ 'add', 'new', '--url', 'http://new.mirror.test/?a=b', @L ],  2, qr/must not have a query/ ],
     [ [ 'add', 'new', '--url', 'http://new.mirror.test:0/', @L ],    2, qr/has a bad port/ ],
     [ [ 'add', 'new', '--url', 'http://new.mirror.test/a b/', @L ],  2, qr/holds a space/ ],
+    # what a base URL may not hold, since it goes into Location, Link (<...>)
+    # and HTML as it is: each check of the URL seen to refuse
+    [ [ 'add', 'new', '--url', 'http://new.mirror.test/#top', @L ],  2, qr/must not have a fragment/ ],
+    [ [ 'add', 'new', '--url', 'http://new.mirror.test/a>b/', @L ],  2, qr/holds a character not allowed in URLs/ ],
+    [ [ 'add', 'new', '--url', 'http://new.mirror.test/a%zz/', @L ], 2, qr/holds a '%' that is not followed by two hex digits/ ],
+    [ [ 'add', 'new', '--url', 'http://new.mirror.test/pub/../x/', @L ], 2, qr/has a '\.' or '\.\.' path segment/ ],
+    [ [ 'add', 'new', '--url', 'http://new!mirror.test/', @L ],      2, qr/has a malformed host name/ ],
+    [ [ 'add', 'new', '--url', 'http://[1:2:3]/', @L ],              2, qr/has a malformed IPv6 address/ ],
     [ [ 'add', 'new', @U, '--url', 'http://other.mirror.test/', @L ], 2, qr/a second http URL/ ],
     [ [ 'add', 'new', @U, '--scan-url', 'gopher://new.mirror.test/', @L ], 2, qr/--scan-url 'gopher:.*scheme must be one of/ ],
     # a login only where the scanner uses it: rsync and FTP a user and a

@@ -1,11 +1,12 @@
 #!/usr/bin/perl
 # Scans that fail leave the mirror's records exactly as they were and record
 # the error on the scan run: a closed port, a server that accepts and never
-# answers (bounded by --timeout), hostile listings (garbage, 10^6 entries,
-# over-long pages, names no directory holds: "..", with %2f); links that loop
-# are not followed. Names a tree may hold but the index never does (newline,
+# answers (bounded by --timeout), a HEAD refused (403), hostile listings
+# (garbage, 10^6 entries, over-long pages, names no directory holds: "..",
+# with %2f); links that loop are not followed. Names a tree may hold but the index never does (newline,
 # backslash, control byte, invalid UTF-8) are skipped, over HTTP and rsync:
-# the scan goes on, says so in one line, and records the rest.
+# the scan goes on, says so in one line, and records the rest. A file gone
+# between its listing and its HEAD (404) is missing, not a failure.
 use strict;
 use warnings;
 use FindBin;
@@ -74,6 +75,11 @@ my $hp = $t->http_server(sub {
                 . "<a href=\"loop/\">loop/</a> 01-May-2024 11:20 -\n"
                 . "<a href=\"a/\">a/</a> 01-May-2024 11:20 -\n");
     }
+    # an Apache-style page (local time: every file confirmed by HEAD)
+    # listing top.iso, whose HEAD is refused (403) or finds it gone (404)
+    return ('403 Forbidden', {}, 'forbidden') if $path eq '/forbidden/top.iso';
+    return ('200 OK', {}, "<title>Index of $path</title>\n<a href=\"top.iso\">top.iso</a> "
+            . "2024-05-01 11:20 98K\n") if $path eq '/forbidden/' || $path eq '/vanished/';
     my %names = ('/dotdot/' => '%2e%2e/', '/slash/' => 'a%2fb',
                  '/bsslash/' => 'back%5c%2fslash');
     return ('200 OK', {}, "<title>Index of $path</title>\n<a href=\"$names{$path}\">x</a> "
@@ -87,6 +93,8 @@ $took = fails_unchanged("http://127.0.0.1:$hp/million/", '10^6 entries',
 cmp_ok($took, '<', 30, "10^6 entries: bounded time ($took s)");
 fails_unchanged("http://127.0.0.1:$hp/million/", '10^6 entries, page bound',
                 qr/over the bound of \d+ bytes/, '--max-listing', '1M');
+fails_unchanged("http://127.0.0.1:$hp/forbidden/", 'HEAD refused (403)',
+                qr/top\.iso: HTTP status 403/);
 fails_unchanged("http://127.0.0.1:$hp/dotdot/", 'name ..', qr/unsafe name/);
 fails_unchanged("http://127.0.0.1:$hp/slash/", 'name with %2f', qr/unsafe name/);
 # the name escaped once on stderr (\x5c, not \x5c\x5c), recorded as it is
@@ -124,5 +132,12 @@ $t->tool('mirror', 'edit', 'm', '--scan-url', "http://127.0.0.1:$hp/loop/");
 ($rc, $out, $err) = $t->run_tool('scan', 'm');
 is($rc, 0, 'looping links: scan finishes') or diag($err);
 like($out, qr/\((\S+) s, ([1-9]) requests,/, 'looping links: only the origin\'s directories listed');
+
+# A file listed, then gone when confirmed (HEAD: 404): missing, not a failure.
+$t->tool('mirror', 'edit', 'm', '--scan-url', "http://127.0.0.1:$hp/vanished/");
+($rc, $out, $err) = $t->run_tool('scan', 'm');
+is($rc, 0, 'a file gone between listing and HEAD: the scan succeeds') or diag($err);
+is($t->last_run('m')->{missing}, 6, 'the gone file counts as missing');
+ok(!exists $t->copies('m')->{'top.iso'}, 'and has no copy');
 
 done_testing;

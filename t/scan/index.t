@@ -149,13 +149,18 @@ is(ids()->{'os/x.iso'}, $first_ids->{'os/x.iso'}, 'a changed file keeps its row'
 # --- what it refuses to lose --------------------------------------------------
 
 SKIP: {
-    skip 'root reads any directory and file', 6 if $> == 0;
+    skip 'root reads any directory and file', 7 if $> == 0;
+    $t->origin_file('os/subx.txt', 10);     # beside os/sub, its name starting alike
+    run_index();
+    unlink "$o/os/subx.txt";
     chmod 0000, "$o/os/sub" or die;
     ($rc, $out, $err) = run_index();
     chmod 0755, "$o/os/sub";
     is($rc, 0, 'a directory that cannot be read: exit 0');
     like($err, qr/skipping os\/sub: Permission denied/, 'the directory is named');
     ok(exists indexed()->{'os/sub/y.img'}, 'the files under it stay in the index');
+    ok(!exists indexed()->{'os/subx.txt'},
+       'a file gone beside it (os/subx.txt, not below os/sub/) is removed');
 
     ScanTest::write_file("$o/os/z.iso", 80000, 1714565999, 'z2');
     chmod 0000, "$o/os/z.iso" or die;
@@ -167,6 +172,15 @@ SKIP: {
 }
 ($rc, $out, $err) = run_index();
 is_deeply(indexed(), expected(@files), 'readable again: the index is the tree');
+
+# Another size with the mtime kept (a sync preserving mtimes): read again,
+# as a size or an mtime that differs makes it.
+my ($zsize, $zmtime) = (stat "$o/os/z.iso")[7, 9];
+ScanTest::write_file("$o/os/z.iso", $zsize + 1, $zmtime, 'same mtime');
+($rc, $out, $err) = run_index();
+like($out, qr/\(0 added, 1 updated, 0 removed, 3 unchanged\)/,
+     'another size, the same mtime: read again');
+is_deeply(indexed(), expected(@files), 'another size, the same mtime: the index is the tree');
 
 my $before = indexed();
 remove_tree($o);

@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 # Probing: up, down (closed port), hanging (bounded by --timeout), wrong size,
 # redirect elsewhere, TLS refused without the CA and accepted with it;
-# consecutive failures; many mirrors at once take about one timeout; IPv6;
-# host names, resolved all at once.
+# an HTTP error; a certificate for another host name; consecutive failures;
+# disabled mirrors left out; many mirrors at once take about one timeout; IPv6;
+# host names, resolved all at once; a family the host lost recorded down.
 use strict;
 use warnings;
 use FindBin;
@@ -90,6 +91,31 @@ $t->add_mirror('unscanned', $scan, urls => ["http://127.0.0.1:$np/"]);
 ($rc, $out) = $t->run_tool('probe', 'unscanned', '--verbose');
 is($t->health('unscanned')->{'http/4'}{up}, 1, 'never scanned: base URL answers 200 → up');
 
+# Down as well: an HTTP error (the probe file deleted: 404), and a
+# certificate that a trusted CA signed for another host name (the name is
+# checked, not only the chain).
+my $gone = $t->http_server(sub { ('404 Not Found', {}, 'no such file') });
+my ($ocert, $okey) = $t->self_signed(dns => 'other.test');
+my $op = $t->apache($tree, label => 'apache-other', cert => $ocert, key => $okey);
+$t->add_mirror('notfound', $scan, urls => ["http://127.0.0.1:$gone/"]);
+$t->add_mirror('othername', $scan, urls => ["https://127.0.0.1:$op/"], ca_file => $ocert);
+($rc, $out, $err) = $t->run_tool('scan', 'notfound', 'othername');
+is($rc, 0, 'notfound, othername: scanned') or diag($err);
+($rc, $out, $err) = $t->run_tool('probe', 'notfound', 'othername', '--timeout', '3');
+like($out, qr/^probed 2: 0 up, 2 down/m, 'a 404 and a certificate for another name: down')
+    or diag($out);
+$h = $t->health('notfound');
+is($h->{'http/4'}{up}, 0, '404: down');
+is($h->{'http/4'}{status}, 404, '404: status kept');
+like($h->{'http/4'}{error}, qr/^HTTP 404$/, '404: error recorded');
+$h = $t->health('othername');
+is($h->{'https/4'}{up}, 0, 'certificate for another host name: down');
+like($h->{'https/4'}{error}, qr/certificate|SSL|match|name/i, 'certificate name: error recorded');
+
+# A disabled mirror is not probed by a run over every mirror.
+$t->add_mirror('off', $scan, urls => ["http://127.0.0.1:$np/"]);
+$t->tool('mirror', 'disable', 'off');
+
 # Many mirrors at once: 60 mirrors, a third hanging, take about one timeout.
 for my $i (1 .. 60) {
     my $port = $i % 3 == 0 ? $hang : $i % 3 == 1 ? $np : $closed;
@@ -98,8 +124,9 @@ for my $i (1 .. 60) {
 $t0 = time;
 ($rc, $out) = $t->run_tool('probe', '--timeout', '3');
 $took = time - $t0;
-is($rc, 0, '68 mirrors probed');
-cmp_ok($took, '<', 6, "68 mirrors with 20 hanging: $took s for a 3 s timeout");
+is($rc, 0, '70 mirrors probed');
+is(scalar keys %{ $t->health('off') }, 0, 'a disabled mirror is not probed');
+cmp_ok($took, '<', 6, "70 mirrors with 20 hanging: $took s for a 3 s timeout");
 
 # Over IPv6: an [::1] URL is probed over IPv6 only, against a server that
 # listens there; a closed port there is down.
@@ -148,6 +175,16 @@ $h = $t->health('nowhere');
 is($h->{'http/4'}{up}, 0, 'a host that does not resolve: down');
 like($h->{'http/4'}{error}, qr/^cannot resolve no-such-host\.invalid: /, 'and why');
 ok(!exists $h->{'http/6'}, 'recorded once, not per family');
+
+# A family the host no longer has is recorded down where it was probed:
+# 'named' was up over IPv4; its URL now names an IPv6 address only.
+$t->tool('mirror', 'edit', 'named', '--url', "http://[::1]:$np6/");
+($rc, $out, $err) = $t->run_tool('probe', 'named', '--timeout', '3');
+is($rc, 0, 'named, moved to an IPv6 address: probed') or diag($err);
+$h = $t->health('named');
+is($h->{'http/6'}{up}, 1, 'moved to IPv6: up over IPv6');
+is($h->{'http/4'}{up}, 0, 'moved to IPv6: IPv4, up before, now recorded down');
+like($h->{'http/4'}{error}, qr/host has no IPv4 address/, 'moved to IPv6: and why');
 
 ($rc) = $t->run_tool('probe', 'nosuch');
 is($rc, 1, 'unknown mirror: exit 1');

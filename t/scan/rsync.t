@@ -1,6 +1,7 @@
 #!/usr/bin/perl
 # Scanning over rsync://: fresh, stale, missing and extra files; a scan URL
-# that maps to a sub-tree; --path; files the mirror dropped; --jobs.
+# that maps to a sub-tree; --path; files the mirror dropped; --jobs; disabled
+# mirrors left out.
 use strict;
 use warnings;
 use FindBin;
@@ -25,9 +26,14 @@ my $port = $t->rsyncd(m1 => $m1, m2 => $m2, deep => "$t->{dir}/trees/deep",
 $t->add_mirror('m1', "rsync://127.0.0.1:$port/m1/");
 $t->add_mirror('m2', "rsync://127.0.0.1:$port/m2");
 $t->add_mirror('deep', "rsync://127.0.0.1:$port/deep/pub/mirror/");
+# a disabled mirror (its scan URL a closed port) is left out of a scan of all
+my $closed = ScanTest::free_port();
+$t->add_mirror('off', "rsync://127.0.0.1:$closed/m1/");
+$t->tool('mirror', 'disable', 'off');
 
 my ($rc, $out, $err) = $t->run_tool('scan', '--jobs', '3');
 is($rc, 0, 'scan of three mirrors at once exits 0') or diag($err);
+is($t->last_run('off'), undef, 'a disabled mirror is not scanned by a scan of all');
 like($out, qr/^m1: ok: 5 files seen: 3 fresh, 2 stale, 1 missing, 1 extra/m, 'summary line');
 $t->check_standard('m1', 'rsync', precision => '1');
 is($t->last_run('m2')->{fresh}, 6, 'full mirror: all 6 fresh');

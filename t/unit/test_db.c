@@ -153,6 +153,8 @@ static void test_files_and_copies(const char *path, apr_pool_t *p)
     ms_db_close(rw);
 }
 
+static int holders_agree(ms_db_t *db, const char *path, apr_pool_t *p);
+
 /* The redirect's read: the ids of the fresh holders only, judged as
  * ms_copy_fresh judges (size equal, |mtime difference| < precision). */
 static void test_fresh_holders(const char *path, apr_pool_t *p)
@@ -161,11 +163,15 @@ static void test_fresh_holders(const char *path, apr_pool_t *p)
         { "h-exact", 1000, 1700000000, 1, 1 },   { "h-size", 999, 1700000000, 1, 0 },
         { "h-edge", 1000, 1700000060, 60, 0 },   { "h-inside", 1000, 1699999941, 60, 1 },
         { "h-off", 1000, 1700000001, 1, 0 },     { "h-day", 1000, 1700080000, 86400, 1 },
+        { "h-low-edge", 1000, 1699999940, 60, 0 },
     };
+    ms_file_t *pf = NULL;
+    int64_t edge[2];
+    int ne = 0;
     ms_db_t *rw;
     ms_file_t f = { 0, "iso/h.iso", 1000, 1700000000, NULL, NULL, 0 };
     ms_holders_t h;
-    int64_t want[8];
+    int64_t want[10];
     int i, n = 0, same;
 
     ms_db_open(&rw, path, MS_DB_READWRITE, p, NULL);
@@ -179,11 +185,20 @@ static void test_fresh_holders(const char *path, apr_pool_t *p)
         ok(ms_copy_fresh(&f, &c) == C[i].fresh, "%s: ms_copy_fresh agrees", C[i].name);
         if (C[i].fresh)
             want[n++] = m->id;
+        if (strstr(C[i].name, "edge"))
+            edge[ne++] = m->id;
     }
     ok(ms_db_fresh_holders(&h, rw, &f, p) == MS_OK && h.count == n, "%d fresh holders", h.count);
     for (i = 0, same = h.count == n; same && i < n; i++)
         same = h.id[i] == want[i];
     ok(same, "the fresh holders' ids, ascending");
+    /* Both edges of the window (|difference| = precision) are out, for the
+     * triggers' bitmap and for the probe's choice of a fresh file too. */
+    is_int(holders_agree(rw, f.path, p), n, "the bitmap holds the same holders, edges out");
+    for (i = 0; i < ne; i++)
+        ok(ms_db_probe_file(&pf, rw, edge[i], p) == MS_NOTFOUND,
+           "a copy on the edge of its window is no fresh file to probe (mirror %lld)",
+           (long long)edge[i]);
     f.size = 5;
     ok(ms_db_fresh_holders(&h, rw, &f, p) == MS_OK && h.count == 0,
        "none for a file of another size");

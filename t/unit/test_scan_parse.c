@@ -279,6 +279,61 @@ static void test_list_dos_dots(void)
     ok(a && a->nelts == 1 && find(a, "f1.iso"), "DOS: . and .. left out, as in the Unix style");
 }
 
+/* Cases a mutation run found unguarded: each parser change below went
+ * unnoticed, and would have recorded a wrong time or name, or failed (or
+ * cut short) a listing that is fine. */
+static void test_list_edges(void)
+{
+    const int64_t now = 1717200000;         /* 2024-06-01 00:00 UTC */
+    static const char nul_list[] =
+        "-rw-r--r--   1 ftp ftp 9 May  1 11:20 a\r\n\0"
+        "-rw-r--r--   1 ftp ftp 9 May  1 11:20 b\r\n";
+    static const char nul_mlsd[] =
+        "modify=20240501112030;size=7;type=file; a\r\n\0"
+        "modify=20240501112030;size=7;type=file; b\r\n";
+    apr_array_header_t *a = NULL;
+    const char *err = NULL;
+    ms_listent_t *e;
+
+    /* A server clock a little ahead: an "HH:MM" entry hours past now is
+     * this year's (up to a day ahead), not last year's. */
+    ok(ms_parse_ftp_list(&a, LIT("-rw-r--r--   1 ftp ftp 9 Jun  1 02:00 ahead\r\n"), now,
+                         pool, &err) == 0
+       && (e = find(a, "ahead")) && e->mtime == now + 7200,
+       "LIST: a time two hours ahead of now is this year's, not last year's");
+    /* Exactly one blank after the time: the rest, blanks and all, is the name. */
+    ok(ms_parse_ftp_list(&a, LIT("-rw-r--r--   1 ftp ftp 9 May  1 11:20  lead\r\n"), now,
+                         pool, &err) == 0 && find(a, " lead") != NULL,
+       "LIST: a name's leading blank is part of the name");
+    /* 12:30PM is half past noon, not an impossible 24:30. */
+    ok(ms_parse_ftp_list(&a, LIT("05-01-24  12:30PM                 5000 noon.iso\r\n"), now,
+                         pool, &err) == 0
+       && (e = find(a, "noon.iso")) && e->mtime == T_2024_05_01_1120 + 70 * 60,
+       "DOS: 12:30PM is 12:30");
+    /* A NUL byte is no listing: refused, not read up to the NUL. */
+    ok(ms_parse_ftp_list(&a, nul_list, sizeof(nul_list) - 1, now, pool, &err) != 0,
+       "LIST: a listing holding a NUL byte is refused, not cut short at it");
+    ok(ms_parse_mlsd(&a, nul_mlsd, sizeof(nul_mlsd) - 1, pool, &err) != 0,
+       "MLSD: a listing holding a NUL byte is refused, not cut short at it");
+    /* A file's time is as required as its size. */
+    ok(ms_parse_mlsd(&a, LIT("size=5;type=file; nomodify\r\n"), pool, &err) != 0,
+       "MLSD: a file without a modify fact is refused");
+}
+
+/* A NUL decoded into an href would cut the name short, so the listing would
+ * name another file than the server meant ("x.iso%00.bak" read as x.iso). */
+static void test_autoindex_nul(void)
+{
+    apr_array_header_t *a = NULL;
+    const char *err = NULL;
+
+    ok(ms_parse_autoindex(&a, LIT("<a href=\"x.iso%00.bak\">x</a> 01-May-2024 11:20 5\n"),
+                          pool, &err) != 0, "autoindex: an encoded NUL (%%00) is refused");
+    ok(ms_parse_autoindex(&a, LIT("<a href=\"x.iso&#0;.bak\">x</a> 01-May-2024 11:20 5\n"),
+                          pool, &err) == 0 && a->nelts == 0,
+       "autoindex: &#0; is no character reference (the href keeps its '#': not an entry)");
+}
+
 static void test_names(void)
 {
     ok(ms_scan_name_ok("file.iso") == 0, "plain name ok");
@@ -320,6 +375,8 @@ int main(void)
     test_autoindex_anchor();
     test_autoindex_charref();
     test_list_dos_dots();
+    test_list_edges();
+    test_autoindex_nul();
     test_names();
     apr_pool_destroy(pool);
     apr_terminate();

@@ -476,12 +476,16 @@ EOF
 # --- TLS ------------------------------------------------------------------------
 
 # A self-signed certificate for 127.0.0.1; returns (cert, key).
+# A self-signed certificate for 127.0.0.1, or with dns => NAME for that host
+# name only (a certificate that a client connecting to 127.0.0.1 must refuse).
 sub self_signed {
-    my ($self) = @_;
-    my $d = "$self->{dir}/run/ssl";
+    my ($self, %o) = @_;
+    my $d = "$self->{dir}/run/ssl" . ($o{dns} ? "-$o{dns}" : '');
+    my $subj = $o{dns} ? "/CN=$o{dns} -addext subjectAltName=DNS:$o{dns}"
+                       : "/CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1";
     make_path($d);
-    system("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
-           . "-addext subjectAltName=IP:127.0.0.1 -keyout '$d/key.pem' -out '$d/cert.pem' "
+    system("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj $subj "
+           . "-keyout '$d/key.pem' -out '$d/cert.pem' "
            . "2>/dev/null") == 0
         or croak 'openssl failed';
     return ("$d/cert.pem", "$d/key.pem");
