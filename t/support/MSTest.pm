@@ -328,6 +328,10 @@ sub _asan_preload {
     return join ':', @libs;
 }
 
+# Whether the module under test is built with AddressSanitizer: memory
+# figures then measure its quarantine of freed blocks, not the module.
+sub sanitized { defined $_[0]->_asan_preload }
+
 our @MODULES = qw(mpm_event authz_core authz_host mime dir autoindex alias env
                   setenvif headers remoteip socache_shmcb ssl);
 
