@@ -99,6 +99,25 @@ for my $f ('big/no-extension', 'big/image.unknowntype') {
     }
 }
 
+# ?country= leaves the address's coordinates and AS number behind (README,
+# "How a request is decided"). Berlin clients asking for AT are ranked
+# without coordinates, so both EU mirrors share them (measured from Berlin,
+# only de-berlin would be in the band); a Munich client, in the carrier's AS,
+# asking for FR is not sent to the AS-scope mirror.
+{
+    my %share;
+    for my $i (1 .. 30) {
+        my $r = $t->get("$url?country=AT", ip => "192.0.2.$i");
+        $share{ MSTest::hdr($r, 'X-MirrorSel-Mirror') // 'none' }++;
+    }
+    is_deeply([ sort keys %share ], [qw(de-berlin fr-paris)],
+              '?country=AT from 30 Berlin clients: spread over both EU mirrors, no distance')
+        or diag(join ', ', map { "$_=$share{$_}" } sort keys %share);
+    my $r = $t->get("$url?country=FR", ip => MSTest::client('munich'));
+    $t->redirects_to($r, 'fr-paris', 'country', $file,
+                     'Munich client (AS64502) with ?country=FR: not the AS mirror');
+}
+
 # One client gets the same mirror for the same file, every time.
 {
     my %seen;

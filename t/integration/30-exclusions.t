@@ -18,6 +18,11 @@ $t->origin_file($_, 5000) for qw(big/file.iso.sha256 big/file.iso.asc big/file.i
 $t->origin_file('big/sha256-in-the-name.iso', 5000);     # mask is anchored at the end
 # under a <Directory> that clears the inherited exclusions with "none"
 $t->origin_file($_, 5000) for qw(big/free/SUMS.sha256 big/free/x.iso);
+# under a <Directory> that raises MirrorSelMinSize to 8192
+$t->origin_file('big/min8k/5000.bin', 5000);
+$t->origin_file('big/min8k/9000.bin', 9000);
+# under a <Directory> whose mask is anchored at the start of the origin-relative path
+$t->origin_file('big/masked/x.iso', 5000);
 $t->init;
 $t->mirror('m', MSTest::at('berlin'));
 $t->index_origin;
@@ -35,6 +40,12 @@ $t->start(extra => <<"EOF");
     MirrorSelExcludeFileMask none
     MirrorSelExcludeUserAgent none
     MirrorSelExcludeNetwork none
+</Directory>
+<Directory "$root/big/min8k">
+    MirrorSelMinSize 8192
+</Directory>
+<Directory "$root/big/masked">
+    MirrorSelExcludeFileMask "^big/masked/"
 </Directory>
 EOF
 
@@ -152,5 +163,15 @@ $t->redirects_to($t->get(MSTest::url('big/free/x.iso'), ip => '10.1.2.3'),
                  'm', 'world', 'big/free/x.iso', 'MirrorSelExcludeNetwork none: the LAN is redirected there');
 $t->served_locally($t->get(MSTest::url('big/file.iso.sha256'), ip => $berlin), 'big/file.iso.sha256',
                    'outside it, the inherited mask still applies');
+
+# --- a nested <Directory> overrides the inherited MirrorSelMinSize --------------------------
+$t->served_locally($t->get(MSTest::url('big/min8k/5000.bin'), ip => $berlin), 'big/min8k/5000.bin',
+                   'MirrorSelMinSize 8192 in a nested <Directory>: 5000 bytes served locally');
+$t->redirects_to($t->get(MSTest::url('big/min8k/9000.bin'), ip => $berlin), 'm', 'country',
+                 'big/min8k/9000.bin', 'MirrorSelMinSize 8192 in a nested <Directory>: 9000 bytes redirected');
+
+# --- the file mask sees the origin-relative path (README), not the file system's ----------
+$t->served_locally($t->get(MSTest::url('big/masked/x.iso'), ip => $berlin), 'big/masked/x.iso',
+                   'MirrorSelExcludeFileMask "^big/masked/": matched from the start of the relative path');
 
 $t->finish;

@@ -157,8 +157,9 @@ for my $u ("$url.mirrorlist", "$url?mirrorlist") {
         my $d = MSOutputs::json_ok($r->{body}, "$u, Accept: $accept");
         is($d->{file}{url}, "$origin_base$url", "$u, Accept: $accept: the file's origin URL");
     }
+    # JSON only for a q *higher* than text/html's (README): a tie is HTML
     for my $accept ('text/html,application/xhtml+xml,*/*;q=0.8', 'application/json;q=0.5, text/html',
-                    '*/*') {
+                    '*/*', 'application/json, text/html', 'text/html;q=0.7, application/json;q=0.7') {
         my $r = $t->get($u, ip => $berlin, headers => [ Accept => $accept ]);
         is(MSTest::hdr($r, 'Content-Type'), 'text/html; charset=utf-8', "$u, Accept: $accept: HTML");
     }

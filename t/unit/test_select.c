@@ -917,6 +917,38 @@ static void test_spread_no_coords(void)
     ok(unknown, "no coordinates: every distance is unknown (< 0)");
 }
 
+/* A mirror without coordinates has an unknown distance, not a short one: it
+ * comes after the measured mirrors of its tier and stays out of the band,
+ * however heavy. And "no farther than" the band's edge includes it: with
+ * MirrorSelSpread 1 0, mirrors at the very same distance still share. */
+static void test_spread_unknown_and_ties(void)
+{
+    fixture_t fx;
+    ms_client_t c = client_at("10.0.0.0", "DE", "EU", &BERLIN, 0, 0);
+    int count[MAX_MIRRORS] = { 0 }, band = 0;
+    ms_choice_t *ch;
+
+    fx_init(&fx);
+    fx_add(&fx, "nowhere", "DE", "EU", NULL)->weight = 100;
+    fx_add(&fx, "munich", "DE", "EU", &MUNICH);
+    draw(&fx, &c, &default_spread, 500, count, &band);
+    is_int(band, 1, "a mirror without coordinates is outside the band");
+    is_int(count[1], 500, "the measured mirror is always chosen, not the heavy unknown one");
+    ch = run(&fx, &c, &default_spread, 0);
+    ok(ch->ranked->nelts == 2 && strcmp(ranked_at(ch, 1)->mirror->name, "nowhere") == 0
+       && ranked_at(ch, 1)->distance_km < 0,
+       "unknown distance: last of its tier");
+
+    fx_init(&fx);
+    fx_add(&fx, "p1", "DE", "EU", &POTSDAM);
+    fx_add(&fx, "p2", "DE", "EU", &POTSDAM);
+    memset(count, 0, sizeof(count));
+    draw(&fx, &c, &nearest_only, 2000, count, &band);
+    is_int(band, 2, "spread 1 0: two mirrors at the nearest distance are both in the band");
+    is_double(count[1] / 2000.0, 0.5, 0.05, "spread 1 0: they share equally (%.2f)",
+              count[1] / 2000.0);
+}
+
 static void test_sticky(void)
 {
     fixture_t fx;
@@ -957,6 +989,32 @@ static void test_sticky(void)
     for (i = 0; i < MAX_MIRRORS; i++)
         distinct += seen[i];
     is_int(distinct, 3, "one client spreads over the band across different files");
+
+    /* One client however its address is spelt: a dual-stack listener's
+     * "::ffff:192.0.2.77", or IPv6 in capitals with zeros written out. */
+    {
+        static const char *const spelt[][2] = {
+            { "192.0.2.77", "::ffff:192.0.2.77" },
+            { "2001:db8::7", "2001:DB8:0:0::7" },
+        };
+        int k, agree = 1;
+
+        for (k = 0; k < 2; k++) {
+            ms_client_t c1 = c, c2 = c;
+
+            ms_addr_parse(&c1.addr, spelt[k][0]);
+            c1.addr_text = spelt[k][0];
+            ms_addr_parse(&c2.addr, spelt[k][1]);
+            c2.addr_text = spelt[k][1];
+            for (i = 0; i < 100; i++) {
+                snprintf(path, sizeof(path), "pub/file-%d.iso", i);
+                fx.file.path = path;
+                agree &= strcmp(chosen(run(&fx, &c1, &default_spread, 0)),
+                                chosen(run(&fx, &c2, &default_spread, 0))) == 0;
+            }
+        }
+        ok(agree, "one client, however its address is spelt: the same mirror for each file");
+    }
 }
 
 /* The ordered list: chosen, the rest of its tier by distance, then each
@@ -1057,6 +1115,7 @@ int main(void)
     test_spread_weights();
     test_spread_band();
     test_spread_no_coords();
+    test_spread_unknown_and_ties();
     test_sticky();
     test_order();
     test_empty();

@@ -345,6 +345,8 @@ static void test_prefix_same_location(void)
     apr_cpystrn(list[0]->country, "DE", 3);
     apr_cpystrn(list[1]->country, "JP", 3);
     ms_cidr_parse(apr_array_push(list[1]->prefixes), "192.0.2.0/24");
+    /* a second network holding the same client: the mirror is still one place */
+    ms_cidr_parse(apr_array_push(list[1]->prefixes), "192.0.2.0/25");
     memset(&in, 0, sizeof(in));
     apr_cpystrn(in.loc.country, "DE", 3);
     out = in;
