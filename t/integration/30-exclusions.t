@@ -23,6 +23,8 @@ $t->origin_file('big/min8k/5000.bin', 5000);
 $t->origin_file('big/min8k/9000.bin', 9000);
 # under a <Directory> whose mask is anchored at the start of the origin-relative path
 $t->origin_file('big/masked/x.iso', 5000);
+# a file given a handler of its own (as PHP is through SetHandler proxy:fcgi)
+$t->origin_file('big/handled.iso', 9000);
 $t->init;
 $t->mirror('m', MSTest::at('berlin'));
 $t->index_origin;
@@ -46,6 +48,11 @@ $t->start(extra => <<"EOF");
 </Directory>
 <Directory "$root/big/masked">
     MirrorSelExcludeFileMask "^big/masked/"
+</Directory>
+<Directory "$root/big">
+    <Files "handled.iso">
+        SetHandler server-status
+    </Files>
 </Directory>
 EOF
 
@@ -173,5 +180,13 @@ $t->redirects_to($t->get(MSTest::url('big/min8k/9000.bin'), ip => $berlin), 'm',
 # --- the file mask sees the origin-relative path (README), not the file system's ----------
 $t->served_locally($t->get(MSTest::url('big/masked/x.iso'), ip => $berlin), 'big/masked/x.iso',
                    'MirrorSelExcludeFileMask "^big/masked/": matched from the start of the relative path');
+
+# --- a file with a handler of its own is that handler's, not the mirrors' ----------
+{
+    my $r = $t->get(MSTest::url('big/handled.iso'), ip => $berlin);
+    is($r->{status}, 200, 'a file given SetHandler server-status: answered by that handler');
+    like($r->{body}, qr/Apache Server Status/, 'its page, not the file and not a redirect');
+    ok(!defined MSTest::hdr($r, 'Location'), 'no Location');
+}
 
 $t->finish;

@@ -333,7 +333,7 @@ sub _asan_preload {
 sub sanitized { defined $_[0]->_asan_preload }
 
 our @MODULES = qw(mpm_event authz_core authz_host mime dir autoindex alias env
-                  setenvif headers remoteip socache_shmcb ssl);
+                  setenvif headers remoteip socache_shmcb ssl status);
 
 sub _conf {
     my ($self, %o) = @_;
