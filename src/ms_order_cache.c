@@ -19,8 +19,9 @@
  * user. Entries are made and freed outside the pair's mutex.
  *
  * An entry of an older generation (or of a database since replaced) can
- * never be hit again: every probe run or mirror change moves the generation,
- * and each place then gets a new entry. Left to eviction, the old ones
+ * never be hit again: every change to the mirrors moves the generation (a
+ * side going up or down included: with hundreds of mirrors, most probe
+ * runs), and each place then gets a new entry. Left to eviction, the old ones
  * would fill the slots over a day of probes (at 500 mirrors, 2 KB each: up
  * to 64 MB a child). Each miss therefore also sweeps the next SWEEP_PAIRS
  * pairs, round the cache, and frees what is older than the entry it makes:
