@@ -20,18 +20,6 @@ my $file = 'big/file.iso';
 my $url = MSTest::url($file);
 my $berlin = MSTest::client('berlin');
 
-# The pids of the parent's children.
-sub children_of {
-    my ($ppid) = @_;
-    my @kids;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        push @kids, $1 if $line =~ /^(\d+) \(.*\) \S (\d+) / && $2 == $ppid;
-    }
-    return @kids;
-}
-
 # The parent's resident memory (kB) and number of mappings.
 sub parent_memory {
     my ($pid) = @_;
@@ -146,7 +134,7 @@ EOF
                      "$mpm: after all restarts");
     my $most = $mpm eq 'prefork' ? 4 : 2;
     my @kids;
-    ok(MSTest::eventually(10, sub { @kids = children_of($pid); @kids <= $most }),
+    ok(MSTest::eventually(10, sub { @kids = $t->children; @kids <= $most }),
        "$mpm: the old generations' children have exited (" . scalar(@kids) . " left)");
     ok(kill(0, $pid), "$mpm: the same parent runs throughout");
 

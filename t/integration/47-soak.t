@@ -51,11 +51,7 @@ my @kinds = (
 # Every child's private (anonymous) resident memory, in kB, by pid.
 sub children_anon {
     my %anon;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        next unless $line =~ /^(\d+) \(.*\) \S (\d+) / && $2 == $t->{pid};
-        my $pid = $1;
+    for my $pid ($t->children) {
         open my $st, '<', "/proc/$pid/status" or next;
         for (<$st>) { $anon{$pid} = $1 if /^RssAnon:\s+(\d+)/ }
     }

@@ -483,6 +483,19 @@ sub _tail {
     return length($d) > 4000 ? substr($d, -4000) : $d;
 }
 
+# The pids of the running httpd's children (from /proc).
+sub children {
+    my ($self) = @_;
+    my $ppid = $self->{pid} or return ();
+    my @kids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        push @kids, $1 if $line =~ /^(\d+) \(.*\) \S (\d+) / && $2 == $ppid;
+    }
+    return @kids;
+}
+
 sub running {
     my ($self) = @_;
     return 0 unless $self->{pid};
