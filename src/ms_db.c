@@ -39,9 +39,6 @@ enum { MC_ID, MC_NAME, MC_HTTP, MC_HTTPS, MC_SCAN, MC_COUNTRY, MC_CONTINENT,
 enum { HC_MIRROR, HC_SCHEME, HC_FAMILY, HC_UP, HC_CHECKED, HC_LATENCY,
        HC_FAILURES, HC_STATUS, HC_ERROR };
 
-#define MS_STR_(x) #x
-#define MS_STR(x) MS_STR_(x)           /* a number macro as a string literal */
-
 #define FILE_COLS "id, path, size, mtime, sha256"
 enum { FC_ID, FC_PATH, FC_SIZE, FC_MTIME, FC_SHA256, FC_HOLDERS };
 enum { FC_INDEXED = FC_SHA256 + 1 };   /* ST_FILES_ALL's last column */
@@ -149,7 +146,8 @@ static const char *const stmt_sql[ST_COUNT] = {
      * for an operator looking back with sqlite3. */
     [ST_SCAN_RUNS_PRUNE] = "DELETE FROM scan_runs WHERE mirror_id = ?1 AND id NOT IN "
                           "(SELECT id FROM scan_runs WHERE mirror_id = ?1 "
-                          "ORDER BY started DESC, id DESC LIMIT " MS_STR(MS_SCAN_RUNS_KEPT) ")",
+                          "ORDER BY started DESC, id DESC "
+                          "LIMIT " APR_STRINGIFY(MS_SCAN_RUNS_KEPT) ")",
     [ST_SCAN_RUN_LAST]  = "SELECT " RUN_COLS " FROM scan_runs WHERE mirror_id = ?1 "
                           "ORDER BY started DESC, id DESC LIMIT 1",
     [ST_SCAN_TARGETS]   = "SELECT " TARGET_COLS " FROM files f LEFT JOIN mirror_files c "
