@@ -16,6 +16,7 @@
 
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 
 #include "tap.h"
 #include "ms_select.h"
@@ -431,11 +432,107 @@ static void test_outdated_freed(void)
     apr_pool_destroy(req);
 }
 
+/* Request threads share one cache while the generation moves under them,
+ * as the workers of a child do while probes change mirrors: each takes the
+ * order for one of 40 places in the newest generation, reads all of it and
+ * lets its pool go, while misses sweep outdated entries that other threads
+ * may still hold (freed by their last user: under ASan a read of a freed
+ * entry is reported). Every order read must be the one ms_select_order
+ * makes for that place. */
+enum { SHARE_GENS = 60, SHARE_PLACES = 40, SHARE_THREADS = 4 };
+
+typedef struct share {
+    ms_order_cache_t *cache;
+    ms_mirrors_t *gens;            /* SHARE_GENS copies, generation 1.. */
+    ms_client_t *places;
+    ms_order_t **want;             /* per place (the same in every generation) */
+    int gen;                       /* atomic: the index of the newest */
+    int stop;                      /* atomic */
+    long read, wrong;
+    unsigned seed;
+} share_t;
+
+static void *APR_THREAD_FUNC share_loop(apr_thread_t *t, void *data)
+{
+    share_t *s = data;
+    apr_pool_t *p;
+
+    (void)t;
+    apr_pool_create_unmanaged_ex(&p, NULL, NULL);
+    while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
+        int g = __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE);
+        int c = (int)(rand_r(&s->seed) % SHARE_PLACES);
+        const ms_order_t *o;
+
+        if (ms_order_cache_get(&o, s->cache, 1, &s->gens[g], &s->places[c], p) != 0)
+            s->wrong++;
+        else if (o->count != s->want[c]->count
+                 || memcmp(o->place, s->want[c]->place, o->count * sizeof(*o->place)))
+            s->wrong++;
+        s->read++;
+        apr_pool_clear(p);
+    }
+    apr_pool_destroy(p);
+    return NULL;
+}
+
+static void test_shared_while_sweeping(void)
+{
+    ms_mirrors_t ms, gens[SHARE_GENS];
+    ms_client_t places[SHARE_PLACES];
+    ms_order_t *want[SHARE_PLACES];
+    share_t sh[SHARE_THREADS];
+    apr_thread_t *th[SHARE_THREADS];
+    ms_order_cache_t *cache;
+    int i, g, gen = 0;
+    long read = 0, wrong = 0;
+    apr_status_t rv;
+
+    rng_state = 21;
+    rnd_world(&ms);
+    for (i = 0; i < SHARE_PLACES; i++) {
+        rnd_client(&places[i]);
+        if (ms_select_order(&want[i], &ms, &places[i], pool) != 0)
+            bail_out("no order");
+    }
+    for (g = 0; g < SHARE_GENS; g++) {
+        gens[g] = ms;
+        gens[g].generation = g + 1;
+    }
+    if (ms_order_cache_create(&cache, 256, pool) != 0)
+        bail_out("cannot create the order cache");
+    for (i = 0; i < SHARE_THREADS; i++) {
+        sh[i] = (share_t){ cache, gens, places, want, 0, 0, 0, 0, 77u + (unsigned)i };
+        if (apr_thread_create(&th[i], NULL, share_loop, &sh[i], pool) != APR_SUCCESS)
+            bail_out("thread");
+    }
+    for (g = 1; g < SHARE_GENS; g++) {
+        apr_sleep(3000);
+        gen = g;
+        for (i = 0; i < SHARE_THREADS; i++)
+            __atomic_store_n(&sh[i].gen, gen, __ATOMIC_RELEASE);
+    }
+    apr_sleep(3000);
+    for (i = 0; i < SHARE_THREADS; i++)
+        __atomic_store_n(&sh[i].stop, 1, __ATOMIC_RELAXED);
+    for (i = 0; i < SHARE_THREADS; i++) {
+        apr_thread_join(&rv, th[i]);
+        read += sh[i].read;
+        wrong += sh[i].wrong;
+    }
+    ok(read > 0 && wrong == 0, "%d threads, %d generations: %ld orders read, %ld wrong",
+       SHARE_THREADS, SHARE_GENS, read, wrong);
+    ok(ms_order_cache_live(cache) <= 3 * SHARE_PLACES,
+       "and %llu entries live at the end (%d places)",
+       (unsigned long long)ms_order_cache_live(cache), SHARE_PLACES);
+}
+
 int main(void)
 {
     apr_initialize();
     apr_pool_create(&pool, NULL);
     test_outdated_freed();
+    test_shared_while_sweeping();
     test_prefix_same_location();
     test_random_worlds();
     apr_pool_destroy(pool);
