@@ -27,7 +27,8 @@
 # Environment (defaults in brackets):
 #   BENCH_SIZES [10000 100000 1000000]  the last one is measured in full
 #   BENCH_PAIRS [3]  BENCH_DURATION [10s]          full-size runs
-#   BENCH_SHORT_PAIRS [2]  BENCH_SHORT_DURATION [5s]  the smaller sizes
+#   BENCH_SHORT_PAIRS [3]  BENCH_SHORT_DURATION [5s]  the smaller sizes (an odd
+#       count, so that the median is a round and not the mean of two)
 #   BENCH_THREADS [2]  BENCH_CONNECTIONS [64]       wrk -t / -c
 #   BENCH_HOT_SHARE [0.7]   share of requests for the hot set
 #   BENCH_MIRRORS [500]  BENCH_SEED [1]
@@ -49,7 +50,7 @@ BENCH=$BUILD/bench
 SIZES=${BENCH_SIZES:-10000 100000 1000000}
 PAIRS=${BENCH_PAIRS:-3}
 DURATION=${BENCH_DURATION:-10s}
-SHORT_PAIRS=${BENCH_SHORT_PAIRS:-2}
+SHORT_PAIRS=${BENCH_SHORT_PAIRS:-3}
 SHORT_DURATION=${BENCH_SHORT_DURATION:-5s}
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-64}
