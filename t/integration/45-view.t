@@ -17,9 +17,7 @@ $t->standard_origin;
 $t->init;
 $t->mirror('near', MSTest::at('berlin'));
 $t->mirror('far', MSTest::at('paris'));
-$t->index_origin;
-$t->fixture('copy-all', $_) for qw(near far);
-$t->fixture('all-up', $_) for qw(near far);
+$t->serving(qw(near far));
 $t->start;
 
 my $file = 'big/file.iso';

@@ -36,9 +36,7 @@ for my $mpm (qw(event worker prefork)) {
     $t->init;
     $t->mirror('near', MSTest::at('berlin'));
     $t->mirror('far', MSTest::at('paris'));
-    $t->index_origin;
-    $t->fixture('copy-all', $_) for qw(near far);
-    $t->fixture('all-up', $_) for qw(near far);
+    $t->serving(qw(near far));
     $t->start(mpm => $mpm);
     my $pid = $t->{pid};
 

@@ -27,9 +27,7 @@ my @mirrors = (
     [ 'tokyo', 'tokyo' ], [ 'sydney', 'sydney' ], [ 'saopaulo', 'saopaulo' ],
 );
 $t->mirror($_->[0], MSTest::at($_->[1])) for @mirrors;
-$t->index_origin;
-$t->fixture('copy-all', $_->[0]) for @mirrors;
-$t->fixture('all-up', $_->[0]) for @mirrors;
+$t->serving(map { $_->[0] } @mirrors);
 
 my @clients = map { MSTest::client($_) } sort keys %MSTest::CLIENT;
 my @kinds = (

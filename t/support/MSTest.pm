@@ -219,6 +219,18 @@ sub tool {
 sub init  { $_[0]->tool('init'); $_[0] }
 sub index_origin { $_[0]->tool('index', $_[0]{origin}); $_[0] }
 
+# A world where each named mirror (registered already) holds every file
+# fresh and is up: the origin indexed, then copy-all and all-up for each.
+sub serving {
+    my ($self, @names) = @_;
+    $self->index_origin;
+    for my $m (@names) {
+        $self->fixture('copy-all', $m);
+        $self->fixture('all-up', $m);
+    }
+    return $self;
+}
+
 sub fixture {
     my ($self, @args) = @_;
     my ($rc, $out, $err) = $self->_run("$self->{build}/t/ms_fixture", $self->{db}, @args);
