@@ -19,6 +19,14 @@
  *       IPv6, and 3 % inside mirrors' --prefix networks (the prefix tier).
  *       Works with the real GeoLite2-City and with a generated test mmdb.
  *
+ *   ms_benchgen churn --db DB --seconds S [--copies 2000] [--seed 1]
+ *       What a mirror network in steady state writes while the benchmark
+ *       runs, through the tool's write functions: each second, one commit of
+ *       COPIES copies seen again by a rescan (the same size and mtime, a new
+ *       `seen`), and one probe that marks a mirror down (a second later, up
+ *       again). Leaves every mirror's state as it found it; only `seen` and
+ *       probe times move. Prints the commits made and their mean time.
+ *
  * Speed: the only SQL of this file is PRAGMAs, run on the core's own
  * connection (captured with sqlite3_auto_extension, the one public hook to
  * it): no journal, no fsync, no foreign-key checks and a 1 GiB page cache
@@ -1347,12 +1355,121 @@ static int cmd_clients(const char *geoip, const char *dbpath, const char *outpat
 
 /* ------------------------------------------------------------------ */
 
+/* A probe's verdict on one (scheme, v4) slot of mirror m: up as it was
+ * found, or down with a refused connection. */
+static int probe_slot(ms_db_t *db, const ms_mirror_t *m, int scheme, int up)
+{
+    ms_health_t h = m->health[scheme][0];
+
+    h.checked = (int64_t)time(NULL);
+    if (!up) {
+        h.up = 0;
+        h.failures++;
+        h.status = 0;
+        h.error = "connect: connection refused";
+    }
+    return ms_db_health_put(db, m->id, scheme, 4, &h);
+}
+
+static int cmd_churn(const char *dbpath, int seconds, int per_commit, uint64_t seed,
+                     apr_pool_t *p)
+{
+    ms_db_t *db = NULL;
+    const ms_mirrors_t *ms;
+    const ms_mirror_t *down = NULL;
+    const char *err = NULL;
+    int64_t files, *up_ids;
+    double t_end, t_next, spent = 0;
+    int n_up = 0, commits = 0, copies = 0, i, k, rc = 1;
+    rng_t r;
+
+    rng_seed(&r, seed);
+    if (ms_db_open(&db, dbpath, MS_DB_READWRITE, p, &err) != MS_OK) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return 1;
+    }
+    if (ms_db_mirrors(&ms, db) != MS_OK || ms_db_file_count(db, &files) != MS_OK
+        || files <= 0) {
+        fprintf(stderr, "%s: %s: %s\n", prog, dbpath, files <= 0 ? "no files" : ms_db_errmsg(db));
+        goto out;
+    }
+    /* Mirrors up over HTTP and HTTPS on IPv4: the ones a probe takes down. */
+    up_ids = apr_palloc(p, (ms->count + 1) * sizeof(*up_ids));
+    for (i = 0; i < ms->count; i++) {
+        const ms_mirror_t *m = ms->mirror[i];
+        if (m->enabled && m->health[MS_HTTP][0].up && m->health[MS_HTTPS][0].up)
+            up_ids[n_up++] = i;
+    }
+    t_next = now_s();
+    t_end = t_next + seconds;
+    while (t_next < t_end) {
+        apr_pool_t *tp;
+        double t0;
+
+        while (now_s() < t_next)
+            usleep(10000);
+        t0 = now_s();
+        apr_pool_create(&tp, p);
+        if (ms_db_begin(db) != MS_OK)
+            goto out;
+        for (k = 0; k < per_commit; k++) {          /* a rescan's copies, unchanged */
+            apr_array_header_t *cs;
+            int64_t id = 1 + (int64_t)(rnd(&r) % (uint64_t)files);
+            int j;
+
+            if (ms_db_copies(&cs, db, id, tp) != MS_OK)
+                goto out;
+            for (j = 0; j < cs->nelts && k < per_commit; j++, k++) {
+                ms_copy_t c = APR_ARRAY_IDX(cs, j, ms_copy_t);
+                c.seen = (int64_t)time(NULL);
+                if (ms_db_copy_put(db, id, &c) != MS_OK)
+                    goto out;
+                copies++;
+            }
+        }
+        if (down) {                                 /* up again, as it was */
+            if (probe_slot(db, down, MS_HTTP, 1) != MS_OK
+                || probe_slot(db, down, MS_HTTPS, 1) != MS_OK)
+                goto out;
+            down = NULL;
+        }
+        else if (n_up) {
+            down = ms->mirror[up_ids[rnd(&r) % (uint64_t)n_up]];
+            if (probe_slot(db, down, MS_HTTP, 0) != MS_OK
+                || probe_slot(db, down, MS_HTTPS, 0) != MS_OK)
+                goto out;
+        }
+        if (ms_db_commit(db) != MS_OK)
+            goto out;
+        apr_pool_destroy(tp);
+        spent += now_s() - t0;
+        commits++;
+        t_next += 1.0;
+    }
+    if (down && ms_db_begin(db) == MS_OK) {
+        if (probe_slot(db, down, MS_HTTP, 1) != MS_OK
+            || probe_slot(db, down, MS_HTTPS, 1) != MS_OK || ms_db_commit(db) != MS_OK)
+            goto out;
+    }
+    printf("churn: %d commits, %d copies seen again, %d probes; %.1f ms per commit\n",
+           commits, copies, commits + (commits & 1), commits ? spent * 1000 / commits : 0.0);
+    rc = 0;
+out:
+    if (rc)
+        fprintf(stderr, "%s: churn: %s\n", prog, ms_db_errmsg(db));
+    ms_db_close(db);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+
 static int usage(void)
 {
     fprintf(stderr,
             "usage: %s db --db OUT --root DIR --lists DIR --files N [--mirrors 500] [--seed 1]\n"
-            "       %s clients --geoip MMDB --db DB --out FILE [--count 5000] [--seed 1]\n",
-            prog, prog);
+            "       %s clients --geoip MMDB --db DB --out FILE [--count 5000] [--seed 1]\n"
+            "       %s churn --db DB --seconds S [--copies 2000] [--seed 1]\n",
+            prog, prog, prog);
     return 2;
 }
 
@@ -1361,7 +1478,7 @@ int main(int argc, char **argv)
     apr_pool_t *p;
     gen_opts_t o;
     const char *geoip = NULL, *out = NULL;
-    int count = 5000, i, rc;
+    int count = 5000, seconds = 0, copies = 2000, i, rc;
 
     memset(&o, 0, sizeof o);
     o.mirrors = 500;
@@ -1381,6 +1498,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--geoip")) geoip = v;
         else if (!strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--count")) count = atoi(v);
+        else if (!strcmp(a, "--seconds")) seconds = atoi(v);
+        else if (!strcmp(a, "--copies")) copies = atoi(v);
         else
             return usage();
         i++;
@@ -1396,6 +1515,11 @@ int main(int argc, char **argv)
         if (!geoip || !o.db || !out || count <= 0)
             return usage();
         rc = cmd_clients(geoip, o.db, out, count, o.seed, p);
+    }
+    else if (!strcmp(argv[1], "churn")) {
+        if (!o.db || seconds <= 0 || copies < 0)
+            return usage();
+        rc = cmd_churn(o.db, seconds, copies, o.seed, p);
     }
     else
         rc = usage();

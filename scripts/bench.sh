@@ -18,6 +18,8 @@
 #     instance C (Alias + mod_rewrite: a 302 after httpd's directory walk and
 #     stat of the file, no mirror picked) runs after each pair, for reference:
 #     C/A is what httpd's own per-file path costs.
+#  3b. At full size, A and B once more while BUILD/ms_benchgen churn commits,
+#     each second, a rescan's copies seen again and a probe's verdict.
 #  4. Resident memory (RSS, and PSS: the mmap'd files are shared) per process.
 #  5. `mirrorsel index` on the 1M tree (cold, into a fresh database; and
 #     incremental, on a copy of the generated one), `mirrorsel explain` per call,
@@ -35,6 +37,8 @@
 #   BENCH_GEO [auto]  auto | real | generated
 #   BENCH_INDEX [1]  BENCH_INDEX_TIMEOUT [1800]  (seconds, cold index: ~18 min on 2 cores)
 #   BENCH_EXPLAIN_CALLS [50]
+#   BENCH_CHURN [1]  0: no runs while the database changes (step 3b)
+#   BENCH_CHURN_COPIES [2000]  copies a rescan sees again per second then
 #   BENCH_PROFILE [0]  1: one extra B run at full size under `perf record`
 #   BENCH_ACCESSLOG [0]  1: both instances write an access log
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -69,6 +73,7 @@ FULL=${SIZES##* }
 
 PIDFILES=()          # httpd instances started
 BGPIDS=()            # other background processes started
+CHURN="" CHURN_ERRN=0
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
@@ -434,6 +439,12 @@ bench_size() {        # N pairs duration
     say "   memory B: $(echo "$mb" | awk '{ printf "%d children, per child RSS %.1f MB PSS %.1f MB private %.1f MB (sum RSS %.1f PSS %.1f), parent RSS %.1f MB", $1, $2, $3, $7, $4, $5, $6 }')"
     say "            $lb"
 
+    if [ "${BENCH_CHURN:-1}" = 1 ] && [ "$n" = "$FULL" ]; then
+        churn_run "$dir" "$pa" "$pb" "$data" "$dur"
+        errs_log_b=$(( $(lines_of "$dir/B/error.log") - eb ))
+        ERRS[$n]="non-2xx/3xx $errs_non (+$CHURN_ERRN while changing), socket errors $errs_sock, error-log lines A $errs_log_a B $errs_log_b"
+        ERRN[$n]=$((errs_non + errs_sock + errs_log_a + errs_log_b + CHURN_ERRN))
+    fi
     if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$n" = "$FULL" ]; then
         profile_b "$dir" "$pb"
     fi
@@ -442,6 +453,39 @@ bench_size() {        # N pairs duration
     stop_httpd "$dir/C/httpd.pid"
     CACHES_B[$n]=$(caches_at_exit "$dir/B/error.log")
     say "   B's caches over the whole run (check run and rounds, all children): ${CACHES_B[$n]}"
+}
+
+# --- while the database changes ----------------------------------------------------
+
+# A and B once more each, while BUILD/ms_benchgen churn commits what a network
+# in steady state writes: each second, a rescan's copies seen again and a
+# probe that takes a mirror down or back up (the writer's CPU is on both
+# sides). Every commit moves a generation the module polls; only what the
+# redirect reads should cost B its caches.
+churn_run() {         # dir portA portB data duration
+    local dir=$1 pa=$2 pb=$3 data=$4 dur=$5 side port out pid secs rps p50 p99 non se req
+    local a_rps="" b_rps="" log
+    secs=${dur%s}
+    for side in A B; do
+        port=$pa; [ "$side" = B ] && port=$pb
+        out=$dir/$side/churn.txt
+        log=$dir/$side/churn-writer.txt
+        wait_quiet
+        "$BUILD/ms_benchgen" churn --db "$data/db/mirrorsel.db" --seconds "$((secs + 2))" \
+            --copies "${BENCH_CHURN_COPIES:-2000}" > "$log" 2>&1 &
+        pid=$!
+        BGPIDS+=("$pid")
+        sleep 1
+        wrk_run "$out" "$port" "$dur"
+        wait "$pid" || say "   churn writer failed: $(tail -1 "$log")"
+        read -r rps p50 p99 non se req < <(parse_wrk "$out")
+        printf '   while the database changes, %s: %8s req/s  p50 %7.2f ms  p99 %7.2f ms  (%s requests, non-2xx/3xx %s, socket errors %s; writer: %s)\n' \
+            "$side" "$rps" "$p50" "$p99" "$req" "$non" "$se" "$(sed -n 's/^churn: //p' "$log")"
+        [ "$side" = A ] && a_rps=$rps || b_rps=$rps
+        CHURN_ERRN=$((CHURN_ERRN + non + se))
+    done
+    CHURN="A $(printf '%.0f' "$a_rps") req/s, B $(printf '%.0f' "$b_rps") req/s, B/A $(awk -v a="$a_rps" -v b="$b_rps" 'BEGIN { printf "%.3f", b / a }') (B/A of the rounds: ${RATIO[$FULL]})"
+    say "   while the database changes: $CHURN"
 }
 
 # The sums of the MS00014 lines (cache hits/misses at child exit) in a log.
@@ -596,6 +640,7 @@ for n in $SIZES; do
 done
 say "mirrorsel index ($FULL files): cold: $INDEX_COLD; incremental: $INDEX_INCR"
 say "mirrorsel explain: $EXPLAIN"
+[ -n "$CHURN" ] && say "at $FULL files while the database changes (a rescan's ${BENCH_CHURN_COPIES:-2000} copies and a probe committed each second): $CHURN"
 # every scan and the probe, one line each (sed drops the indent)
 [ -n "$SCAN" ] && printf '%s\n' "$SCAN" | sed -n 's/^ *\(scan \|probe \)/scan\/probe: \1/p'
 IFS='|' read -r ma mb <<< "${MEM[$FULL]}"

@@ -484,6 +484,92 @@ static void test_scan_runs_pruned(const char *path, apr_pool_t *p)
     is_int(n_b, 3, "another mirror's runs untouched");
 }
 
+/* The data generation empties every child's file cache: it moves when what
+ * the redirect reads of a file moves, and not for a rescan that only sees
+ * the copies again, a stale copy, a probe or a mirror edited (schema 004). */
+static int64_t gen_data(ms_db_t *db)
+{
+    int64_t m = -1, d = -1;
+
+    if (ms_db_generation_now(db, &m, &d) != MS_OK)
+        bail_out("generation: %s", ms_db_errmsg(db));
+    return d;
+}
+
+static int64_t gen_mirrors(ms_db_t *db)
+{
+    int64_t m = -1, d = -1;
+
+    if (ms_db_generation_now(db, &m, &d) != MS_OK)
+        bail_out("generation: %s", ms_db_errmsg(db));
+    return m;
+}
+
+static void test_data_generation(const char *path, apr_pool_t *p)
+{
+    ms_db_t *rw;
+    ms_file_t f = { 0, "iso/g.iso", 1000, 1700000000, NULL, NULL, 1700000005 };
+    ms_copy_t c = { 0, 1000, 1700000000, 1, 1700000100 };
+    ms_mirror_t *a = new_mirror(p, "g-a"), *b = new_mirror(p, "g-b");
+    ms_health_t h = { 1, 1, 1700000000, 12, 0, 200, "" };
+    int64_t d, m;
+
+    ms_db_open(&rw, path, MS_DB_READWRITE, p, NULL);
+    ms_db_mirror_insert(rw, a);
+    ms_db_mirror_insert(rw, b);
+    d = gen_data(rw);
+    ok(ms_db_file_put(rw, &f) == MS_OK && gen_data(rw) > d, "a file added moves it");
+    d = gen_data(rw);
+    c.mirror_id = a->id;
+    ok(ms_db_copy_put(rw, f.id, &c) == MS_OK && gen_data(rw) > d, "a fresh copy moves it");
+    d = gen_data(rw);
+    c.seen = 1700003700;
+    ok(ms_db_copy_put(rw, f.id, &c) == MS_OK && gen_data(rw) == d,
+       "the same copy seen again by a rescan: it stays");
+    c.mirror_id = b->id;
+    c.size = 999;
+    ok(ms_db_copy_put(rw, f.id, &c) == MS_OK && gen_data(rw) == d,
+       "a stale copy: it stays (the holders did not move)");
+    c.size = 1000;
+    ok(ms_db_copy_put(rw, f.id, &c) == MS_OK && gen_data(rw) > d,
+       "that copy become fresh: it moves");
+    d = gen_data(rw);
+    c.size = 998;
+    ok(ms_db_copy_put(rw, f.id, &c) == MS_OK && gen_data(rw) > d,
+       "and stale again: it moves");
+    d = gen_data(rw);
+    f.indexed = 1700009999;
+    ok(ms_db_file_put(rw, &f) == MS_OK && gen_data(rw) == d,
+       "the file re-read by the index, unchanged: it stays");
+    f.sha256 = "a3f1c0d1e2b3a4958677a8b9cadbecfd0e1f2a3b4c5d6e7f8091a2b3c4d5e6f7";
+    ok(ms_db_file_put(rw, &f) == MS_OK && gen_data(rw) > d, "its hash stored: it moves");
+    d = gen_data(rw);
+    f.mtime++;
+    ok(ms_db_file_put(rw, &f) == MS_OK && gen_data(rw) > d, "the file changed: it moves");
+    d = gen_data(rw);
+    m = gen_mirrors(rw);
+    ok(ms_db_health_put(rw, a->id, MS_HTTP, 4, &h) == MS_OK && gen_data(rw) == d
+       && gen_mirrors(rw) > m, "a probe: the mirrors move, the data stays");
+    m = gen_mirrors(rw);
+    h.up = 0;
+    ok(ms_db_health_put(rw, a->id, MS_HTTP, 4, &h) == MS_OK && gen_data(rw) == d
+       && gen_mirrors(rw) > m, "the mirror down: the same");
+    m = gen_mirrors(rw);
+    a->weight = 50;
+    ok(ms_db_mirror_update(rw, a) == MS_OK && gen_data(rw) == d && gen_mirrors(rw) > m,
+       "a mirror edited: the same");
+    f.mtime--;
+    ms_db_file_put(rw, &f);                  /* a's copy fresh again */
+    d = gen_data(rw);
+    ok(ms_db_mirror_remove(rw, a->id) == MS_OK && gen_data(rw) > d,
+       "a mirror holding the file removed: its bit goes, and it moves");
+    d = gen_data(rw);
+    ok(ms_db_mirror_remove(rw, b->id) == MS_OK && gen_data(rw) == d,
+       "one holding only a stale copy removed: it stays");
+    ok(ms_db_file_remove(rw, f.id) == MS_OK && gen_data(rw) > d, "the file removed: it moves");
+    ms_db_close(rw);
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -505,6 +591,7 @@ int main(void)
     test_replaced_and_bad_files(path, p);
     test_identity_inode_reused(p);
     test_scan_runs_pruned(path, p);
+    test_data_generation(path, p);
     if (system(apr_psprintf(p, "rm -rf '%s'", dir)) != 0)
         diag("could not remove %s", dir);
     apr_pool_destroy(p);
