@@ -19,11 +19,11 @@
  *       IPv6, and 3 % inside mirrors' --prefix networks (the prefix tier).
  *       Works with the real GeoLite2-City and with a generated test mmdb.
  *
- *   ms_benchgen churn --db DB --seconds S [--copies 2000] [--seed 1]
+ *   ms_benchgen churn --db DB --seconds S [--copies 2000] [--probes 1] [--seed 1]
  *       What a mirror network in steady state writes while the benchmark
  *       runs, through the tool's write functions: each second, one commit of
  *       COPIES copies seen again by a rescan (the same size and mtime, a new
- *       `seen`), and one probe that marks a mirror down (a second later, up
+ *       `seen`), and (unless --probes 0) one probe that marks a mirror down (a second later, up
  *       again). Leaves every mirror's state as it found it; only `seen` and
  *       probe times move. Prints the commits made and their mean time.
  *
@@ -1371,8 +1371,8 @@ static int probe_slot(ms_db_t *db, const ms_mirror_t *m, int scheme, int up)
     return ms_db_health_put(db, m->id, scheme, 4, &h);
 }
 
-static int cmd_churn(const char *dbpath, int seconds, int per_commit, uint64_t seed,
-                     apr_pool_t *p)
+static int cmd_churn(const char *dbpath, int seconds, int per_commit, int probes,
+                     uint64_t seed, apr_pool_t *p)
 {
     ms_db_t *db = NULL;
     const ms_mirrors_t *ms;
@@ -1433,7 +1433,7 @@ static int cmd_churn(const char *dbpath, int seconds, int per_commit, uint64_t s
                 goto out;
             down = NULL;
         }
-        else if (n_up) {
+        else if (n_up && probes) {
             down = ms->mirror[up_ids[rnd(&r) % (uint64_t)n_up]];
             if (probe_slot(db, down, MS_HTTP, 0) != MS_OK
                 || probe_slot(db, down, MS_HTTPS, 0) != MS_OK)
@@ -1452,7 +1452,7 @@ static int cmd_churn(const char *dbpath, int seconds, int per_commit, uint64_t s
             goto out;
     }
     printf("churn: %d commits, %d copies seen again, %d probes; %.1f ms per commit\n",
-           commits, copies, commits + (commits & 1), commits ? spent * 1000 / commits : 0.0);
+           commits, copies, probes ? commits + (commits & 1) : 0, commits ? spent * 1000 / commits : 0.0);
     rc = 0;
 out:
     if (rc)
@@ -1468,7 +1468,7 @@ static int usage(void)
     fprintf(stderr,
             "usage: %s db --db OUT --root DIR --lists DIR --files N [--mirrors 500] [--seed 1]\n"
             "       %s clients --geoip MMDB --db DB --out FILE [--count 5000] [--seed 1]\n"
-            "       %s churn --db DB --seconds S [--copies 2000] [--seed 1]\n",
+            "       %s churn --db DB --seconds S [--copies 2000] [--probes 1] [--seed 1]\n",
             prog, prog, prog);
     return 2;
 }
@@ -1478,7 +1478,7 @@ int main(int argc, char **argv)
     apr_pool_t *p;
     gen_opts_t o;
     const char *geoip = NULL, *out = NULL;
-    int count = 5000, seconds = 0, copies = 2000, i, rc;
+    int count = 5000, seconds = 0, copies = 2000, probes = 1, i, rc;
 
     memset(&o, 0, sizeof o);
     o.mirrors = 500;
@@ -1500,6 +1500,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--count")) count = atoi(v);
         else if (!strcmp(a, "--seconds")) seconds = atoi(v);
         else if (!strcmp(a, "--copies")) copies = atoi(v);
+        else if (!strcmp(a, "--probes")) probes = atoi(v);
         else
             return usage();
         i++;
@@ -1519,7 +1520,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "churn")) {
         if (!o.db || seconds <= 0 || copies < 0)
             return usage();
-        rc = cmd_churn(o.db, seconds, copies, o.seed, p);
+        rc = cmd_churn(o.db, seconds, copies, probes, o.seed, p);
     }
     else
         rc = usage();

@@ -13,6 +13,12 @@
 -- `data` through the holders bitmap that schema 003's triggers keep: a copy
 -- that becomes fresh or stops being so changes its file's `holders`, a
 -- mirror removed clears its bits (ON DELETE CASCADE).
+--
+-- `mirror_set` moves with the mirrors and their prefixes but not with their
+-- health: the module's orders of mirrors per client location leave health to
+-- each request, so a probe verdict no longer re-ranks every location.
+ALTER TABLE generation ADD COLUMN mirror_set INTEGER NOT NULL DEFAULT 1;
+
 DROP TRIGGER mirrors_ins;
 DROP TRIGGER mirrors_upd;
 DROP TRIGGER mirrors_del;
@@ -27,15 +33,15 @@ DROP TRIGGER copies_upd;
 DROP TRIGGER copies_del;
 
 CREATE TRIGGER mirrors_ins AFTER INSERT ON mirrors BEGIN
-    UPDATE generation SET mirrors = mirrors + 1 WHERE id = 1; END;
+    UPDATE generation SET mirrors = mirrors + 1, mirror_set = mirror_set + 1 WHERE id = 1; END;
 CREATE TRIGGER mirrors_upd AFTER UPDATE ON mirrors BEGIN
-    UPDATE generation SET mirrors = mirrors + 1 WHERE id = 1; END;
+    UPDATE generation SET mirrors = mirrors + 1, mirror_set = mirror_set + 1 WHERE id = 1; END;
 CREATE TRIGGER mirrors_del AFTER DELETE ON mirrors BEGIN
-    UPDATE generation SET mirrors = mirrors + 1 WHERE id = 1; END;
+    UPDATE generation SET mirrors = mirrors + 1, mirror_set = mirror_set + 1 WHERE id = 1; END;
 CREATE TRIGGER prefixes_ins AFTER INSERT ON mirror_prefixes BEGIN
-    UPDATE generation SET mirrors = mirrors + 1 WHERE id = 1; END;
+    UPDATE generation SET mirrors = mirrors + 1, mirror_set = mirror_set + 1 WHERE id = 1; END;
 CREATE TRIGGER prefixes_del AFTER DELETE ON mirror_prefixes BEGIN
-    UPDATE generation SET mirrors = mirrors + 1 WHERE id = 1; END;
+    UPDATE generation SET mirrors = mirrors + 1, mirror_set = mirror_set + 1 WHERE id = 1; END;
 CREATE TRIGGER health_ins AFTER INSERT ON mirror_health BEGIN
     UPDATE generation SET mirrors = mirrors + 1 WHERE id = 1; END;
 CREATE TRIGGER health_upd AFTER UPDATE OF up ON mirror_health WHEN OLD.up IS NOT NEW.up BEGIN

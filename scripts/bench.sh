@@ -39,6 +39,8 @@
 #   BENCH_EXPLAIN_CALLS [50]
 #   BENCH_CHURN [1]  0: no runs while the database changes (step 3b)
 #   BENCH_CHURN_COPIES [2000]  copies a rescan sees again per second then
+#   BENCH_CHURN_PROBES [1]  0: no probe verdicts then
+#   BENCH_SCAN [1]  0: no scripts/bench-scan.sh
 #   BENCH_PROFILE [0]  1: one extra B run at full size under `perf record`
 #   BENCH_ACCESSLOG [0]  1: both instances write an access log
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -472,7 +474,7 @@ churn_run() {         # dir portA portB data duration
         log=$dir/$side/churn-writer.txt
         wait_quiet
         "$BUILD/ms_benchgen" churn --db "$data/db/mirrorsel.db" --seconds "$((secs + 2))" \
-            --copies "${BENCH_CHURN_COPIES:-2000}" > "$log" 2>&1 &
+            --copies "${BENCH_CHURN_COPIES:-2000}" --probes "${BENCH_CHURN_PROBES:-1}" > "$log" 2>&1 &
         pid=$!
         BGPIDS+=("$pid")
         sleep 1
@@ -601,7 +603,7 @@ if [ "${BENCH_INDEX:-1}" = 1 ]; then index_bench; fi
 # --- scanner and prober figures (scripts/bench-scan.sh, when there is one) -----------
 
 SCAN=""
-if [ -f "$TOP/scripts/bench-scan.sh" ]; then
+if [ "${BENCH_SCAN:-1}" = 1 ] && [ -f "$TOP/scripts/bench-scan.sh" ]; then
     say ""
     say "== scripts/bench-scan.sh"
     SCAN=$(sh "$TOP/scripts/bench-scan.sh" "$BUILD" 2>&1 | tee "$RUN/bench-scan.txt" | tail -n 12)

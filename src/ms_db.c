@@ -66,7 +66,7 @@ enum { SC_CA_FILE, SC_SSH_KEY, SC_KNOWN_HOSTS, SC_PROBE_FILE };
 
 typedef enum {
     ST_BEGIN_READ, ST_ROLLBACK,
-    ST_GENERATION,
+    ST_GENERATION, ST_MIRROR_SET,
     ST_MIRRORS_ALL, ST_PREFIXES_ALL, ST_HEALTH_ALL,
     ST_MIRROR_BY_NAME, ST_PREFIXES_OF, ST_HEALTH_OF,
     ST_MIRROR_INSERT, ST_MIRROR_UPDATE, ST_MIRROR_DELETE,
@@ -85,6 +85,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN_READ]     = "BEGIN",
     [ST_ROLLBACK]       = "ROLLBACK",
     [ST_GENERATION]     = "SELECT mirrors, data FROM generation WHERE id = 1",
+    [ST_MIRROR_SET]     = "SELECT mirror_set FROM generation WHERE id = 1",
     [ST_MIRRORS_ALL]    = "SELECT " MIRROR_COLS " FROM mirrors ORDER BY id",
     [ST_PREFIXES_ALL]   = "SELECT " PREFIX_COLS " FROM mirror_prefixes ORDER BY mirror_id, prefix",
     [ST_HEALTH_ALL]     = "SELECT " HEALTH_COLS " FROM mirror_health",
@@ -1132,6 +1133,8 @@ static void judge_text(ms_mirrors_t *ms)
 
 void ms_mirrors_prepare(ms_mirrors_t *ms)
 {
+    if (!ms->order_gen)
+        ms->order_gen = ms->generation;
     index_by_id(ms);
     prefix_table(ms);
     judge_text(ms);
@@ -1190,13 +1193,41 @@ static int load_mirrors(ms_mirrors_t *ms, ms_db_t *db)
     return MS_OK;
 }
 
+/* The mirror_set generation, into *out. */
+static int read_mirror_set(ms_db_t *db, int64_t *out)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!(st = stmt(db, ST_MIRROR_SET)))
+        return MS_ERR;
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    done(st);
+    if (rc != SQLITE_ROW) {
+        set_error(db, "reading the generation");
+        return MS_ERR;
+    }
+    return MS_OK;
+}
+
 int ms_db_mirrors_load(ms_mirrors_t **out, ms_db_t *db, int64_t gen, apr_pool_t *pool)
 {
     ms_mirrors_t *ms = apr_pcalloc(pool, sizeof(*ms));
+    int own = sqlite3_get_autocommit(db->sql), rc;
 
     ms->pool = pool;
     ms->generation = gen;
-    if (load_mirrors(ms, db) != MS_OK)
+    /* Mirrors, prefixes, health and mirror_set from one snapshot: a read
+     * transaction of its own when the caller has none open. */
+    if (own && sqlite3_exec(db->sql, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        set_error(db, "reading mirrors");
+        return MS_ERR;
+    }
+    rc = read_mirror_set(db, &ms->order_gen) == MS_OK ? load_mirrors(ms, db) : MS_ERR;
+    if (own)
+        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+    if (rc != MS_OK)
         return MS_ERR;
     *out = ms;
     return MS_OK;

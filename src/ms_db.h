@@ -107,6 +107,12 @@ typedef struct ms_prefix_entry {
 typedef struct ms_mirrors {
     apr_pool_t *pool;
     int64_t generation;
+    int64_t order_gen;         /* the database's mirror_set generation: it
+                                * moves with the mirrors and their prefixes,
+                                * not with their health (probe verdicts), so
+                                * the orders of ms_select_order, which leave
+                                * health to the walk, hold for every set of
+                                * the same order_gen */
     int count;
     ms_mirror_t **mirror;      /* ordered by id */
     int64_t max_id;            /* by_id has max_id + 1 slots, or is NULL */
@@ -127,7 +133,8 @@ typedef struct ms_mirrors {
 const ms_mirror_t *ms_mirrors_find(const ms_mirrors_t *ms, int64_t id);
 
 /* Fill a set's indexes (by_id, ids, prefixes) from count and mirror[], as
- * loading does: for sets made by hand (tests). Allocates from ms->pool. */
+ * loading does: for sets made by hand (tests). Allocates from ms->pool.
+ * An order_gen of 0 becomes the generation. */
 void ms_mirrors_prepare(ms_mirrors_t *ms);
 
 typedef struct ms_file {

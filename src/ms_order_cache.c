@@ -18,10 +18,11 @@
  * pool is cleared, and an entry replaced meanwhile is freed by its last
  * user. Entries are made and freed outside the pair's mutex.
  *
- * An entry of an older generation (or of a database since replaced) can
- * never be hit again: every change to the mirrors moves the generation (a
- * side going up or down included: with hundreds of mirrors, most probe
- * runs), and each place then gets a new entry. Left to eviction, the old ones
+ * An entry of an older order generation (or of a database since replaced)
+ * can never be hit again: every change to the mirrors but a probe verdict
+ * moves it (ms_mirrors_t.order_gen: an order leaves health to the walk, so a
+ * side going up or down, with hundreds of mirrors most probe runs, keeps
+ * every entry), and each place then gets a new entry. Left to eviction, the old ones
  * would fill the slots over a day of probes (at 500 mirrors, 2 KB each: up
  * to 64 MB a child). Each miss therefore also sweeps the next SWEEP_PAIRS
  * pairs, round the cache, and frees what is older than the entry it makes:
@@ -303,7 +304,7 @@ int ms_order_cache_get(const ms_order_t **out, ms_order_cache_t *c, uint64_t db_
     place_key k;
     uint64_t h;
 
-    key_of(&k, db_ident, mirrors->generation, client);
+    key_of(&k, db_ident, mirrors->order_gen, client);
     h = hash_key(&k);
     if (lookup(out, c, &k, h, p))
         return 0;

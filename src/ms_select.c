@@ -167,8 +167,6 @@ typedef struct qualify_ctx {
     const ms_client_t *client;
     int fallback_pass;
     int explain;               /* details are only worth building for explain */
-    int no_prefixes;           /* tier as if the address were in no --prefix
-                                * (the location-keyed order, ms_select_order) */
     apr_pool_t *p;
 } qualify_ctx;
 
@@ -304,7 +302,7 @@ static int client_reason(ms_ranked_t *r, const char **detail, const ms_mirror_t 
                       q->client->addr.family == 6 ? 6 : 4);
         return reason;
     }
-    r->tier = tier_of(m, q->client, q->no_prefixes);
+    r->tier = tier_of(m, q->client, 0);
     if (r->tier > max_tier_of_scope(m->scope)) {
         *detail = why(q, "scope %s, client would be tier %s",
                       ms_scope_name(m->scope), ms_tier_name(r->tier));
@@ -552,7 +550,7 @@ int ms_select(ms_choice_t **out, const ms_mirrors_t *mirrors, const ms_file_t *f
               const ms_spread_t *spread, int explain, int limit, apr_pool_t *p)
 {
     ms_choice_t *choice = apr_pcalloc(p, sizeof(*choice));
-    qualify_ctx q = { file, client, 0, explain, 0, p };
+    qualify_ctx q = { file, client, 0, explain, p };
 
     choice->ranked = apr_array_make(p, 8, sizeof(ms_ranked_t));
     if (explain)
@@ -597,13 +595,22 @@ static int index_of(const ms_mirrors_t *mirrors, int64_t id)
     return -1;
 }
 
+/* The client's half of the rules but for health (which moves with every
+ * probe run, and the walk judges per request): a URL the client's scheme
+ * may use, and a tier within the mirror's scope. Fills r's tier. */
+static int order_reason(ms_ranked_t *r, const ms_mirror_t *m, const ms_client_t *c)
+{
+    if (c->https ? !m->https_url : (!m->http_url && !m->https_url))
+        return MS_EXCL_NO_URL;
+    r->tier = tier_of(m, c, 1);         /* the prefix tier is walked apart */
+    return r->tier > max_tier_of_scope(m->scope) ? MS_EXCL_SCOPE : 0;
+}
+
 int ms_select_order(ms_order_t **out, const ms_mirrors_t *mirrors,
                     const ms_client_t *client, apr_pool_t *p)
 {
-    qualify_ctx q = { NULL, client, 0, 0, 1, p };
     ms_order_t *o = apr_pcalloc(p, sizeof(*o));
     ms_ranked_t *all;
-    const char *detail;
     int i, n = 0;
 
     *out = NULL;
@@ -615,7 +622,7 @@ int ms_select_order(ms_order_t **out, const ms_mirrors_t *mirrors,
         ms_ranked_t *r = &all[n];
 
         memset(r, 0, sizeof(*r));
-        if (!m->enabled || client_reason(r, &detail, m, &q) != 0)
+        if (!m->enabled || order_reason(r, m, client) != 0)
             continue;
         r->mirror = m;
         r->distance_km = -1;
@@ -623,11 +630,10 @@ int ms_select_order(ms_order_t **out, const ms_mirrors_t *mirrors,
         n++;
     }
     qsort(all, n, sizeof(*all), by_tier_distance);
-    o->place = apr_palloc(p, (n + 1) * sizeof(*o->place));
-    for (i = 0; i < n; i++) {
+    o->place = apr_pcalloc(p, (n + 1) * sizeof(*o->place));   /* padding too: */
+    for (i = 0; i < n; i++) {                                  /* memcmp-able */
         o->place[i].index = (uint16_t)index_of(mirrors, all[i].mirror->id);
         o->place[i].tier = (uint8_t)all[i].tier;
-        o->place[i].https = (uint8_t)all[i].https;
     }
     o->count = n;
     *out = o;
@@ -755,7 +761,7 @@ static int prefix_matched(walk_t *w, int index, ms_ranked_t *tier, int *n,
 
 static int walk_prefix_tier(walk_t *w, apr_pool_t *p)
 {
-    qualify_ctx q = { w->file, w->client, 0, 0, 0, p };
+    qualify_ctx q = { w->file, w->client, 0, 0, p };
     const ms_prefix_entry_t *pe = w->mirrors->prefixes;
     ms_ranked_t tier[8];
     int i, n = 0, last = -1;
@@ -794,10 +800,10 @@ static void walk_order(walk_t *w, const ms_order_t *o)
         if (too_large(m, w->file) || (w->matched_count && walk_matched(w, pl->index)))
             continue;
         memset(&r, 0, sizeof(r));
+        if (pick_url(&r, m, w->client) != 0)      /* down for this client now */
+            continue;
         r.mirror = m;
         r.tier = pl->tier;
-        r.https = pl->https;
-        r.base_url = pl->https ? m->https_url : m->http_url;
         if (walk_take(w, &r))
             return;
     }

@@ -88,12 +88,11 @@ int ms_select(ms_choice_t **out, const ms_mirrors_t *mirrors, const ms_file_t *f
  * prefix tier is about the address, not the location: the order leaves it
  * out and ms_select_ordered puts the few --prefix mirrors in front. */
 
-/* One place in an order: the mirror's index in the snapshot's mirror array,
- * its tier for the location, and whether clients there get its https URL. */
+/* One place in an order: the mirror's index in the snapshot's mirror array
+ * and its tier for the location. */
 typedef struct ms_place {
     uint16_t index;
     uint8_t tier;
-    uint8_t https;
 } ms_place_t;
 
 typedef struct ms_order {
@@ -102,14 +101,17 @@ typedef struct ms_order {
 } ms_order_t;
 
 /* The enabled mirrors that may serve clients at client's location, ordered
- * as ms_select ranks them, the prefix tier aside; from p. Returns 0, or -1
- * when the snapshot has more mirrors than a place can index. */
+ * as ms_select ranks them, the prefix tier aside; from p. Health is left to
+ * the walk: a mirror is placed when it has a URL for the client's scheme,
+ * up or not, so the order holds for every set of the same order_gen (the
+ * mirrors as they are but for probe verdicts). Returns 0, or -1 when the
+ * snapshot has more mirrors than a place can index. */
 int ms_select_order(ms_order_t **out, const ms_mirrors_t *mirrors,
                     const ms_client_t *client, apr_pool_t *p);
 
 /* ms_select without explain and with limit > 0, by walking order (made by
- * ms_select_order for this client's location and this snapshot) for the
- * file's fresh holders. Returns 1
+ * ms_select_order for this client's location and a set of mirrors with the
+ * same order_gen) for the file's fresh holders that are up for the client. Returns 1
  * with *out set, or 0 when the caller must ask ms_select: no holder
  * qualifies (the fallback mirrors' turn), mirror ids are too sparse, or the
  * set was not prepared (loaded, or ms_mirrors_prepare). */

@@ -335,7 +335,7 @@ static void test_holders_migration(apr_pool_t *p)
     sqlite3_close(raw);
     ok(ms_db_open(&rw, old, MS_DB_CREATE, p, NULL) == MS_OK
        && ms_db_migrate(rw, &from, &to) == MS_OK && from == 2 && to == ms_db_schema_current(),
-       "migrated from 2 to %d", to);
+       "migrated from 2 to %d", ms_db_schema_current());
     for (i = 1; i <= 3; i++) {
         static const int want[] = { 0, 2, 1, 0 };
         if (holders_agree(rw, apr_psprintf(p, "f%d", i), p) != want[i])
@@ -505,6 +505,16 @@ static int64_t gen_mirrors(ms_db_t *db)
     return m;
 }
 
+/* The mirror set's generation, as a fresh load reads it. */
+static int64_t order_gen(ms_db_t *db)
+{
+    const ms_mirrors_t *ms;
+
+    if (ms_db_mirrors(&ms, db) != MS_OK)
+        bail_out("mirrors: %s", ms_db_errmsg(db));
+    return ms->order_gen;
+}
+
 static void test_data_generation(const char *path, apr_pool_t *p)
 {
     ms_db_t *rw;
@@ -512,7 +522,7 @@ static void test_data_generation(const char *path, apr_pool_t *p)
     ms_copy_t c = { 0, 1000, 1700000000, 1, 1700000100 };
     ms_mirror_t *a = new_mirror(p, "g-a"), *b = new_mirror(p, "g-b");
     ms_health_t h = { 1, 1, 1700000000, 12, 0, 200, "" };
-    int64_t d, m;
+    int64_t d, m, set;
 
     ms_db_open(&rw, path, MS_DB_READWRITE, p, NULL);
     ms_db_mirror_insert(rw, a);
@@ -548,16 +558,19 @@ static void test_data_generation(const char *path, apr_pool_t *p)
     ok(ms_db_file_put(rw, &f) == MS_OK && gen_data(rw) > d, "the file changed: it moves");
     d = gen_data(rw);
     m = gen_mirrors(rw);
+    set = order_gen(rw);
     ok(ms_db_health_put(rw, a->id, MS_HTTP, 4, &h) == MS_OK && gen_data(rw) == d
        && gen_mirrors(rw) > m, "a probe: the mirrors move, the data stays");
+    is_int((int)(order_gen(rw) - set), 0, "and the mirror set stays (the orders hold)");
     m = gen_mirrors(rw);
     h.up = 0;
     ok(ms_db_health_put(rw, a->id, MS_HTTP, 4, &h) == MS_OK && gen_data(rw) == d
-       && gen_mirrors(rw) > m, "the mirror down: the same");
+       && gen_mirrors(rw) > m && order_gen(rw) == set, "the mirror down: the same");
     m = gen_mirrors(rw);
     a->weight = 50;
     ok(ms_db_mirror_update(rw, a) == MS_OK && gen_data(rw) == d && gen_mirrors(rw) > m,
-       "a mirror edited: the same");
+       "a mirror edited: the mirrors move, the data stays");
+    ok(order_gen(rw) > set, "and the mirror set moves");
     f.mtime--;
     ms_db_file_put(rw, &f);                  /* a's copy fresh again */
     d = gen_data(rw);
