@@ -486,7 +486,7 @@ churn_run() {         # dir portA portB data duration
         [ "$side" = A ] && a_rps=$rps || b_rps=$rps
         CHURN_ERRN=$((CHURN_ERRN + non + se))
     done
-    CHURN="A $(printf '%.0f' "$a_rps") req/s, B $(printf '%.0f' "$b_rps") req/s, B/A $(awk -v a="$a_rps" -v b="$b_rps" 'BEGIN { printf "%.3f", b / a }') (B/A of the rounds: ${RATIO[$FULL]})"
+    CHURN="A $(printf '%.0f' "$a_rps") req/s, B $(printf '%.0f' "$b_rps") req/s, B/A $(awk -v a="$a_rps" -v b="$b_rps" 'BEGIN { printf "%.3f", b / a }') (rounds: ${RATIO[$FULL]}); B at $(awk -v b="$b_rps" -v r="${RPS_B[$FULL]}" 'BEGIN { printf "%.2f", b / r }') of its rounds' median"
     say "   while the database changes: $CHURN"
 }
 

@@ -18,13 +18,12 @@
  * pool is cleared, and an entry replaced meanwhile is freed by its last
  * user. Entries are made and freed outside the pair's mutex.
  *
- * An entry of an older order generation (or of a database since replaced)
- * can never be hit again: every change to the mirrors but a probe verdict
- * moves it (ms_mirrors_t.order_gen: an order leaves health to the walk, so a
- * side going up or down, with hundreds of mirrors most probe runs, keeps
- * every entry), and each place then gets a new entry. Left to eviction, the old ones
- * would fill the slots over a day of probes (at 500 mirrors, 2 KB each: up
- * to 64 MB a child). Each miss therefore also sweeps the next SWEEP_PAIRS
+ * An entry of an older mirror-set generation (or of a database since
+ * replaced) can never be hit again: every change to the mirrors or their
+ * prefixes moves it (not a probe verdict: an order leaves health to the
+ * walk), and each place then gets a new entry. Left to eviction, the old ones
+ * would fill the slots as changes come (at 500 mirrors, 2 KB each: up to
+ * 64 MB a child). Each miss therefore also sweeps the next SWEEP_PAIRS
  * pairs, round the cache, and frees what is older than the entry it makes:
  * at most about pairs / SWEEP_PAIRS outdated entries outlive a change
  * (512 at the module's size), whatever the number of places or changes. */

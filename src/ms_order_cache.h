@@ -2,9 +2,10 @@
  * location (ms_select_order), so a redirect walks a ready list instead of
  * ranking every holder of the file. Shared by the threads of one process,
  * like ms_cache: two-way, striped short mutexes, nothing built or freed
- * under a lock. Entries are tagged with the database's identity and
- * the snapshot's mirrors generation, which moves with any change to mirrors,
- * prefixes or health: a change is seen by the next request. */
+ * under a lock. Entries are tagged with the database's identity and the
+ * snapshot's mirror-set generation (ms_mirrors_t.order_gen), which moves with
+ * any change to mirrors or prefixes but not with health, left to the walk:
+ * a change is seen by the next request. */
 #ifndef MS_ORDER_CACHE_H
 #define MS_ORDER_CACHE_H
 
