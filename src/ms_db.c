@@ -1214,19 +1214,19 @@ static int read_mirror_set(ms_db_t *db, int64_t *out)
 int ms_db_mirrors_load(ms_mirrors_t **out, ms_db_t *db, int64_t gen, apr_pool_t *pool)
 {
     ms_mirrors_t *ms = apr_pcalloc(pool, sizeof(*ms));
+    sqlite3_stmt *begin;
     int own = sqlite3_get_autocommit(db->sql), rc;
 
     ms->pool = pool;
     ms->generation = gen;
     /* Mirrors, prefixes, health and mirror_set from one snapshot: a read
      * transaction of its own when the caller has none open. */
-    if (own && sqlite3_exec(db->sql, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-        set_error(db, "reading mirrors");
+    if (own && (!(begin = stmt(db, ST_BEGIN_READ))
+                || step_done(db, begin, "starting a transaction") != MS_OK))
         return MS_ERR;
-    }
     rc = read_mirror_set(db, &ms->order_gen) == MS_OK ? load_mirrors(ms, db) : MS_ERR;
     if (own)
-        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+        ms_db_rollback(db);
     if (rc != MS_OK)
         return MS_ERR;
     *out = ms;
