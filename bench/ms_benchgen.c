@@ -1378,9 +1378,9 @@ static int cmd_churn(const char *dbpath, int seconds, int per_commit, int probes
     const ms_mirrors_t *ms;
     const ms_mirror_t *down = NULL;
     const char *err = NULL;
-    int64_t files, *up_ids;
+    int64_t files;
     double t_end, t_next, spent = 0;
-    int n_up = 0, commits = 0, copies = 0, i, k, rc = 1;
+    int *up_ids, n_up = 0, commits = 0, copies = 0, verdicts = 0, i, k, rc = 1;
     rng_t r;
 
     rng_seed(&r, seed);
@@ -1432,12 +1432,14 @@ static int cmd_churn(const char *dbpath, int seconds, int per_commit, int probes
                 || probe_slot(db, down, MS_HTTPS, 1) != MS_OK)
                 goto out;
             down = NULL;
+            verdicts++;
         }
         else if (n_up && probes) {
             down = ms->mirror[up_ids[rnd(&r) % (uint64_t)n_up]];
             if (probe_slot(db, down, MS_HTTP, 0) != MS_OK
                 || probe_slot(db, down, MS_HTTPS, 0) != MS_OK)
                 goto out;
+            verdicts++;
         }
         if (ms_db_commit(db) != MS_OK)
             goto out;
@@ -1446,13 +1448,14 @@ static int cmd_churn(const char *dbpath, int seconds, int per_commit, int probes
         commits++;
         t_next += 1.0;
     }
-    if (down && ms_db_begin(db) == MS_OK) {
-        if (probe_slot(db, down, MS_HTTP, 1) != MS_OK
+    if (down) {                                     /* as it was found */
+        if (ms_db_begin(db) != MS_OK || probe_slot(db, down, MS_HTTP, 1) != MS_OK
             || probe_slot(db, down, MS_HTTPS, 1) != MS_OK || ms_db_commit(db) != MS_OK)
             goto out;
+        verdicts++;
     }
     printf("churn: %d commits, %d copies seen again, %d probes; %.1f ms per commit\n",
-           commits, copies, probes ? commits + (commits & 1) : 0, commits ? spent * 1000 / commits : 0.0);
+           commits, copies, verdicts, commits ? spent * 1000 / commits : 0.0);
     rc = 0;
 out:
     if (rc)

@@ -348,6 +348,18 @@ wrk_run() {           # out port duration [check]
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 declare -A CACHES_B ERRN RATIO P99R RATIO_C RPS_C RPS_A RPS_B P50_A P50_B P99_A P99_B ERRS MEM CHECK_B TIERS_B CPU_A CPU_B CPU_C
+# bench_size's error counts so far, from its locals (dir, ea, eb, errs_*):
+# failed requests of the rounds and, once churn_run ran, of its runs; lines
+# the error logs gained.
+tally_errors() {
+    local churn=""
+    errs_log_a=$(( $(lines_of "$dir/A/error.log") - ea ))
+    errs_log_b=$(( $(lines_of "$dir/B/error.log") - eb ))
+    [ -n "$CHURN" ] && churn=" (+$CHURN_ERRN while changing)"
+    ERRS[$n]="non-2xx/3xx $errs_non$churn, socket errors $errs_sock, error-log lines A $errs_log_a B $errs_log_b"
+    ERRN[$n]=$((errs_non + errs_sock + errs_log_a + errs_log_b + CHURN_ERRN))
+}
+
 bench_size() {        # N pairs duration
     local n=$1 pairs=$2 dur=$3 dir data pa pb i side port pf out res rps p50 p99 non se req
     local ea eb ratios="" p99s="" a_rps="" b_rps="" a_p50="" b_p50="" a_p99="" b_p99=""
@@ -410,8 +422,6 @@ bench_size() {        # N pairs duration
         p99s="$p99s $(awk -v a="${a_p99##* }" -v b="${b_p99##* }" 'BEGIN { printf "%.2f", b / a }')"
         say "   pair $i ratio B/A: req/s ${ratios##* }, p99 ${p99s##* }; reference C/A: ${c_ratios##* }"
     done
-    errs_log_a=$(( $(lines_of "$dir/A/error.log") - ea ))
-    errs_log_b=$(( $(lines_of "$dir/B/error.log") - eb ))
     RATIO[$n]=$(echo $ratios | tr ' ' '\n' | median)
     RATIO_C[$n]=$(echo $c_ratios | tr ' ' '\n' | median)
     RPS_C[$n]=$(echo $c_rps | tr ' ' '\n' | median | xargs printf '%.0f')
@@ -423,8 +433,7 @@ bench_size() {        # N pairs duration
     RPS_B[$n]=$(echo $b_rps | tr ' ' '\n' | median | xargs printf '%.0f')
     P50_A[$n]=$(echo $a_p50 | tr ' ' '\n' | median); P50_B[$n]=$(echo $b_p50 | tr ' ' '\n' | median)
     P99_A[$n]=$(echo $a_p99 | tr ' ' '\n' | median); P99_B[$n]=$(echo $b_p99 | tr ' ' '\n' | median)
-    ERRS[$n]="non-2xx/3xx $errs_non, socket errors $errs_sock, error-log lines A $errs_log_a B $errs_log_b"
-    ERRN[$n]=$((errs_non + errs_sock + errs_log_a + errs_log_b))
+    tally_errors
     say "   median ratio B/A: req/s ${RATIO[$n]} (pairs:$ratios), p99 ${P99R[$n]}"
     say "   errors during the runs: ${ERRS[$n]}"
     if [ "$errs_log_b" -gt 0 ]; then
@@ -443,9 +452,7 @@ bench_size() {        # N pairs duration
 
     if [ "${BENCH_CHURN:-1}" = 1 ] && [ "$n" = "$FULL" ]; then
         churn_run "$dir" "$pa" "$pb" "$data" "$dur"
-        errs_log_b=$(( $(lines_of "$dir/B/error.log") - eb ))
-        ERRS[$n]="non-2xx/3xx $errs_non (+$CHURN_ERRN while changing), socket errors $errs_sock, error-log lines A $errs_log_a B $errs_log_b"
-        ERRN[$n]=$((errs_non + errs_sock + errs_log_a + errs_log_b + CHURN_ERRN))
+        tally_errors
     fi
     if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$n" = "$FULL" ]; then
         profile_b "$dir" "$pb"
