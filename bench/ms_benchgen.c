@@ -19,7 +19,7 @@
  *       IPv6, and 3 % inside mirrors' --prefix networks (the prefix tier).
  *       Works with the real GeoLite2-City and with a generated test mmdb.
  *
- *   ms_benchgen churn --db DB --seconds S [--copies 2000] [--probes 1] [--seed 1]
+ *   ms_benchgen churn --db DB --seconds S [--copies 2000] [--probes 1] [--changes 0] [--seed 1]
  *       What a mirror network in steady state writes while the benchmark
  *       runs, through the tool's write functions: each second, one commit of
  *       COPIES copies seen again by a rescan (the same size and mtime, a new
@@ -1371,8 +1371,55 @@ static int probe_slot(ms_db_t *db, const ms_mirror_t *m, int scheme, int up)
     return ms_db_health_put(db, m->id, scheme, 4, &h);
 }
 
+/* A copy a churn commit changed, to be put back as it was by the next. */
+typedef struct changed_copy {
+    int64_t file_id;
+    ms_copy_t copy;
+} changed_copy_t;
+
+/* Put back the copies the last commit changed, then change `changes`
+ * others, as a rescan finds a mirror's sync half-way: the copy's size no
+ * longer the file's. A copy that was fresh leaves its file's holders, and
+ * comes back into them with the next commit (one that was stale already
+ * changes nothing the redirect reads: the caller counts the moves of
+ * `data`). Returns MS_OK or MS_ERR. */
+static int churn_changes(ms_db_t *db, apr_array_header_t *pending, int changes, int64_t files,
+                         rng_t *r, int *done, apr_pool_t *tp)
+{
+    int i, tries;
+
+    for (i = 0; i < pending->nelts; i++) {
+        changed_copy_t *c = &APR_ARRAY_IDX(pending, i, changed_copy_t);
+        if (ms_db_copy_put(db, c->file_id, &c->copy) != MS_OK)
+            return MS_ERR;
+        (*done)++;
+    }
+    apr_array_clear(pending);
+    for (i = 0, tries = 0; i < changes && tries < changes * 20; tries++) {
+        apr_array_header_t *cs;
+        changed_copy_t *c;
+        ms_copy_t stale;
+        int64_t id = 1 + (int64_t)(rnd(r) % (uint64_t)files);
+
+        if (ms_db_copies(&cs, db, id, tp) != MS_OK)
+            return MS_ERR;
+        if (!cs->nelts)
+            continue;
+        stale = APR_ARRAY_IDX(cs, (int)(rnd(r) % (uint64_t)cs->nelts), ms_copy_t);
+        c = apr_array_push(pending);
+        c->file_id = id;
+        c->copy = stale;
+        stale.size++;
+        if (ms_db_copy_put(db, id, &stale) != MS_OK)
+            return MS_ERR;
+        (*done)++;
+        i++;
+    }
+    return MS_OK;
+}
+
 static int cmd_churn(const char *dbpath, int seconds, int per_commit, int probes,
-                     uint64_t seed, apr_pool_t *p)
+                     int changes, uint64_t seed, apr_pool_t *p)
 {
     ms_db_t *db = NULL;
     const ms_mirrors_t *ms;
@@ -1380,7 +1427,10 @@ static int cmd_churn(const char *dbpath, int seconds, int per_commit, int probes
     const char *err = NULL;
     int64_t files;
     double t_end, t_next, spent = 0;
-    int *up_ids, n_up = 0, commits = 0, copies = 0, verdicts = 0, i, k, rc = 1;
+    int *up_ids, n_up = 0, commits = 0, copies = 0, verdicts = 0, changed = 0, i, k, rc = 1;
+    int64_t mgen0, dgen0, mgen1, dgen1;
+    apr_array_header_t *pending = apr_array_make(p, changes > 0 ? changes : 1,
+                                                 sizeof(changed_copy_t));
     rng_t r;
 
     rng_seed(&r, seed);
@@ -1400,6 +1450,8 @@ static int cmd_churn(const char *dbpath, int seconds, int per_commit, int probes
         if (m->enabled && m->health[MS_HTTP][0].up && m->health[MS_HTTPS][0].up)
             up_ids[n_up++] = i;
     }
+    if (ms_db_generation_now(db, &mgen0, &dgen0) != MS_OK)
+        goto out;
     t_next = now_s();
     t_end = t_next + seconds;
     while (t_next < t_end) {
@@ -1427,6 +1479,9 @@ static int cmd_churn(const char *dbpath, int seconds, int per_commit, int probes
                 copies++;
             }
         }
+        if (changes > 0
+            && churn_changes(db, pending, changes, files, &r, &changed, tp) != MS_OK)
+            goto out;
         if (down) {                                 /* up again, as it was */
             if (probe_slot(db, down, MS_HTTP, 1) != MS_OK
                 || probe_slot(db, down, MS_HTTPS, 1) != MS_OK)
@@ -1448,14 +1503,21 @@ static int cmd_churn(const char *dbpath, int seconds, int per_commit, int probes
         commits++;
         t_next += 1.0;
     }
-    if (down) {                                     /* as it was found */
-        if (ms_db_begin(db) != MS_OK || probe_slot(db, down, MS_HTTP, 1) != MS_OK
-            || probe_slot(db, down, MS_HTTPS, 1) != MS_OK || ms_db_commit(db) != MS_OK)
+    if (down || pending->nelts) {                   /* as it was found */
+        if (ms_db_begin(db) != MS_OK
+            || churn_changes(db, pending, 0, files, &r, &changed, p) != MS_OK
+            || (down && (probe_slot(db, down, MS_HTTP, 1) != MS_OK
+                         || probe_slot(db, down, MS_HTTPS, 1) != MS_OK))
+            || ms_db_commit(db) != MS_OK)
             goto out;
-        verdicts++;
+        verdicts += down != NULL;
     }
-    printf("churn: %d commits, %d copies seen again, %d probes; %.1f ms per commit\n",
-           commits, copies, verdicts, commits ? spent * 1000 / commits : 0.0);
+    if (ms_db_generation_now(db, &mgen1, &dgen1) != MS_OK)
+        goto out;
+    printf("churn: %d commits, %d copies seen again, %d probes, %d copies changed "
+           "(data moved %" APR_INT64_T_FMT " times); %.1f ms per commit\n",
+           commits, copies, verdicts, changed, dgen1 - dgen0,
+           commits ? spent * 1000 / commits : 0.0);
     rc = 0;
 out:
     if (rc)
@@ -1471,7 +1533,8 @@ static int usage(void)
     fprintf(stderr,
             "usage: %s db --db OUT --root DIR --lists DIR --files N [--mirrors 500] [--seed 1]\n"
             "       %s clients --geoip MMDB --db DB --out FILE [--count 5000] [--seed 1]\n"
-            "       %s churn --db DB --seconds S [--copies 2000] [--probes 1] [--seed 1]\n",
+            "       %s churn --db DB --seconds S [--copies 2000] [--probes 1] [--changes 0]\n"
+            "             [--seed 1]\n",
             prog, prog, prog);
     return 2;
 }
@@ -1481,7 +1544,7 @@ int main(int argc, char **argv)
     apr_pool_t *p;
     gen_opts_t o;
     const char *geoip = NULL, *out = NULL;
-    int count = 5000, seconds = 0, copies = 2000, probes = 1, i, rc;
+    int count = 5000, seconds = 0, copies = 2000, probes = 1, changes = 0, i, rc;
 
     memset(&o, 0, sizeof o);
     o.mirrors = 500;
@@ -1504,6 +1567,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--seconds")) seconds = atoi(v);
         else if (!strcmp(a, "--copies")) copies = atoi(v);
         else if (!strcmp(a, "--probes")) probes = atoi(v);
+        else if (!strcmp(a, "--changes")) changes = atoi(v);
         else
             return usage();
         i++;
@@ -1521,9 +1585,9 @@ int main(int argc, char **argv)
         rc = cmd_clients(geoip, o.db, out, count, o.seed, p);
     }
     else if (!strcmp(argv[1], "churn")) {
-        if (!o.db || seconds <= 0 || copies < 0)
+        if (!o.db || seconds <= 0 || copies < 0 || changes < 0)
             return usage();
-        rc = cmd_churn(o.db, seconds, copies, probes, o.seed, p);
+        rc = cmd_churn(o.db, seconds, copies, probes, changes, o.seed, p);
     }
     else
         rc = usage();

@@ -19,7 +19,8 @@
 #     stat of the file, no mirror picked) runs after each pair, for reference:
 #     C/A is what httpd's own per-file path costs.
 #  3b. At full size, A and B once more while BUILD/ms_benchgen churn commits,
-#     each second, a rescan's copies seen again and a probe's verdict.
+#     each second, a rescan's copies seen again, copies found changed and a
+#     probe's verdict.
 #  4. Resident memory (RSS, and PSS: the mmap'd files are shared) per process.
 #  5. `mirrorsel index` on the 1M tree (cold, into a fresh database; and
 #     incremental, on a copy of the generated one), `mirrorsel explain` per call,
@@ -40,6 +41,8 @@
 #   BENCH_CHURN [1]  0: no runs while the database changes (step 3b)
 #   BENCH_CHURN_COPIES [2000]  copies a rescan sees again per second then
 #   BENCH_CHURN_PROBES [1]  0: no probe verdicts then
+#   BENCH_CHURN_CHANGES [20]  copies per second found changed then (a sync
+#       caught half-way: the file's holders move, and back the next second)
 #   BENCH_SCAN [1]  0: no scripts/bench-scan.sh
 #   BENCH_PROFILE [0]  1: one extra B run at full size under `perf record`
 #   BENCH_ACCESSLOG [0]  1: both instances write an access log
@@ -174,7 +177,10 @@ say "== geo: $GEODESC"
 
 # --- data, cached ----------------------------------------------------------------
 
-GENKEY_SRC=$(cat "$TOP/bench/ms_benchgen.c" "$TOP"/schema/*.sql | sha256sum | cut -c1-12)
+# The key is the generator's source: a cached database made at an older
+# schema is brought to the current one by `mirrorsel init`, the path every
+# operator's database takes (and the migration's time is printed).
+GENKEY_SRC=$(sha256sum < "$TOP/bench/ms_benchgen.c" | cut -c1-12)
 declare -A GENTIME
 data_dir() { echo "$BENCH/data-$1"; }
 ensure_data() {       # N
@@ -183,6 +189,12 @@ ensure_data() {       # N
     key="$GENKEY_SRC files=$n mirrors=$MIRRORS seed=$SEED"
     if [ -f "$dir/key" ] && [ "$(cat "$dir/key")" = "$key" ] && [ -f "$dir/db/mirrorsel.db" ]; then
         GENTIME[$n]="cached ($(sed -n 's/^generation-seconds: //p' "$dir/gen.log"))"
+        t0=$(date +%s.%N)
+        GENTIME[$n]+=", $("$MS" --db "$dir/db/mirrorsel.db" init)" \
+            || die "migrating $dir/db/mirrorsel.db failed"
+        t1=$(date +%s.%N)
+        GENTIME[$n]+=" in $(echo "($t1 - $t0) * 1000" | bc | cut -d. -f1) ms"
+        [ -n "$RUN_USER" ] && chown -R www-data: "$dir/db"
         return 0
     fi
     say "== generating $n files ($MIRRORS mirrors): $dir, $BENCH/root-$n"
@@ -467,10 +479,11 @@ bench_size() {        # N pairs duration
 # --- while the database changes ----------------------------------------------------
 
 # A and B once more each, while BUILD/ms_benchgen churn commits what a network
-# in steady state writes: each second, a rescan's copies seen again and a
-# probe that takes a mirror down or back up (the writer's CPU is on both
-# sides). Every commit moves a generation the module polls; only what the
-# redirect reads should cost B its caches.
+# in steady state writes: each second, a rescan's copies seen again, a few
+# copies found changed (their files' holders move) and a probe that takes a
+# mirror down or back up (the writer's CPU is on both sides). Every commit
+# moves a generation the module polls; only what the redirect reads should
+# cost B its caches, and only for the files it changed.
 churn_run() {         # dir portA portB data duration
     local dir=$1 pa=$2 pb=$3 data=$4 dur=$5 side port out pid secs rps p50 p99 non se req
     local a_rps="" b_rps="" log
@@ -481,7 +494,8 @@ churn_run() {         # dir portA portB data duration
         log=$dir/$side/churn-writer.txt
         wait_quiet
         "$BUILD/ms_benchgen" churn --db "$data/db/mirrorsel.db" --seconds "$((secs + 2))" \
-            --copies "${BENCH_CHURN_COPIES:-2000}" --probes "${BENCH_CHURN_PROBES:-1}" > "$log" 2>&1 &
+            --copies "${BENCH_CHURN_COPIES:-2000}" --probes "${BENCH_CHURN_PROBES:-1}" \
+            --changes "${BENCH_CHURN_CHANGES:-20}" > "$log" 2>&1 &
         pid=$!
         BGPIDS+=("$pid")
         sleep 1

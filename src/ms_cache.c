@@ -128,10 +128,11 @@ static entry *set_of(const ms_cache_t *c, uint64_t k1)
     return c->e + (k1 & c->mask) * MS_CACHE_WAYS;
 }
 
-static int matches(const entry *x, uint64_t k1, uint64_t k2, uint64_t ident, int64_t gen)
+static int matches(const entry *x, uint64_t k1, uint64_t k2, uint64_t ident, int64_t lo,
+                   int64_t hi)
 {
     return (x->flags & E_USED) && x->key1 == k1 && x->key2 == k2 && x->ident == ident
-           && x->gen == gen;
+           && x->gen >= lo && x->gen <= hi;
 }
 
 /* A stable copy of x into out; 0 when x was being written. */
@@ -193,6 +194,13 @@ static void copy_out(const entry *x, const char *path, ms_file_t **file,
 int ms_cache_get(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path,
                  ms_file_t **file, ms_holders_t *holders, apr_pool_t *p)
 {
+    return ms_cache_get_range(c, db_ident, gen, gen, path, file, holders, p);
+}
+
+int ms_cache_get_range(ms_cache_t *c, uint64_t db_ident, int64_t lo, int64_t hi,
+                       const char *path, ms_file_t **file, ms_holders_t *holders,
+                       apr_pool_t *p)
+{
     uint64_t k1, k2;
     entry *set, copy;
     int w;
@@ -202,7 +210,7 @@ int ms_cache_get(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path
     for (w = 0; w < MS_CACHE_WAYS; w++) {
         if (__atomic_load_n(&set[w].key1, __ATOMIC_RELAXED) != k1)
             continue;
-        if (read_entry(&copy, &set[w]) && matches(&copy, k1, k2, db_ident, gen)) {
+        if (read_entry(&copy, &set[w]) && matches(&copy, k1, k2, db_ident, lo, hi)) {
             copy_out(&copy, path, file, holders, p);
             __atomic_add_fetch(&c->hits, 1, __ATOMIC_RELAXED);
             return 1;

@@ -6,9 +6,11 @@
  * child process reads and fills the same entries, and a file read by one is a
  * hit for all. Readers take no lock (each entry has a sequence counter that a
  * writer makes odd while it writes; a reader retries or misses when it saw
- * it move). Entries are tagged with the database file's identity and data
- * generation (bumped by triggers on every change of mirrors, files or
- * copies), so a change is seen by the next request. */
+ * it move). Entries are tagged with the database file's identity and the
+ * data generation they were read at (bumped by triggers on every change of
+ * what the redirect reads of a file), so a change is seen by the next
+ * request: a reader asks for entries read at one generation, or at any of a
+ * range it knows the file did not change in (ms_cache_get_range). */
 #ifndef MS_CACHE_H
 #define MS_CACHE_H
 
@@ -51,6 +53,13 @@ int ms_cache_create(ms_cache_t **out, int entries, apr_pool_t *p);
  * NULL for a path remembered as not indexed. Else returns 0. */
 int ms_cache_get(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path,
                  ms_file_t **file, ms_holders_t *holders, apr_pool_t *p);
+
+/* The same for an entry read at any generation from lo to hi: the caller
+ * knows nothing the entry depends on changed in between (schema 005's
+ * buckets). */
+int ms_cache_get_range(ms_cache_t *c, uint64_t db_ident, int64_t lo, int64_t hi,
+                       const char *path, ms_file_t **file, ms_holders_t *holders,
+                       apr_pool_t *p);
 
 /* Remember a file and its fresh holders (judged against f) as read in data
  * generation gen. A NULL file remembers "not indexed". Holders that fit

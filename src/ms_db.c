@@ -66,7 +66,7 @@ enum { SC_CA_FILE, SC_SSH_KEY, SC_KNOWN_HOSTS, SC_PROBE_FILE };
 
 typedef enum {
     ST_BEGIN_READ, ST_ROLLBACK,
-    ST_GENERATION, ST_MIRROR_SET,
+    ST_GENERATION, ST_MIRROR_SET, ST_DATA_FLOOR, ST_DATA_BUCKETS,
     ST_MIRRORS_ALL, ST_PREFIXES_ALL, ST_HEALTH_ALL,
     ST_MIRROR_BY_NAME, ST_PREFIXES_OF, ST_HEALTH_OF,
     ST_MIRROR_INSERT, ST_MIRROR_UPDATE, ST_MIRROR_DELETE,
@@ -86,6 +86,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ROLLBACK]       = "ROLLBACK",
     [ST_GENERATION]     = "SELECT mirrors, data FROM generation WHERE id = 1",
     [ST_MIRROR_SET]     = "SELECT mirror_set FROM generation WHERE id = 1",
+    [ST_DATA_FLOOR]     = "SELECT data_floor FROM generation WHERE id = 1",
+    [ST_DATA_BUCKETS]   = "SELECT bucket, gen FROM data_buckets WHERE gen > ?1",
     [ST_MIRRORS_ALL]    = "SELECT " MIRROR_COLS " FROM mirrors ORDER BY id",
     [ST_PREFIXES_ALL]   = "SELECT " PREFIX_COLS " FROM mirror_prefixes ORDER BY mirror_id, prefix",
     [ST_HEALTH_ALL]     = "SELECT " HEALTH_COLS " FROM mirror_health",
@@ -590,7 +592,36 @@ static void fn_holders_agg_final(sqlite3_context *ctx)
     a->bits = NULL;
 }
 
-/* What schema 003's triggers call: every handle that may write has them. */
+/* --- the path buckets' function (schema 005's triggers) --- */
+
+unsigned ms_path_bucket(const char *path, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h ^= (unsigned char)path[i];
+        h *= 0x100000001b3ULL;
+    }
+    return (unsigned)(h % MS_DATA_BUCKETS);
+}
+
+/* ms_path_bucket(path): the bucket of a path given as text. */
+static void fn_path_bucket(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const unsigned char *s = sqlite3_value_text(argv[0]);
+
+    (void)argc;
+    if (!s) {
+        sqlite3_result_error(ctx, "ms_path_bucket: the path is NULL", -1);
+        return;
+    }
+    sqlite3_result_int(ctx, (int)ms_path_bucket((const char *)s,
+                                                (size_t)sqlite3_value_bytes(argv[0])));
+}
+
+/* What schema 003's and 005's triggers call: every handle that may write
+ * has them. */
 static int register_functions(ms_db_t *db)
 {
     const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
@@ -598,8 +629,10 @@ static int register_functions(ms_db_t *db)
     if (sqlite3_create_function(db->sql, "ms_holders_set", 3, flags, NULL, fn_holders_set,
                                 NULL, NULL) != SQLITE_OK
         || sqlite3_create_function(db->sql, "ms_holders_agg", 1, flags, NULL, NULL,
-                                   fn_holders_agg_step, fn_holders_agg_final) != SQLITE_OK) {
-        set_error(db, "registering the holders functions");
+                                   fn_holders_agg_step, fn_holders_agg_final) != SQLITE_OK
+        || sqlite3_create_function(db->sql, "ms_path_bucket", 1, flags, NULL, fn_path_bucket,
+                                   NULL, NULL) != SQLITE_OK) {
+        set_error(db, "registering the triggers' functions");
         return MS_ERR;
     }
     return MS_OK;
@@ -1051,6 +1084,35 @@ int ms_db_generation_now(ms_db_t *db, int64_t *mirrors, int64_t *data)
     int exists = db->mode == MS_DB_READONLY && stat(db->wal_path, &sb) == 0;
 
     return read_generation(db, mirrors, data, &sb, exists, time(NULL));
+}
+
+int ms_db_data_buckets(ms_db_t *db, int64_t since, int64_t *gens, int64_t *floor)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!(st = stmt(db, ST_DATA_FLOOR)))
+        return MS_ERR;
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        *floor = sqlite3_column_int64(st, 0);
+    done(st);
+    if (rc != SQLITE_ROW || !(st = stmt(db, ST_DATA_BUCKETS))) {
+        set_error(db, "reading the data generation's floor");
+        return MS_ERR;
+    }
+    sqlite3_bind_int64(st, 1, since);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sqlite3_int64 b = sqlite3_column_int64(st, 0);
+
+        if (b >= 0 && b < MS_DATA_BUCKETS)     /* another writer's rows: ignored */
+            gens[b] = sqlite3_column_int64(st, 1);
+    }
+    done(st);
+    if (rc != SQLITE_DONE) {
+        set_error(db, "reading the data buckets");
+        return MS_ERR;
+    }
+    return MS_OK;
 }
 
 /* The enabled mirrors' prefixes in one array, in mirror order. */

@@ -217,6 +217,19 @@ int ms_db_generation(ms_db_t *db, int64_t *mirrors, int64_t *data);
  * not moved since the last call). */
 int ms_db_generation_now(ms_db_t *db, int64_t *mirrors, int64_t *data);
 
+/* Paths fall in MS_DATA_BUCKETS buckets (schema 005): FNV-1a 64 of the
+ * path's n bytes, modulo MS_DATA_BUCKETS. The schema fixes the function, so
+ * every build of the tool and the module agrees on it. */
+#define MS_DATA_BUCKETS 16384
+unsigned ms_path_bucket(const char *path, size_t n);
+
+/* Inside the caller's read transaction: the generation below which every
+ * cached file is stale (*floor), and into gens (MS_DATA_BUCKETS entries) the
+ * generation of each bucket whose last change came after `since` (all of
+ * them for since < 0; those not listed are left as they were). A file read
+ * at generation g is still true while g >= *floor and g >= gens[its bucket]. */
+int ms_db_data_buckets(ms_db_t *db, int64_t since, int64_t *gens, int64_t *floor);
+
 /* The handle's snapshot of all mirrors, loaded anew when the database's
  * generation (bumped by triggers on any change to mirrors, prefixes or
  * health) moved since the last call. Valid until the next call on db. */

@@ -232,11 +232,20 @@ int ms_lookup_cached(ms_answer_t **out, const ms_view_data_t *view, const ms_geo
     ms_answer_t *a = apr_pcalloc(p, sizeof(*a));
     ms_holders_t holders = { 0, NULL, NULL, 0 };
     ms_file_t *f;
+    int64_t since;
 
     *out = NULL;
     if (!req->cache || req->explain || !view || !view->mirrors)
         return -1;
-    if (!ms_cache_get(req->cache, view->ident, view->data_gen, req->path, &f, &holders, p))
+    /* Any entry read since the last change to the path's bucket will do. */
+    since = view->data_gen;
+    if (view->buckets) {
+        since = view->buckets[ms_path_bucket(req->path, strlen(req->path))];
+        if (since < view->data_floor)
+            since = view->data_floor;
+    }
+    if (!ms_cache_get_range(req->cache, view->ident, since, view->data_gen, req->path, &f,
+                            &holders, p))
         return 0;
     /* Changed on disk since it was indexed: judged from the copies. */
     if (f && req->have_stat && (f->size != req->size || f->mtime != req->mtime))

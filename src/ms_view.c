@@ -133,8 +133,28 @@ static int db_ready(ms_view_t *v)
     return 0;
 }
 
+/* The buckets' generations at data_gen into s: those of the current
+ * snapshot cur, when it is of the same file, and what changed since it was
+ * read (nothing when only the mirrors changed); else all of them. */
+static int buckets_read(ms_view_t *v, ms_snap_t *s, const ms_snap_t *cur, int64_t data_gen)
+{
+    int64_t *gens = apr_palloc(s->pool, MS_DATA_BUCKETS * sizeof(*gens));
+
+    s->data.buckets = gens;
+    if (cur && cur->data.ident == s->data.ident && cur->data.data_gen <= data_gen) {
+        memcpy(gens, cur->data.buckets, MS_DATA_BUCKETS * sizeof(*gens));
+        s->data.data_floor = cur->data.data_floor;
+        if (cur->data.data_gen == data_gen)
+            return MS_OK;
+        return ms_db_data_buckets(v->db, cur->data.data_gen, gens, &s->data.data_floor);
+    }
+    memset(gens, 0, MS_DATA_BUCKETS * sizeof(*gens));
+    return ms_db_data_buckets(v->db, -1, gens, &s->data.data_floor);
+}
+
 /* A new snapshot of what the handle's open transaction sees, or NULL. */
-static ms_snap_t *snap_read(ms_view_t *v, int64_t mirrors_gen, int64_t data_gen)
+static ms_snap_t *snap_read(ms_view_t *v, const ms_snap_t *cur, int64_t mirrors_gen,
+                            int64_t data_gen)
 {
     apr_pool_t *pool;
     ms_mirrors_t *ms;
@@ -152,6 +172,10 @@ static ms_snap_t *snap_read(ms_view_t *v, int64_t mirrors_gen, int64_t data_gen)
     s->data.ident = ms_db_identity(v->db);
     s->data.data_gen = data_gen;
     s->data.mirrors = ms;
+    if (buckets_read(v, s, cur, data_gen) != MS_OK) {
+        apr_pool_destroy(pool);
+        return NULL;
+    }
     return s;
 }
 
@@ -185,7 +209,7 @@ static void refresh(ms_view_t *v)
         ms_db_rollback(v->db);
         return;
     }
-    s = snap_read(v, mirrors_gen, data_gen);
+    s = snap_read(v, cur, mirrors_gen, data_gen);
     ms_db_rollback(v->db);
     if (!s)
         db_close(v);

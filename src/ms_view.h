@@ -23,6 +23,11 @@ typedef struct ms_view_data {
     uint64_t ident;                 /* ms_db_identity of the file read */
     int64_t data_gen;               /* the data generation it was read at */
     const ms_mirrors_t *mirrors;    /* every mirror at that generation */
+    /* A cached file read at generation g is true at data_gen when
+     * g >= data_floor and g >= buckets[ms_path_bucket(its path)]
+     * (MS_DATA_BUCKETS entries; ms_db_data_buckets). */
+    int64_t data_floor;
+    const int64_t *buckets;
 } ms_view_data_t;
 
 struct ms_snap {

@@ -90,6 +90,34 @@ is($lines, 2, 'each of the two children logged its cache statistics once');
 is($misses, 1, "the file was read from the database once for both children "
    . "(files hits/misses over the children: $hits/$misses)");
 
+# A change to another file leaves this one cached (schema 005: a change
+# empties only its own path's bucket of the cache). With the view settled
+# after each change (a request sent while a change is pending asks the
+# database, which judges the cache by the whole generation), the file is
+# read once, then once after each change of its own; other.iso, changed ten
+# times, is in another bucket. Before schema 005, each change emptied all.
+$t->start;
+$before = length $t->error_log;
+my @seq = ([ 'first request', mirror_now() ]);
+$t->fixture($_ % 2 ? 'copy-origin' : 'uncopy', 'near', 'big/other.iso'),
+    select(undef, undef, undef, 0.3), push @seq, [ "after other.iso's change $_", mirror_now() ]
+    for 0 .. 9;
+$t->fixture('uncopy', 'near', $file);
+select(undef, undef, undef, 0.3);
+push @seq, [ 'after its own copy went', mirror_now() ];
+$t->fixture('copy-origin', 'near', $file);
+select(undef, undef, undef, 0.3);
+push @seq, [ 'after it came back', mirror_now() ];
+my $other = $t->get(MSTest::url('big/other.iso'), ip => $berlin);
+is_deeply([ map { $_->[1] } @seq ], [ ('near') x 11, 'far', 'near' ],
+          'ten changes to another file, then two to this one: the answers follow')
+    or diag(join ', ', map { "$_->[0]: $_->[1]" } @seq);
+is(MSTest::hdr($other, 'X-MirrorSel-Mirror'), 'near', 'and the other file is answered as it is');
+$t->stop;
+($lines, $hits, $misses) = file_cache_stats(substr($t->error_log, $before));
+is($misses, 4, 'read from the database 4 times: the file at first and after each of '
+   . "its own changes, the other file once (files hits/misses: $hits/$misses)");
+
 # MirrorSelCacheFiles 0: no file cache, the same answers.
 $t->start(extra => "MirrorSelCacheFiles 0\n");
 is(mirror_now(), 'near', 'MirrorSelCacheFiles 0: still redirected');

@@ -221,6 +221,14 @@ int main(void)
     check_round_trip(c, "id 0", (int64_t[]){ 0, 1, 2, 3, 4, 5, 6, 7, 8 }, 9, p);
     check_round_trip(c, "no holder", NULL, 0, p);
     ok(!ms_cache_get(c, 7, 4, "pub/a.iso", &got, &out, p), "another generation misses");
+    ok(ms_cache_get_range(c, 7, 2, 9, "pub/a.iso", &got, &out, p) && got && got->id == 42,
+       "a range of generations holding the entry's hits");
+    ok(ms_cache_get_range(c, 7, 3, 3, "pub/a.iso", &got, &out, p),
+       "so does one that starts and ends with it");
+    ok(!ms_cache_get_range(c, 7, 4, 9, "pub/a.iso", &got, &out, p),
+       "one starting after it misses (the file changed since)");
+    ok(!ms_cache_get_range(c, 7, 1, 2, "pub/a.iso", &got, &out, p),
+       "one ending before it misses");
     ok(!ms_cache_get(c, 8, 3, "pub/a.iso", &got, &out, p), "another database misses");
     ok(!ms_cache_get(c, 7, 3, "pub/b.iso", &got, &out, p), "another path misses");
 

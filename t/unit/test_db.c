@@ -226,6 +226,14 @@ static int holders_agree(ms_db_t *db, const char *path, apr_pool_t *p)
     return n == ids.count && n == bits.count ? n : -1;
 }
 
+/* ms_path_bucket for a raw handle, through the project's own function. */
+static void raw_bucket(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const char *s = (const char *)sqlite3_value_text(argv[0]);
+
+    sqlite3_result_int(ctx, s ? (int)ms_path_bucket(s, strlen(s)) : 0);
+}
+
 static void test_holders_kept(const char *path, apr_pool_t *p)
 {
     ms_db_t *rw;
@@ -296,6 +304,8 @@ static void test_holders_kept(const char *path, apr_pool_t *p)
     /* The bitmap itself has no trigger: a hand-written one longer than any
      * mirror id needs is refused when read, with a message, not copied. */
     sqlite3_open(path, &raw);
+    /* schema 005's trigger needs the bucket function, as any writer does */
+    sqlite3_create_function(raw, "ms_path_bucket", 1, SQLITE_UTF8, NULL, raw_bucket, NULL, NULL);
     sqlite3_exec(raw, apr_psprintf(p, "UPDATE files SET holders = zeroblob(200000) || x'01' "
                                       "WHERE id = %" APR_INT64_T_FMT, f.id),
                  NULL, NULL, NULL);
@@ -583,6 +593,280 @@ static void test_data_generation(const char *path, apr_pool_t *p)
     ms_db_close(rw);
 }
 
+/* The buckets moved since `since`: how many, and whether bucket b is one. */
+static int moved(ms_db_t *db, int64_t since, unsigned b, int *has_b, apr_pool_t *p)
+{
+    int64_t *gens = apr_palloc(p, MS_DATA_BUCKETS * sizeof(*gens)), floor = -1;
+    int i, n = 0;
+
+    for (i = 0; i < MS_DATA_BUCKETS; i++)
+        gens[i] = -1;
+    if (ms_db_data_buckets(db, since, gens, &floor) != MS_OK)
+        bail_out("buckets: %s", ms_db_errmsg(db));
+    for (i = 0; i < MS_DATA_BUCKETS; i++)
+        n += gens[i] >= 0;
+    *has_b = gens[b] > since;
+    return n;
+}
+
+static unsigned bucket_of(const char *path)
+{
+    return ms_path_bucket(path, strlen(path));
+}
+
+/* Schema 005: which writes move which path's bucket. */
+static void test_data_buckets(const char *path, apr_pool_t *p)
+{
+    ms_db_t *rw;
+    sqlite3 *raw;
+    sqlite3_stmt *st;
+    ms_file_t f = { 0, "iso/k.iso", 1000, 1700000000, NULL, NULL, 1700000005 };
+    ms_file_t g = { 0, "iso/other.iso", 5, 1700000000, NULL, NULL, 1700000005 };
+    ms_copy_t c = { 0, 1000, 1700000000, 1, 1700000100 };
+    ms_mirror_t *a = new_mirror(p, "k-a");
+    ms_health_t h = { 1, 1, 1700000000, 12, 0, 200, "" };
+    int64_t d;
+    int has, n, same = 1, i;
+
+    /* The hash is the schema's: fixed values, and SQL's equal to C's. */
+    is_int((int)bucket_of(""), 8997, "the bucket of the empty path (FNV-1a's basis)");
+    is_int((int)bucket_of("a"), 11404, "the bucket of \"a\"");
+    is_int((int)bucket_of("pub/a.iso"), 403, "the bucket of \"pub/a.iso\"");
+    ms_db_open(&rw, path, MS_DB_READWRITE, p, NULL);
+    ok(bucket_of(f.path) != bucket_of(g.path) && bucket_of(f.path) != bucket_of("iso/k2.iso"),
+       "the test's paths fall in different buckets");
+    sqlite3_open(path, &raw);
+    sqlite3_create_function(raw, "ms_path_bucket", 1, SQLITE_UTF8, NULL, raw_bucket, NULL, NULL);
+    for (i = 0; i < 200; i++) {
+        const char *s = apr_psprintf(p, "pub/%d/f%d.iso", i * 7919, i);
+
+        if (sqlite3_prepare_v2(raw, "SELECT ms_path_bucket(?1)", -1, &st, NULL) != SQLITE_OK)
+            bail_out("prepare: %s", sqlite3_errmsg(raw));
+        sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC);
+        same &= sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == (int)bucket_of(s);
+        sqlite3_finalize(st);
+    }
+    ok(same, "the SQL function gives ms_path_bucket's bucket for 200 paths");
+
+    ms_db_mirror_insert(rw, a);
+    ms_db_file_put(rw, &g);
+    d = gen_data(rw);
+    n = moved(rw, d, 0, &has, p);
+    is_int(n, 0, "nothing moved since now");
+    ms_db_file_put(rw, &f);
+    n = moved(rw, d, bucket_of(f.path), &has, p);
+    ok(n == 1 && has, "a file added moves its path's bucket alone (%d moved)", n);
+    d = gen_data(rw);
+    c.mirror_id = a->id;
+    ms_db_copy_put(rw, f.id, &c);
+    n = moved(rw, d, bucket_of(f.path), &has, p);
+    ok(n == 1 && has, "a copy become fresh moves its file's bucket alone");
+    d = gen_data(rw);
+    c.seen++;
+    ms_db_copy_put(rw, f.id, &c);
+    ms_db_health_put(rw, a->id, MS_HTTP, 4, &h);
+    a->weight = 7;
+    ms_db_mirror_update(rw, a);
+    f.indexed++;
+    ms_db_file_put(rw, &f);
+    is_int(moved(rw, d, 0, &has, p), 0,
+           "a rescan's seen, a probe, a mirror edited, an index stamp move none");
+    c.size = 999;
+    ms_db_copy_put(rw, f.id, &c);
+    n = moved(rw, d, bucket_of(f.path), &has, p);
+    ok(n == 1 && has, "the copy gone stale moves it again");
+    d = gen_data(rw);
+
+    /* A rename (no write path of the tool renames; a hand-written one
+     * must still be seen) moves the old path's bucket and the new one's. */
+    ok(sqlite3_exec(raw, "UPDATE files SET path = 'iso/k2.iso' WHERE path = 'iso/k.iso'",
+                    NULL, NULL, NULL) == SQLITE_OK, "a file renamed by hand");
+    n = moved(rw, d, bucket_of("iso/k.iso"), &has, p);
+    ok(n == 2 && has, "its old path's bucket moves (%d moved)", n);
+    moved(rw, d, bucket_of("iso/k2.iso"), &has, p);
+    ok(has, "and its new path's");
+    {
+        int64_t *gens = apr_palloc(p, MS_DATA_BUCKETS * sizeof(*gens)), floor = -1;
+
+        ms_db_data_buckets(rw, -1, gens, &floor);
+        ok(gens[bucket_of("iso/k.iso")] <= gen_data(rw)
+           && gens[bucket_of("iso/k.iso")] > d, "to a value of data after the change");
+    }
+    f.path = "iso/k2.iso";                     /* the same id */
+    c.size = 1000;
+    ms_db_copy_put(rw, f.id, &c);               /* fresh again */
+    d = gen_data(rw);
+    ms_db_mirror_remove(rw, a->id);
+    n = moved(rw, d, bucket_of(f.path), &has, p);
+    ok(n == 1 && has, "a mirror holding it removed moves its bucket alone");
+    d = gen_data(rw);
+    ms_db_file_remove(rw, f.id);
+    n = moved(rw, d, bucket_of(f.path), &has, p);
+    ok(n == 1 && has, "the file removed moves its bucket");
+    ms_db_file_remove(rw, g.id);
+    sqlite3_close(raw);
+    ms_db_close(rw);
+}
+
+/* What the redirect reads of a path, as text: "-" when not indexed. */
+static const char *row_of(ms_db_t *db, const char *path, apr_pool_t *p)
+{
+    ms_file_t *f = NULL;
+    ms_holders_t h;
+    const char *s;
+    int i, rc = ms_db_file_holders(&f, &h, db, path, p);
+
+    if (rc == MS_NOTFOUND)
+        return "-";
+    if (rc != MS_OK)
+        bail_out("row of %s: %s", path, ms_db_errmsg(db));
+    s = apr_psprintf(p, "%" APR_INT64_T_FMT " %" APR_INT64_T_FMT " %" APR_INT64_T_FMT " %s ",
+                     f->id, f->size, f->mtime, f->sha256 ? f->sha256 : "");
+    for (i = 0; i < h.bits_len; i++)
+        s = apr_psprintf(p, "%s%02x", s, h.bits[i]);
+    return s;
+}
+
+#define SOUND_PATHS  24
+#define SOUND_STEPS  400
+
+/* The rule the module trusts a cached file by: a row read at generation g
+ * is still the row now when g >= the floor and g >= its path's bucket.
+ * Random commits through the tool's write paths (and renames by hand); after
+ * each, every earlier state's rows that the rule calls current must be. */
+static void test_buckets_sound(apr_pool_t *p)
+{
+    const char *path = apr_pstrcat(p, dir, "/sound.db", NULL);
+    const char *names[SOUND_PATHS], *rows[SOUND_STEPS + 1][SOUND_PATHS];
+    int64_t gens_at[SOUND_STEPS + 1], ids[5], *gens, floor;
+    ms_db_t *rw;
+    sqlite3 *raw;
+    apr_pool_t *tp;
+    int from, to, step, i, k, wrong = 0, trusted = 0, changed = 0;
+    unsigned seed = 12345;
+
+    gens = apr_palloc(p, MS_DATA_BUCKETS * sizeof(*gens));
+    if (ms_db_open(&rw, path, MS_DB_CREATE, p, NULL) != MS_OK
+        || ms_db_migrate(rw, &from, &to) != MS_OK)
+        bail_out("create %s", path);
+    sqlite3_open(path, &raw);
+    sqlite3_create_function(raw, "ms_path_bucket", 1, SQLITE_UTF8, NULL, raw_bucket, NULL, NULL);
+    for (i = 0; i < 5; i++) {
+        ms_mirror_t *m = new_mirror(p, apr_psprintf(p, "s%d", i));
+
+        ms_db_mirror_insert(rw, m);
+        ids[i] = m->id;
+    }
+    for (i = 0; i < SOUND_PATHS; i++)
+        names[i] = apr_psprintf(p, "d%d/file-%d.iso", i % 3, i);
+    apr_pool_create(&tp, p);
+    for (step = 0; step <= SOUND_STEPS; step++) {
+        if (step > 0) {
+            int ops = 1 + (int)(rand_r(&seed) % 3);
+
+            if (rand_r(&seed) % 8 == 0) {        /* a rename by hand, alone */
+                const char *a = names[rand_r(&seed) % SOUND_PATHS];
+                const char *b = names[rand_r(&seed) % SOUND_PATHS];
+                char *sql = sqlite3_mprintf("UPDATE files SET path = %Q WHERE path = %Q "
+                                            "AND NOT EXISTS (SELECT 1 FROM files WHERE "
+                                            "path = %Q)", b, a, b);
+                if (sqlite3_exec(raw, sql, NULL, NULL, NULL) != SQLITE_OK)
+                    bail_out("rename: %s", sqlite3_errmsg(raw));
+                sqlite3_free(sql);
+                ops = 0;
+            }
+            if (ops && ms_db_begin(rw) != MS_OK)
+                bail_out("begin: %s", ms_db_errmsg(rw));
+            for (k = 0; k < ops; k++) {
+                const char *name = names[rand_r(&seed) % SOUND_PATHS];
+                ms_file_t *cur = NULL;
+                int op = (int)(rand_r(&seed) % 6);
+                int have = ms_db_file_get(&cur, rw, name, tp) == MS_OK;
+
+                if (op == 0 || !have) {          /* indexed, or indexed anew */
+                    ms_file_t f = { 0, name, 100 * (1 + rand_r(&seed) % 2),
+                                    1000 * (1 + rand_r(&seed) % 2), NULL, NULL,
+                                    (int64_t)step };
+                    if (ms_db_file_put(rw, &f) != MS_OK)
+                        bail_out("put: %s", ms_db_errmsg(rw));
+                }
+                else if (op == 1)
+                    ms_db_file_remove(rw, cur->id);
+                else if (op <= 3) {              /* a copy found, fresh or not */
+                    ms_copy_t c = { ids[rand_r(&seed) % 5], 100 * (1 + rand_r(&seed) % 2),
+                                    1000 * (1 + rand_r(&seed) % 2), 1, (int64_t)step };
+                    if (ms_db_copy_put(rw, cur->id, &c) != MS_OK)
+                        bail_out("copy: %s", ms_db_errmsg(rw));
+                }
+                else if (op == 4)
+                    ms_db_copy_remove(rw, ids[rand_r(&seed) % 5], cur->id);
+                else {                           /* a probe */
+                    ms_health_t h = { 1, (int)(rand_r(&seed) % 2), step, 5, 0, 200, "" };
+                    ms_db_health_put(rw, ids[rand_r(&seed) % 5], MS_HTTP, 4, &h);
+                }
+            }
+            if (ops && ms_db_commit(rw) != MS_OK)
+                bail_out("commit: %s", ms_db_errmsg(rw));
+            apr_pool_clear(tp);
+        }
+        gens_at[step] = gen_data(rw);
+        for (i = 0; i < SOUND_PATHS; i++)
+            rows[step][i] = row_of(rw, names[i], p);
+        if (ms_db_data_buckets(rw, -1, memset(gens, 0, MS_DATA_BUCKETS * sizeof(*gens)),
+                               &floor) != MS_OK)
+            bail_out("buckets: %s", ms_db_errmsg(rw));
+        for (k = 0; k < step; k++) {
+            for (i = 0; i < SOUND_PATHS; i++) {
+                int64_t g = gens_at[k];
+
+                if (g < floor || g < gens[bucket_of(names[i])])
+                    continue;
+                trusted++;
+                if (strcmp(rows[k][i], rows[step][i]))
+                    wrong++;
+            }
+        }
+        for (i = 0; step > 0 && i < SOUND_PATHS; i++)
+            changed += strcmp(rows[step - 1][i], rows[step][i]) != 0;
+    }
+    is_int(wrong, 0, "no row the rule trusts has changed (%d trusted, %d changes in %d commits)",
+           trusted, changed, SOUND_STEPS);
+    ok(trusted > 100000 && changed > 200, "and the run was not vacuous");
+    sqlite3_close(raw);
+    ms_db_close(rw);
+}
+
+/* A database migrated to 005 trusts nothing read before it. */
+static void test_buckets_migration(apr_pool_t *p)
+{
+    extern const char *const ms_schema_migrations[];
+    const char *old = apr_pstrcat(p, dir, "/v2b.db", NULL);
+    int64_t *gens = apr_pcalloc(p, MS_DATA_BUCKETS * sizeof(*gens)), floor = -1, before = -1;
+    sqlite3 *raw;
+    sqlite3_stmt *st;
+    ms_db_t *rw;
+    int from, to, i, none = 1;
+
+    sqlite3_open(old, &raw);
+    sqlite3_exec(raw, ms_schema_migrations[0], NULL, NULL, NULL);
+    sqlite3_exec(raw, ms_schema_migrations[1], NULL, NULL, NULL);
+    sqlite3_exec(raw, "PRAGMA user_version = 2; INSERT INTO files (id, path, size, mtime) "
+                 "VALUES (1, 'f1', 10, 100), (2, 'f2', 20, 200)", NULL, NULL, NULL);
+    if (sqlite3_prepare_v2(raw, "SELECT data FROM generation", -1, &st, NULL) == SQLITE_OK
+        && sqlite3_step(st) == SQLITE_ROW)
+        before = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    ok(ms_db_open(&rw, old, MS_DB_CREATE, p, NULL) == MS_OK
+       && ms_db_migrate(rw, &from, &to) == MS_OK && to == 5, "a schema-2 database migrated");
+    ok(ms_db_data_buckets(rw, -1, gens, &floor) == MS_OK && floor > before
+       && floor == gen_data(rw), "its floor is the data generation after the migration");
+    for (i = 0; i < MS_DATA_BUCKETS; i++)
+        none &= gens[i] == 0;
+    ok(none, "and no bucket has moved yet");
+    ms_db_close(rw);
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -605,6 +889,9 @@ int main(void)
     test_identity_inode_reused(p);
     test_scan_runs_pruned(path, p);
     test_data_generation(path, p);
+    test_data_buckets(path, p);
+    test_buckets_sound(p);
+    test_buckets_migration(p);
     if (system(apr_psprintf(p, "rm -rf '%s'", dir)) != 0)
         diag("could not remove %s", dir);
     apr_pool_destroy(p);

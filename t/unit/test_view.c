@@ -110,6 +110,7 @@ int main(void)
     ms_snap_t *s;
     const char *err = NULL, *path, *other;
     int i, stale = 0, fresh = 0, asked = 0;
+    int64_t gen0;
     uint64_t published, pending;
 
     apr_initialize();
@@ -119,12 +120,13 @@ int main(void)
     path = apr_pstrcat(p, dir, "/mirrorsel.db", NULL);
     other = apr_pstrcat(p, dir, "/other.db", NULL);
     db = create(path, p);
+    gen0 = data_gen(db);
     ms_db_close(db);             /* the last connection: the -wal is gone */
 
     apr_pool_create(&vp, p);
     ok(ms_view_start(&v, path, vp, &err) == 0, "the view starts%s%s", err ? ": " : "",
        err ? err : "");
-    s = settled(v, 1);
+    s = settled(v, gen0);
     ok(s && s->data.mirrors && s->data.mirrors->count == 0, "a snapshot of the database as it is");
     ms_view_release(v, s);
 
@@ -184,6 +186,31 @@ int main(void)
            "snapshot (%d asked the database, %d had the new one)", asked, fresh);
     s = settled(v, data_gen(db));
     ok(s && s->data.ident == ms_db_identity(db), "the view catches up with the last commit");
+    ms_view_release(v, s);
+
+    /* The buckets (schema 005), read anew only where they moved: after
+     * commits to other paths, seen one at a time, the same as read whole. */
+    {
+        int64_t *whole = apr_pcalloc(p, MS_DATA_BUCKETS * sizeof(*whole)), floor = -1;
+
+        for (i = 0; i < 20; i++) {
+            ms_file_t f = { 0, apr_psprintf(p, "pub/y%d.iso", i), 10 + i, 1700000000,
+                            NULL, NULL, 0 };
+
+            if (ms_db_begin(db) != MS_OK || ms_db_file_put(db, &f) != MS_OK
+                || ms_db_commit(db) != MS_OK)
+                bail_out("commit: %s", ms_db_errmsg(db));
+            usleep(8000);
+        }
+        s = settled(v, data_gen(db));
+        if (ms_db_data_buckets(db, -1, whole, &floor) != MS_OK)
+            bail_out("buckets: %s", ms_db_errmsg(db));
+        ok(s && s->data.buckets && s->data.data_floor == floor
+           && !memcmp(s->data.buckets, whole, MS_DATA_BUCKETS * sizeof(*whole)),
+           "the snapshot's buckets, kept up commit by commit, are the database's");
+        ok(s && s->data.buckets[ms_path_bucket("pub/y19.iso", 11)] == s->data.data_gen,
+           "the last path written has the snapshot's generation");
+    }
 
     /* Memory: a request holding a snapshot (s) through 50 more commits keeps
      * that one alive; every other replaced snapshot is freed within a turn
