@@ -663,7 +663,7 @@ for n in $SIZES; do
 done
 say "mirrorsel index ($FULL files): cold: $INDEX_COLD; incremental: $INDEX_INCR"
 say "mirrorsel explain: $EXPLAIN"
-[ -n "$CHURN" ] && say "at $FULL files while the database changes (a rescan's ${BENCH_CHURN_COPIES:-2000} copies and a probe committed each second): $CHURN"
+[ -n "$CHURN" ] && say "at $FULL files while the database changes (each second a commit of a rescan's ${BENCH_CHURN_COPIES:-2000} copies seen again, ${BENCH_CHURN_CHANGES:-20} copies found changed and put back, a probe verdict): $CHURN"
 # every scan and the probe, one line each (sed drops the indent)
 [ -n "$SCAN" ] && printf '%s\n' "$SCAN" | sed -n 's/^ *\(scan \|probe \)/scan\/probe: \1/p'
 IFS='|' read -r ma mb <<< "${MEM[$FULL]}"
