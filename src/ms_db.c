@@ -66,7 +66,7 @@ enum { SC_CA_FILE, SC_SSH_KEY, SC_KNOWN_HOSTS, SC_PROBE_FILE };
 
 typedef enum {
     ST_BEGIN_READ, ST_ROLLBACK,
-    ST_GENERATION, ST_MIRROR_SET, ST_DATA_FLOOR, ST_DATA_BUCKETS,
+    ST_GENERATION, ST_MIRROR_SET, ST_DATA_FLOOR, ST_DATA_BUCKETS, ST_BUCKET_SINCE,
     ST_MIRRORS_ALL, ST_PREFIXES_ALL, ST_HEALTH_ALL,
     ST_MIRROR_BY_NAME, ST_PREFIXES_OF, ST_HEALTH_OF,
     ST_MIRROR_INSERT, ST_MIRROR_UPDATE, ST_MIRROR_DELETE,
@@ -88,6 +88,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_MIRROR_SET]     = "SELECT mirror_set FROM generation WHERE id = 1",
     [ST_DATA_FLOOR]     = "SELECT data_floor FROM generation WHERE id = 1",
     [ST_DATA_BUCKETS]   = "SELECT bucket, gen FROM data_buckets WHERE gen > ?1",
+    /* The generation from which one bucket's entries are still true. */
+    [ST_BUCKET_SINCE]   = "SELECT max(data_floor, coalesce((SELECT gen FROM data_buckets "
+                          "WHERE bucket = ?1), 0)) FROM generation WHERE id = 1",
     [ST_MIRRORS_ALL]    = "SELECT " MIRROR_COLS " FROM mirrors ORDER BY id",
     [ST_PREFIXES_ALL]   = "SELECT " PREFIX_COLS " FROM mirror_prefixes ORDER BY mirror_id, prefix",
     [ST_HEALTH_ALL]     = "SELECT " HEALTH_COLS " FROM mirror_health",
@@ -1096,10 +1099,12 @@ int ms_db_data_buckets(ms_db_t *db, int64_t since, int64_t *gens, int64_t *floor
     if ((rc = sqlite3_step(st)) == SQLITE_ROW)
         *floor = sqlite3_column_int64(st, 0);
     done(st);
-    if (rc != SQLITE_ROW || !(st = stmt(db, ST_DATA_BUCKETS))) {
+    if (rc != SQLITE_ROW) {
         set_error(db, "reading the data generation's floor");
         return MS_ERR;
     }
+    if (!(st = stmt(db, ST_DATA_BUCKETS)))
+        return MS_ERR;
     sqlite3_bind_int64(st, 1, since);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         sqlite3_int64 b = sqlite3_column_int64(st, 0);
@@ -1110,6 +1115,24 @@ int ms_db_data_buckets(ms_db_t *db, int64_t since, int64_t *gens, int64_t *floor
     done(st);
     if (rc != SQLITE_DONE) {
         set_error(db, "reading the data buckets");
+        return MS_ERR;
+    }
+    return MS_OK;
+}
+
+int ms_db_bucket_since(ms_db_t *db, const char *path, int64_t *since)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!(st = stmt(db, ST_BUCKET_SINCE)))
+        return MS_ERR;
+    sqlite3_bind_int(st, 1, (int)ms_path_bucket(path, strlen(path)));
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        *since = sqlite3_column_int64(st, 0);
+    done(st);
+    if (rc != SQLITE_ROW) {
+        set_error(db, "reading the path's bucket");
         return MS_ERR;
     }
     return MS_OK;

@@ -229,6 +229,11 @@ unsigned ms_path_bucket(const char *path, size_t n);
  * them for since < 0; those not listed are left as they were). A file read
  * at generation g is still true while g >= *floor and g >= gens[its bucket]. */
 int ms_db_data_buckets(ms_db_t *db, int64_t since, int64_t *gens, int64_t *floor);
+/* The same rule for one path, as a single statement of its own: *since is
+ * the larger of the floor and the path's bucket. Read after the data
+ * generation D it is used with, it can only be as late or later, so an entry
+ * read at g with *since <= g <= D is true at D. */
+int ms_db_bucket_since(ms_db_t *db, const char *path, int64_t *since);
 
 /* The handle's snapshot of all mirrors, loaded anew when the database's
  * generation (bumped by triggers on any change to mirrors, prefixes or

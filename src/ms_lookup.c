@@ -107,14 +107,22 @@ fail:
 static int read_cached(ms_answer_t *a, const ms_mirrors_t **mirrors, ms_holders_t *holders,
                        ms_db_t *db, const ms_request_t *req, apr_pool_t *p)
 {
-    int64_t mirrors_gen, data_gen;
+    int64_t mirrors_gen, data_gen, since;
     ms_file_t *f;
 
     if (ms_db_generation(db, &mirrors_gen, &data_gen) != MS_OK)
         return 0;
     if (req->missed && req->missed_ident == ms_db_identity(db) && req->missed_gen == data_gen)
         return 0;              /* ms_lookup_cached asked for this already */
-    if (!ms_cache_get(req->cache, ms_db_identity(db), data_gen, req->path, &f, holders, p))
+    /* An entry read since the last change to the path's bucket, as on the
+     * view's path: a change pending for the view (or no view) empties no
+     * more of the cache than the change itself. */
+    if (ms_db_bucket_since(db, req->path, &since) != MS_OK)
+        since = data_gen;
+    else if (since > data_gen)
+        return 0;              /* the path changed since data_gen was read */
+    if (!ms_cache_get_range(req->cache, ms_db_identity(db), since, data_gen, req->path, &f,
+                            holders, p))
         return 0;
     /* The cache holds holders fresh against the index; a file changed on
      * disk since must be judged against the copies themselves. */

@@ -134,8 +134,10 @@ static int db_ready(ms_view_t *v)
 }
 
 /* The buckets' generations at data_gen into s: those of the current
- * snapshot cur, when it is of the same file, and what changed since it was
- * read (nothing when only the mirrors changed); else all of them. */
+ * snapshot cur, when it is of the same file at the same floor, with what
+ * changed since it was read (nothing when only the mirrors changed); else
+ * all of them. (A file rewritten in place, keeping its inode, and whose
+ * generation went back reads them all too; README asks for a rename.) */
 static int buckets_read(ms_view_t *v, ms_snap_t *s, const ms_snap_t *cur, int64_t data_gen)
 {
     int64_t *gens = apr_palloc(s->pool, MS_DATA_BUCKETS * sizeof(*gens));
@@ -143,10 +145,10 @@ static int buckets_read(ms_view_t *v, ms_snap_t *s, const ms_snap_t *cur, int64_
     s->data.buckets = gens;
     if (cur && cur->data.ident == s->data.ident && cur->data.data_gen <= data_gen) {
         memcpy(gens, cur->data.buckets, MS_DATA_BUCKETS * sizeof(*gens));
-        s->data.data_floor = cur->data.data_floor;
-        if (cur->data.data_gen == data_gen)
+        if (ms_db_data_buckets(v->db, cur->data.data_gen, gens, &s->data.data_floor) != MS_OK)
+            return MS_ERR;
+        if (s->data.data_floor == cur->data.data_floor)
             return MS_OK;
-        return ms_db_data_buckets(v->db, cur->data.data_gen, gens, &s->data.data_floor);
     }
     memset(gens, 0, MS_DATA_BUCKETS * sizeof(*gens));
     return ms_db_data_buckets(v->db, -1, gens, &s->data.data_floor);

@@ -229,6 +229,11 @@ int main(void)
        "one starting after it misses (the file changed since)");
     ok(!ms_cache_get_range(c, 7, 1, 2, "pub/a.iso", &got, &out, p),
        "one ending before it misses");
+    ms_cache_put(c, 7, 5, "not-there", NULL, NULL);
+    ok(ms_cache_get_range(c, 7, 2, 8, "not-there", &got, &out, p) && !got,
+       "\"not indexed\" within a range: remembered");
+    ok(!ms_cache_get_range(c, 7, 6, 8, "not-there", &got, &out, p),
+       "and not after its path's bucket moved");
     ok(!ms_cache_get(c, 8, 3, "pub/a.iso", &got, &out, p), "another database misses");
     ok(!ms_cache_get(c, 7, 3, "pub/b.iso", &got, &out, p), "another path misses");
 

@@ -396,6 +396,30 @@ static void test_replaced_and_bad_files(const char *path, apr_pool_t *p)
            "and init will not touch it");
     }
     ms_db_close(db);
+
+    /* The bound itself: one version ahead, with this program's tables. */
+    {
+        extern const int ms_schema_count;
+        int a, b;
+
+        junk = apr_pstrcat(p, dir, "/ahead.db", NULL);
+        if (ms_db_open(&db, junk, MS_DB_CREATE, p, NULL) != MS_OK
+            || ms_db_migrate(db, &a, &b) != MS_OK)
+            bail_out("create %s", junk);
+        ms_db_close(db);
+        sqlite3_open(junk, &raw);
+        sqlite3_exec(raw, apr_psprintf(p, "PRAGMA user_version = %d", ms_schema_count + 1),
+                     NULL, NULL, NULL);
+        sqlite3_close(raw);
+        err = NULL;
+        ok(ms_db_open(&db, junk, MS_DB_READWRITE, p, &err) == MS_ERR && err
+           && strstr(err, apr_psprintf(p, "schema version %d is newer", ms_schema_count + 1)),
+           "a schema one version ahead is refused: %s", err ? err : "(no message)");
+        ms_db_open(&db, junk, MS_DB_CREATE, p, NULL);
+        ok(db && ms_db_migrate(db, &a, &b) == MS_ERR && strstr(ms_db_errmsg(db), "newer")
+           && a == ms_schema_count + 1 && b == a, "and init leaves it as it is");
+        ms_db_close(db);
+    }
 }
 
 /* A database made anew at the same path, given the inode number of the one
@@ -742,7 +766,7 @@ static void test_buckets_sound(apr_pool_t *p)
     ms_db_t *rw;
     sqlite3 *raw;
     apr_pool_t *tp;
-    int from, to, step, i, k, wrong = 0, trusted = 0, changed = 0;
+    int from, to, step, i, k, wrong = 0, trusted = 0, changed = 0, since_wrong = 0;
     unsigned seed = 12345;
 
     gens = apr_palloc(p, MS_DATA_BUCKETS * sizeof(*gens));
@@ -778,15 +802,18 @@ static void test_buckets_sound(apr_pool_t *p)
             if (ops && ms_db_begin(rw) != MS_OK)
                 bail_out("begin: %s", ms_db_errmsg(rw));
             for (k = 0; k < ops; k++) {
+                static const char *const shas[] = {
+                    NULL, "a3f1c0d1e2b3a4958677a8b9cadbecfd0e1f2a3b4c5d6e7f8091a2b3c4d5e6f7",
+                    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" };
                 const char *name = names[rand_r(&seed) % SOUND_PATHS];
                 ms_file_t *cur = NULL;
-                int op = (int)(rand_r(&seed) % 6);
+                int op = (int)(rand_r(&seed) % 8);
                 int have = ms_db_file_get(&cur, rw, name, tp) == MS_OK;
 
                 if (op == 0 || !have) {          /* indexed, or indexed anew */
                     ms_file_t f = { 0, name, 100 * (1 + rand_r(&seed) % 2),
-                                    1000 * (1 + rand_r(&seed) % 2), NULL, NULL,
-                                    (int64_t)step };
+                                    1000 * (1 + rand_r(&seed) % 2),
+                                    shas[rand_r(&seed) % 3], NULL, (int64_t)step };
                     if (ms_db_file_put(rw, &f) != MS_OK)
                         bail_out("put: %s", ms_db_errmsg(rw));
                 }
@@ -794,12 +821,22 @@ static void test_buckets_sound(apr_pool_t *p)
                     ms_db_file_remove(rw, cur->id);
                 else if (op <= 3) {              /* a copy found, fresh or not */
                     ms_copy_t c = { ids[rand_r(&seed) % 5], 100 * (1 + rand_r(&seed) % 2),
-                                    1000 * (1 + rand_r(&seed) % 2), 1, (int64_t)step };
+                                    1000 * (1 + rand_r(&seed) % 2),
+                                    rand_r(&seed) % 2 ? 1 : 1500, (int64_t)step };
                     if (ms_db_copy_put(rw, cur->id, &c) != MS_OK)
                         bail_out("copy: %s", ms_db_errmsg(rw));
                 }
                 else if (op == 4)
                     ms_db_copy_remove(rw, ids[rand_r(&seed) % 5], cur->id);
+                else if (op == 5) {              /* a mirror removed, one added */
+                    int m = (int)(rand_r(&seed) % 5);
+                    ms_mirror_t *nm = new_mirror(p, apr_psprintf(p, "s%d-%d", m, step));
+
+                    if (ms_db_mirror_remove(rw, ids[m]) != MS_OK
+                        || ms_db_mirror_insert(rw, nm) != MS_OK)
+                        bail_out("mirror: %s", ms_db_errmsg(rw));
+                    ids[m] = nm->id;
+                }
                 else {                           /* a probe */
                     ms_health_t h = { 1, (int)(rand_r(&seed) % 2), step, 5, 0, 200, "" };
                     ms_db_health_put(rw, ids[rand_r(&seed) % 5], MS_HTTP, 4, &h);
@@ -828,10 +865,18 @@ static void test_buckets_sound(apr_pool_t *p)
         }
         for (i = 0; step > 0 && i < SOUND_PATHS; i++)
             changed += strcmp(rows[step - 1][i], rows[step][i]) != 0;
+        for (i = 0; i < SOUND_PATHS; i++) {
+            int64_t since = -1, want = gens[bucket_of(names[i])];
+
+            if (ms_db_bucket_since(rw, names[i], &since) != MS_OK)
+                bail_out("since: %s", ms_db_errmsg(rw));
+            since_wrong += since != (want > floor ? want : floor);
+        }
     }
     is_int(wrong, 0, "no row the rule trusts has changed (%d trusted, %d changes in %d commits)",
            trusted, changed, SOUND_STEPS);
     ok(trusted > 100000 && changed > 200, "and the run was not vacuous");
+    is_int(since_wrong, 0, "ms_db_bucket_since gives each path the same bound as the table");
     sqlite3_close(raw);
     ms_db_close(rw);
 }
