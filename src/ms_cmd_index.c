@@ -685,9 +685,10 @@ static void index_usage(FILE *out)
           "  Index the regular files under ROOT (symbolic links are not followed):\n"
           "  path, size, mtime, SHA-256. Unchanged files (same size and mtime) are not\n"
           "  read again; files gone from ROOT are removed from the index.\n"
-          "  --force   allow a run that finds no file to index to empty a non-empty index\n"
-          "  --jobs N  files read and hashed at once (default: one per CPU, at most 8;\n"
-          "            1 on a single spinning disk)\n", out);
+          "  -f, --force  allow a run that finds no file to index to empty a\n"
+          "               non-empty index\n"
+          "  --jobs N     files read and hashed at once (default: one per CPU, at\n"
+          "               most 8; 1 on a single spinning disk)\n", out);
 }
 
 /* One hasher per CPU, at most DEFAULT_JOBS. */

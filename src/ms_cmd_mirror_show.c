@@ -274,7 +274,8 @@ static int list_show_args(int *json, const char **name, ms_cmd_ctx_t *ctx,
             continue;
         }
         if (c == 'h') {
-            printf("usage: mirrorsel %s%s [--json]\n", cmd, name ? " NAME" : "");
+            printf("usage: mirrorsel %s%s [--json]\n"
+                   "  -j, --json  as one JSON document\n", cmd, name ? " NAME" : "");
             return -1;
         }
         return ms_cmd_bad_opt(cmd, c, argv);

@@ -169,9 +169,9 @@ static void usage(FILE *out)
 "a small file each holds fresh, over http and https and over IPv4 and IPv6 as\n"
 "its host resolves, all at once. Down: no answer in time, an HTTP error, a\n"
 "redirect, a wrong size or a TLS failure. Prints the down ones.\n"
-"  --jobs N      probes in flight at once (default 256)\n"
-"  --timeout S   bound of one probe, in seconds (default 10)\n"
-"  --verbose     print every probe, up ones too, with the address probed\n", out);
+"  --jobs N       probes in flight at once (default 256)\n"
+"  --timeout S    bound of one probe, in seconds (default 10)\n"
+"  -v, --verbose  print every probe, up ones too, with the address probed\n", out);
 }
 
 enum { OPT_JOBS = 1, OPT_TIMEOUT, OPT_VERBOSE };

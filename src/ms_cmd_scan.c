@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include <curl/curl.h>
 #include <apr_file_info.h>
 #include <apr_strings.h>
+#include <apr_uri.h>
 
 #include "ms_cmd_scan.h"
 #include "ms_path.h"
@@ -279,6 +281,32 @@ fail:
     return MS_ERR;
 }
 
+/* What is wrong with a login in a scan URL that `mirror add` and `edit`
+ * would refuse now (ms_cmd_mirror.c, login_check) but an older version
+ * stored; NULL when there is none. An http(s) scan would send it as Basic
+ * credentials with every request; sftp's password would go unused. */
+static const char *stored_login_refused(const char *name, const char *url, apr_pool_t *p)
+{
+    const char *why;
+    apr_uri_t u;
+
+    memset(&u, 0, sizeof(u));
+    if (apr_uri_parse(p, url, &u) != APR_SUCCESS || !u.scheme)
+        return NULL;                   /* the scanner says what is wrong */
+    if ((!strcasecmp(u.scheme, "http") || !strcasecmp(u.scheme, "https"))
+        && (u.user || u.password))
+        why = "holds a user name or password, which an http(s) scan would send with "
+              "every request";
+    else if (!strcasecmp(u.scheme, "sftp") && u.password)
+        why = "holds a password, which an sftp scan does not use (it logs in with the "
+              "key of --ssh-key)";
+    else
+        return NULL;
+    return apr_psprintf(p, "the scan URL %s, stored by an earlier version, %s; give it "
+                        "anew without: mirrorsel mirror edit %s --scan-url URL",
+                        ms_url_hide_password(url, url, p), why, name);
+}
+
 /* Scan one mirror; the worker's exit code. */
 static int scan_one(ms_cmd_ctx_t *ctx, const scan_job_t *job, const scan_opts_t *o)
 {
@@ -316,8 +344,9 @@ static int scan_one(ms_cmd_ctx_t *ctx, const scan_job_t *job, const scan_opts_t 
     if (o->tty)
         fprintf(stderr, "scanning %s (%s) ...\n", job->name,
                 ms_url_hide_password(job->scan_url, job->scan_url, ctx->pool));
-    if (ms_scan_walk(&found, job->scan_url, o->subdir, &want, &auth, &o->lim,
-                     ctx->pool, &err) != 0) {
+    if ((err = stored_login_refused(job->name, job->scan_url, ctx->pool)) != NULL
+        || ms_scan_walk(&found, job->scan_url, o->subdir, &want, &auth, &o->lim,
+                        ctx->pool, &err) != 0) {
         /* the URLs in it are the scan URL's, password and all */
         err = ms_url_hide_password(err, job->scan_url, ctx->pool);
         run.finished = (int64_t)time(NULL);
@@ -343,11 +372,14 @@ static int scan_one(ms_cmd_ctx_t *ctx, const scan_job_t *job, const scan_opts_t 
         ms_db_scan_run_finish(db, &run);
         return ms_cmd_fail(MS_EXIT_FAIL, "scan %s: %s", job->name, why);
     }
+    /* the skipped names on stdout too, where a cron job's report looks */
     printf("%s: ok: %" APR_INT64_T_FMT " files seen: %" APR_INT64_T_FMT " fresh, %"
            APR_INT64_T_FMT " stale, %" APR_INT64_T_FMT " missing, %" APR_INT64_T_FMT
-           " extra (%.2f s, %" APR_INT64_T_FMT " requests, %.3f s writing)\n", job->name,
+           " extra%s (%.2f s, %" APR_INT64_T_FMT " requests, %.3f s writing)\n", job->name,
            (apr_int64_t)run.files_seen, (apr_int64_t)run.fresh, (apr_int64_t)run.stale,
            (apr_int64_t)run.missing, (apr_int64_t)run.extra,
+           found->skipped > 0 ? apr_psprintf(ctx->pool, ", %" APR_INT64_T_FMT " names skipped",
+                                             (apr_int64_t)found->skipped) : "",
            (double)(ms_now_ms() - t0) / 1000.0, (apr_int64_t)found->requests,
            (double)(ms_now_ms() - t_write) / 1000.0);
     fflush(stdout);
@@ -443,7 +475,8 @@ static void usage(FILE *out)
 {
     fputs(
 "usage: mirrorsel scan [NAME...] [--jobs N] [--path SUBDIR] [--timeout S]\n"
-"                      [--total-timeout S] [--max-entries N] [--max-listing BYTES]\n"
+"                      [--total-timeout S] [--max-entries N]\n"
+"                      [--max-listing BYTES]\n"
 "List mirrors' trees (every enabled mirror when no NAME is given) over\n"
 "rsync://, ftp://, ftps://, http://, https:// or sftp:// and record, for each\n"
 "file of the origin index, the size and mtime the mirror shows.\n"

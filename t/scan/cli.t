@@ -896,6 +896,14 @@ sub bare {
         my @missing = grep { !$has->($own_help, $_) } @own;
         is("@missing", '', "mirrorsel @$call --help: every option of $p");
     }
+    # every --help fits a terminal of 80 columns
+    for my $call ([], ['init'], ['mirror', 'add'], ['mirror', 'show'], ['index'], ['scan'],
+                  ['probe'], ['explain']) {
+        my (undef, $help) = bare({}, @$call, '--help');
+        my @wide = grep { length($_) > 80 } split /\n/, $help;
+        ok(length($help) > 20 && !@wide, "mirrorsel @$call --help: no line over 80 columns")
+            or diag(join "\n", @wide);
+    }
     # the global options: in the usage line and the global section
     my @missing = grep { !$has->($global_help // '', $_) } sort keys %{ $parser{GLOBAL} || {} };
     is("@missing", '', 'mirrorsel --help: every global option in its global section');

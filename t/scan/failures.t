@@ -125,6 +125,8 @@ for my $case (["http://127.0.0.1:$op/", 'http', 5], ["rsync://127.0.0.1:$rp/odd/
          "$label, odd names: one warning line, with an example")
         or diag($err2);
     unlike($err2, qr/x5c\\x5c/, "$label, odd names: a backslash escaped once");
+    like($out2, qr/^m: ok: .* extra, $n names skipped \(/m,
+         "$label, odd names: the count in the summary on stdout too");
 }
 
 # Links that loop: never followed (not in the origin), the scan finishes.
