@@ -296,6 +296,21 @@ static void done(sqlite3_stmt *st)
     sqlite3_clear_bindings(st);
 }
 
+/* Step st (bound) for its one row of one integer, into *out. */
+static int step_int64(ms_db_t *db, sqlite3_stmt *st, int64_t *out, const char *what)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    done(st);
+    if (rc != SQLITE_ROW) {
+        set_error(db, "%s", what);
+        return MS_ERR;
+    }
+    return MS_OK;
+}
+
 /* Bind a string, or NULL for a NULL or absent one. */
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
@@ -1094,16 +1109,9 @@ int ms_db_data_buckets(ms_db_t *db, int64_t since, int64_t *gens, int64_t *floor
     sqlite3_stmt *st;
     int rc;
 
-    if (!(st = stmt(db, ST_DATA_FLOOR)))
-        return MS_ERR;
-    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        *floor = sqlite3_column_int64(st, 0);
-    done(st);
-    if (rc != SQLITE_ROW) {
-        set_error(db, "reading the data generation's floor");
-        return MS_ERR;
-    }
-    if (!(st = stmt(db, ST_DATA_BUCKETS)))
+    if (!(st = stmt(db, ST_DATA_FLOOR))
+        || step_int64(db, st, floor, "reading the data generation's floor") != MS_OK
+        || !(st = stmt(db, ST_DATA_BUCKETS)))
         return MS_ERR;
     sqlite3_bind_int64(st, 1, since);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1123,19 +1131,11 @@ int ms_db_data_buckets(ms_db_t *db, int64_t since, int64_t *gens, int64_t *floor
 int ms_db_bucket_since(ms_db_t *db, const char *path, int64_t *since)
 {
     sqlite3_stmt *st;
-    int rc;
 
     if (!(st = stmt(db, ST_BUCKET_SINCE)))
         return MS_ERR;
     sqlite3_bind_int(st, 1, (int)ms_path_bucket(path, strlen(path)));
-    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        *since = sqlite3_column_int64(st, 0);
-    done(st);
-    if (rc != SQLITE_ROW) {
-        set_error(db, "reading the path's bucket");
-        return MS_ERR;
-    }
-    return MS_OK;
+    return step_int64(db, st, since, "reading the path's bucket");
 }
 
 /* The enabled mirrors' prefixes in one array, in mirror order. */
@@ -1282,18 +1282,10 @@ static int load_mirrors(ms_mirrors_t *ms, ms_db_t *db)
 static int read_mirror_set(ms_db_t *db, int64_t *out)
 {
     sqlite3_stmt *st;
-    int rc;
 
     if (!(st = stmt(db, ST_MIRROR_SET)))
         return MS_ERR;
-    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    done(st);
-    if (rc != SQLITE_ROW) {
-        set_error(db, "reading the generation");
-        return MS_ERR;
-    }
-    return MS_OK;
+    return step_int64(db, st, out, "reading the generation");
 }
 
 int ms_db_mirrors_load(ms_mirrors_t **out, ms_db_t *db, int64_t gen, apr_pool_t *pool)
