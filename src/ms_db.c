@@ -1110,8 +1110,11 @@ int ms_db_data_buckets(ms_db_t *db, int64_t since, int64_t *gens, int64_t *floor
     int rc;
 
     if (!(st = stmt(db, ST_DATA_FLOOR))
-        || step_int64(db, st, floor, "reading the data generation's floor") != MS_OK
-        || !(st = stmt(db, ST_DATA_BUCKETS)))
+        || step_int64(db, st, floor, "reading the data generation's floor") != MS_OK)
+        return MS_ERR;
+    if (!gens)
+        return MS_OK;
+    if (!(st = stmt(db, ST_DATA_BUCKETS)))
         return MS_ERR;
     sqlite3_bind_int64(st, 1, since);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -226,8 +226,9 @@ unsigned ms_path_bucket(const char *path, size_t n);
 /* Inside the caller's read transaction: the generation below which every
  * cached file is stale (*floor), and into gens (MS_DATA_BUCKETS entries) the
  * generation of each bucket whose last change came after `since` (all of
- * them for since < 0; those not listed are left as they were). A file read
- * at generation g is still true while g >= *floor and g >= gens[its bucket]. */
+ * them for since < 0; those not listed are left as they were; gens NULL:
+ * the floor alone). A file read at generation g is still true while
+ * g >= *floor and g >= gens[its bucket]. */
 int ms_db_data_buckets(ms_db_t *db, int64_t since, int64_t *gens, int64_t *floor);
 /* The same rule for one path, as a single statement of its own: *since is
  * the larger of the floor and the path's bucket. Read after the data

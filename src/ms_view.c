@@ -23,10 +23,12 @@
  * (a fixed grace of 10 s, as before, kept every one of them that long). */
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -133,24 +135,94 @@ static int db_ready(ms_view_t *v)
     return 0;
 }
 
-/* The buckets' generations at data_gen into s: those of the current
- * snapshot cur, when it is of the same file at the same floor, with what
- * changed since it was read (nothing when only the mirrors changed); else
- * all of them. (A file rewritten in place, keeping its inode, and whose
- * generation went back reads them all too; README asks for a rename.) */
+/* The buckets of one data generation, shared by its snapshots: a probe
+ * verdict makes a new snapshot (the mirrors) but leaves the buckets as they
+ * were. Only the watcher makes and frees snapshots, so the count needs no
+ * atomics. The array is a mapping of its own, given back to the system with
+ * the last snapshot: 128 KB from malloc for each data generation left the
+ * heap fragmented, and the children's private memory grew. */
+typedef struct ms_view_buckets {
+    int64_t *gens;
+    unsigned refs;
+} ms_view_buckets_t;
+
+#define BUCKETS_BYTES (MS_DATA_BUCKETS * sizeof(int64_t))
+
+static apr_status_t buckets_release(void *data)
+{
+    ms_view_buckets_t *b = data;
+
+    if (--b->refs == 0) {
+        munmap(b->gens, BUCKETS_BYTES);
+        free(b);
+    }
+    return APR_SUCCESS;
+}
+
+/* s takes b, until its pool goes. */
+static void buckets_share(ms_snap_t *s, ms_view_buckets_t *b)
+{
+    b->refs++;
+    s->shared = b;
+    s->data.buckets = b->gens;
+    apr_pool_cleanup_register(s->pool, b, buckets_release, apr_pool_cleanup_null);
+}
+
+/* New buckets for s, zeroed; NULL when there is no memory. */
+static int64_t *buckets_new(ms_snap_t *s)
+{
+    ms_view_buckets_t *b = calloc(1, sizeof(*b));
+    void *mem;
+
+    if (!b)
+        return NULL;
+    mem = mmap(NULL, BUCKETS_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+               -1, 0);
+    if (mem == MAP_FAILED) {
+        free(b);
+        return NULL;
+    }
+    b->gens = mem;
+    buckets_share(s, b);
+    return b->gens;
+}
+
+/* The buckets' generations at data_gen into s: the current snapshot cur's,
+ * when it is of the same file at the same floor, shared when only the
+ * mirrors changed, else copied with what changed since it was read; else
+ * all of them, read anew. (A file rewritten in place, keeping its inode,
+ * whose generation went back reads them all too; README asks for a
+ * rename.) */
 static int buckets_read(ms_view_t *v, ms_snap_t *s, const ms_snap_t *cur, int64_t data_gen)
 {
-    int64_t *gens = apr_palloc(s->pool, MS_DATA_BUCKETS * sizeof(*gens));
+    int64_t *gens, floor;
 
-    s->data.buckets = gens;
-    if (cur && cur->data.ident == s->data.ident && cur->data.data_gen <= data_gen) {
-        memcpy(gens, cur->data.buckets, MS_DATA_BUCKETS * sizeof(*gens));
-        if (ms_db_data_buckets(v->db, cur->data.data_gen, gens, &s->data.data_floor) != MS_OK)
-            return MS_ERR;
-        if (s->data.data_floor == cur->data.data_floor)
-            return MS_OK;
+    if (cur && cur->shared && cur->data.ident == s->data.ident
+        && cur->data.data_gen <= data_gen) {
+        if (cur->data.data_gen == data_gen) {
+            if (ms_db_data_buckets(v->db, data_gen, NULL, &floor) != MS_OK)
+                return MS_ERR;
+            if (floor == cur->data.data_floor) {
+                s->data.data_floor = floor;
+                buckets_share(s, cur->shared);
+                return MS_OK;
+            }
+        }
+        else {
+            if (!(gens = buckets_new(s)))
+                return MS_ERR;
+            memcpy(gens, cur->data.buckets, BUCKETS_BYTES);
+            if (ms_db_data_buckets(v->db, cur->data.data_gen, gens, &s->data.data_floor)
+                != MS_OK)
+                return MS_ERR;
+            if (s->data.data_floor == cur->data.data_floor)
+                return MS_OK;
+            memset(gens, 0, BUCKETS_BYTES);      /* the floor moved: all of them */
+            return ms_db_data_buckets(v->db, -1, gens, &s->data.data_floor);
+        }
     }
-    memset(gens, 0, MS_DATA_BUCKETS * sizeof(*gens));
+    if (!(gens = buckets_new(s)))
+        return MS_ERR;
     return ms_db_data_buckets(v->db, -1, gens, &s->data.data_floor);
 }
 

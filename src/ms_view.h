@@ -38,6 +38,8 @@ struct ms_snap {
     int retired;                    /* 0 while current, 1 replaced, 2 and
                                      * no request can still take it */
     ms_snap_t *next;                /* on the retired list */
+    struct ms_view_buckets *shared; /* data.buckets, shared by the snapshots
+                                     * of one data generation */
 };
 
 typedef struct ms_view ms_view_t;

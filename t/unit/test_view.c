@@ -211,6 +211,45 @@ int main(void)
            "the snapshot's buckets, kept up commit by commit, are the database's");
         ok(s && s->data.buckets[ms_path_bucket("pub/y19.iso", 11)] == s->data.data_gen,
            "the last path written has the snapshot's generation");
+
+        /* A change of the mirrors alone (a probe verdict, here a mirror
+         * added): a new snapshot, the same buckets, not a copy of them. */
+        {
+            const int64_t *before = s ? s->data.buckets : NULL;
+            int count = s ? s->data.mirrors->count : -1;
+            ms_mirror_t m;
+
+            ms_view_release(v, s);
+            memset(&m, 0, sizeof(m));
+            m.name = "probed";
+            m.http_url = "http://probed.example.org/pub/";
+            m.scan_url = m.http_url;
+            m.weight = 100;
+            m.enabled = 1;
+            if (ms_db_begin(db) != MS_OK || ms_db_mirror_insert(db, &m) != MS_OK
+                || ms_db_commit(db) != MS_OK)
+                bail_out("mirror: %s", ms_db_errmsg(db));
+            for (i = 0, s = NULL; i < 400; i++) {
+                if ((s = ms_view_acquire(v)) && s->data.mirrors->count == count + 1)
+                    break;
+                ms_view_release(v, s);
+                s = NULL;
+                usleep(5000);
+            }
+            ok(s && before && s->data.buckets == before,
+               "a change of the mirrors alone shares the buckets of the snapshot before");
+            ms_view_release(v, s);
+            if (ms_db_begin(db) != MS_OK || ms_db_mirror_remove(db, m.id) != MS_OK
+                || ms_db_commit(db) != MS_OK)
+                bail_out("mirror: %s", ms_db_errmsg(db));
+            for (i = 0, s = NULL; i < 400; i++) {      /* as it was, for what follows */
+                if ((s = ms_view_acquire(v)) && s->data.mirrors->count == count)
+                    break;
+                ms_view_release(v, s);
+                s = NULL;
+                usleep(5000);
+            }
+        }
     }
 
     /* Memory: a request holding a snapshot (s) through 50 more commits keeps
