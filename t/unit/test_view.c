@@ -103,6 +103,39 @@ static ms_snap_t *settled(ms_view_t *v, int64_t gen)
     return NULL;
 }
 
+/* Wait up to 2 s for the view to hold count mirrors. */
+static ms_snap_t *with_mirrors(ms_view_t *v, int count)
+{
+    int i;
+
+    for (i = 0; i < 400; i++) {
+        ms_snap_t *s = ms_view_acquire(v);
+
+        if (s && s->data.mirrors->count == count)
+            return s;
+        ms_view_release(v, s);
+        usleep(5000);
+    }
+    return NULL;
+}
+
+/* One committed change of the mirrors alone: a mirror added; its id. */
+static int64_t add_mirror(ms_db_t *db, const char *name, apr_pool_t *p)
+{
+    ms_mirror_t m;
+
+    memset(&m, 0, sizeof(m));
+    m.name = name;
+    m.http_url = apr_psprintf(p, "http://%s.example.org/pub/", name);
+    m.scan_url = m.http_url;
+    m.weight = 100;
+    m.enabled = 1;
+    if (ms_db_begin(db) != MS_OK || ms_db_mirror_insert(db, &m) != MS_OK
+        || ms_db_commit(db) != MS_OK)
+        bail_out("mirror: %s", ms_db_errmsg(db));
+    return m.id;
+}
+
 int main(void)
 {
     apr_pool_t *p, *vp;
@@ -137,28 +170,12 @@ int main(void)
      * new file; see README.) */
     {
         ms_db_t *db2 = create(other, p);
-        ms_mirror_t m;
 
-        memset(&m, 0, sizeof(m));
-        m.name = "newcomer";
-        m.http_url = "http://newcomer.example.org/pub/";
-        m.scan_url = m.http_url;
-        m.weight = 100;
-        m.enabled = 1;
-        if (ms_db_begin(db2) != MS_OK || ms_db_mirror_insert(db2, &m) != MS_OK
-            || ms_db_commit(db2) != MS_OK)
-            bail_out("mirror: %s", ms_db_errmsg(db2));
+        add_mirror(db2, "newcomer", p);
         ms_db_close(db2);
         if (rename(other, path) != 0)
             bail_out("rename");
-        for (i = 0; i < 400; i++) {
-            s = ms_view_acquire(v);
-            if (s && s->data.mirrors->count == 1)
-                break;
-            ms_view_release(v, s);
-            s = NULL;
-            usleep(5000);
-        }
+        s = with_mirrors(v, 1);
         ok(s && !strcmp(s->data.mirrors->mirror[0]->name, "newcomer"),
            "a database replaced by rename: the new one's mirrors");
         ms_view_release(v, s);
@@ -217,38 +234,18 @@ int main(void)
         {
             const int64_t *before = s ? s->data.buckets : NULL;
             int count = s ? s->data.mirrors->count : -1;
-            ms_mirror_t m;
+            int64_t id;
 
             ms_view_release(v, s);
-            memset(&m, 0, sizeof(m));
-            m.name = "probed";
-            m.http_url = "http://probed.example.org/pub/";
-            m.scan_url = m.http_url;
-            m.weight = 100;
-            m.enabled = 1;
-            if (ms_db_begin(db) != MS_OK || ms_db_mirror_insert(db, &m) != MS_OK
-                || ms_db_commit(db) != MS_OK)
-                bail_out("mirror: %s", ms_db_errmsg(db));
-            for (i = 0, s = NULL; i < 400; i++) {
-                if ((s = ms_view_acquire(v)) && s->data.mirrors->count == count + 1)
-                    break;
-                ms_view_release(v, s);
-                s = NULL;
-                usleep(5000);
-            }
+            id = add_mirror(db, "probed", p);
+            s = with_mirrors(v, count + 1);
             ok(s && before && s->data.buckets == before,
                "a change of the mirrors alone shares the buckets of the snapshot before");
             ms_view_release(v, s);
-            if (ms_db_begin(db) != MS_OK || ms_db_mirror_remove(db, m.id) != MS_OK
+            if (ms_db_begin(db) != MS_OK || ms_db_mirror_remove(db, id) != MS_OK
                 || ms_db_commit(db) != MS_OK)
                 bail_out("mirror: %s", ms_db_errmsg(db));
-            for (i = 0, s = NULL; i < 400; i++) {      /* as it was, for what follows */
-                if ((s = ms_view_acquire(v)) && s->data.mirrors->count == count)
-                    break;
-                ms_view_release(v, s);
-                s = NULL;
-                usleep(5000);
-            }
+            s = with_mirrors(v, count);                /* as it was, for what follows */
         }
     }
 
