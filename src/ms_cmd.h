@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <apr_pools.h>
+#include <apr_uri.h>
 #include "ms_db.h"
 #include "ms_geo.h"
 #include "ms_json.h"
@@ -43,6 +44,11 @@ ms_cmd_fn ms_cmd_mirror_list;      /* ms_cmd_mirror_show.c, called by ms_cmd_mir
 ms_cmd_fn ms_cmd_mirror_show;
 /* MS_EXIT_OK, or the usage error (printed) when name is not a mirror name. */
 int ms_cmd_mirror_name_check(const char *cmd, const char *name);
+/* What a URL of (lower-case) scheme may not hold of a login, as a phrase
+ * ("must not hold ..."); NULL when it may hold what it does. scan: a scan
+ * URL. `mirror add` and `edit` refuse such URLs; `scan` refuses those an
+ * earlier version stored. (ms_cmd_mirror.c) */
+const char *ms_cmd_login_check(const char *scheme, const apr_uri_t *u, int scan);
 
 /* --- messages (ms_cmd_util.c) --- */
 

@@ -221,7 +221,7 @@ static const char *url_rebuild(const char *scheme, const apr_uri_t *u, const cha
  * http and https none (the listing is the mirror's public tree, a scan URL
  * defaults to a download URL, and Basic credentials would go with every
  * request, over plain http in clear). */
-static const char *login_check(const char *scheme, const apr_uri_t *u, int scan)
+const char *ms_cmd_login_check(const char *scheme, const apr_uri_t *u, int scan)
 {
     if (!u->user && !u->password)
         return NULL;
@@ -238,7 +238,7 @@ static const char *login_check(const char *scheme, const apr_uri_t *u, int scan)
 }
 
 /* Check a URL and normalise it (url_rebuild). scan: the scan URL (more
- * schemes, logins as login_check allows). Returns NULL and sets *out and
+ * schemes, logins as ms_cmd_login_check allows). Returns NULL and sets *out and
  * *host, or returns what is wrong. */
 static const char *url_check(const char **out, const char **host, const char *s,
                              int scan, apr_pool_t *p)
@@ -261,7 +261,7 @@ static const char *url_check(const char **out, const char **host, const char *s,
         return "must not have a query ('?')";
     if (u.fragment)
         return "must not have a fragment ('#')";
-    if ((why = login_check(scheme, &u, scan)) != NULL)
+    if ((why = ms_cmd_login_check(scheme, &u, scan)) != NULL)
         return why;
     if ((why = port_check(u.port_str)) != NULL || (why = host_check(u.hostname)) != NULL
         || (why = path_check(u.path ? u.path : "")) != NULL)

@@ -13,13 +13,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <apr_file_info.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
 
@@ -281,29 +281,24 @@ fail:
     return MS_ERR;
 }
 
-/* What is wrong with a login in a scan URL that `mirror add` and `edit`
- * would refuse now (ms_cmd_mirror.c, login_check) but an older version
- * stored; NULL when there is none. An http(s) scan would send it as Basic
- * credentials with every request; sftp's password would go unused. */
+/* A scan URL with a login that `mirror add` and `edit` refuse now
+ * (ms_cmd_login_check) but an earlier version stored: what to say, or NULL.
+ * An http(s) scan would send it as Basic credentials with every request. */
 static const char *stored_login_refused(const char *name, const char *url, apr_pool_t *p)
 {
     const char *why;
     apr_uri_t u;
+    char *c;
 
     memset(&u, 0, sizeof(u));
     if (apr_uri_parse(p, url, &u) != APR_SUCCESS || !u.scheme)
         return NULL;                   /* the scanner says what is wrong */
-    if ((!strcasecmp(u.scheme, "http") || !strcasecmp(u.scheme, "https"))
-        && (u.user || u.password))
-        why = "holds a user name or password, which an http(s) scan would send with "
-              "every request";
-    else if (!strcasecmp(u.scheme, "sftp") && u.password)
-        why = "holds a password, which an sftp scan does not use (it logs in with the "
-              "key of --ssh-key)";
-    else
+    for (c = u.scheme; *c; c++)
+        *c = (char)apr_tolower(*c);
+    if (!(why = ms_cmd_login_check(u.scheme, &u, 1)))
         return NULL;
     return apr_psprintf(p, "the scan URL %s, stored by an earlier version, %s; give it "
-                        "anew without: mirrorsel mirror edit %s --scan-url URL",
+                        "anew: mirrorsel mirror edit %s --scan-url URL",
                         ms_url_hide_password(url, url, p), why, name);
 }
 
