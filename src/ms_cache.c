@@ -194,12 +194,12 @@ static void copy_out(const entry *x, const char *path, ms_file_t **file,
 int ms_cache_get(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path,
                  ms_file_t **file, ms_holders_t *holders, apr_pool_t *p)
 {
-    return ms_cache_get_range(c, db_ident, gen, gen, path, file, holders, p);
+    return ms_cache_get_range(c, db_ident, gen, gen, path, file, holders, NULL, p);
 }
 
 int ms_cache_get_range(ms_cache_t *c, uint64_t db_ident, int64_t lo, int64_t hi,
                        const char *path, ms_file_t **file, ms_holders_t *holders,
-                       apr_pool_t *p)
+                       int64_t *read_at, apr_pool_t *p)
 {
     uint64_t k1, k2;
     entry *set, copy;
@@ -212,12 +212,21 @@ int ms_cache_get_range(ms_cache_t *c, uint64_t db_ident, int64_t lo, int64_t hi,
             continue;
         if (read_entry(&copy, &set[w]) && matches(&copy, k1, k2, db_ident, lo, hi)) {
             copy_out(&copy, path, file, holders, p);
-            __atomic_add_fetch(&c->hits, 1, __ATOMIC_RELAXED);
+            if (read_at)
+                *read_at = copy.gen;
+            else
+                ms_cache_count(c, 1);
             return 1;
         }
     }
-    __atomic_add_fetch(&c->misses, 1, __ATOMIC_RELAXED);
+    if (!read_at)
+        ms_cache_count(c, 0);
     return 0;
+}
+
+void ms_cache_count(ms_cache_t *c, int hit)
+{
+    __atomic_add_fetch(hit ? &c->hits : &c->misses, 1, __ATOMIC_RELAXED);
 }
 
 static int hexval(int ch)

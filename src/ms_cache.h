@@ -56,16 +56,21 @@ int ms_cache_get(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path
 
 /* The same for an entry read at any generation from lo to hi: the caller
  * knows nothing the entry depends on changed in between (schema 005's
- * buckets). */
+ * buckets). With read_at, *read_at is the generation it was read at, for
+ * the caller to judge, and to count with ms_cache_count; without, the
+ * lookup counts itself. */
 int ms_cache_get_range(ms_cache_t *c, uint64_t db_ident, int64_t lo, int64_t hi,
                        const char *path, ms_file_t **file, ms_holders_t *holders,
-                       apr_pool_t *p);
+                       int64_t *read_at, apr_pool_t *p);
 
 /* Remember a file and its fresh holders (judged against f) as read in data
  * generation gen. A NULL file remembers "not indexed". Holders that fit
  * neither form above are not remembered. */
 void ms_cache_put(ms_cache_t *c, uint64_t db_ident, int64_t gen, const char *path,
                   const ms_file_t *f, const ms_holders_t *holders);
+
+/* Count a hit (hit != 0) or a miss in this process's statistics. */
+void ms_cache_count(ms_cache_t *c, int hit);
 
 /* This process's hits and misses so far. */
 void ms_cache_stats(ms_cache_t *c, uint64_t *hits, uint64_t *misses);

@@ -107,23 +107,25 @@ fail:
 static int read_cached(ms_answer_t *a, const ms_mirrors_t **mirrors, ms_holders_t *holders,
                        ms_db_t *db, const ms_request_t *req, apr_pool_t *p)
 {
-    int64_t mirrors_gen, data_gen, since;
+    int64_t mirrors_gen, data_gen, read_at = 0, since;
     ms_file_t *f;
 
     if (ms_db_generation(db, &mirrors_gen, &data_gen) != MS_OK)
         return 0;
     if (req->missed && req->missed_ident == ms_db_identity(db) && req->missed_gen == data_gen)
         return 0;              /* ms_lookup_cached asked for this already */
-    /* An entry read since the last change to the path's bucket, as on the
-     * view's path: a change pending for the view (or no view) empties no
-     * more of the cache than the change itself. */
-    if (ms_db_bucket_since(db, req->path, &since) != MS_OK)
-        since = data_gen;
-    else if (since > data_gen)
-        return 0;              /* the path changed since data_gen was read */
-    if (!ms_cache_get_range(req->cache, ms_db_identity(db), since, data_gen, req->path, &f,
-                            holders, p))
+    /* An entry read at this generation, or at an earlier one when the path's
+     * bucket has not moved since, as on the view's path: a change pending
+     * for the view (or no view) empties no more of the cache than the change
+     * itself. Only an earlier entry costs the bucket's statement. */
+    if (!ms_cache_get_range(req->cache, ms_db_identity(db), 0, data_gen, req->path, &f,
+                            holders, &read_at, p)
+        || (read_at < data_gen
+            && (ms_db_bucket_since(db, req->path, &since) != MS_OK || since > read_at))) {
+        ms_cache_count(req->cache, 0);
         return 0;
+    }
+    ms_cache_count(req->cache, 1);
     /* The cache holds holders fresh against the index; a file changed on
      * disk since must be judged against the copies themselves. */
     if (f && req->have_stat && (f->size != req->size || f->mtime != req->mtime))
@@ -253,7 +255,7 @@ int ms_lookup_cached(ms_answer_t **out, const ms_view_data_t *view, const ms_geo
             since = view->data_floor;
     }
     if (!ms_cache_get_range(req->cache, view->ident, since, view->data_gen, req->path, &f,
-                            &holders, p))
+                            &holders, NULL, p))
         return 0;
     /* Changed on disk since it was indexed: judged from the copies. */
     if (f && req->have_stat && (f->size != req->size || f->mtime != req->mtime))

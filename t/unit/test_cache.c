@@ -221,18 +221,28 @@ int main(void)
     check_round_trip(c, "id 0", (int64_t[]){ 0, 1, 2, 3, 4, 5, 6, 7, 8 }, 9, p);
     check_round_trip(c, "no holder", NULL, 0, p);
     ok(!ms_cache_get(c, 7, 4, "pub/a.iso", &got, &out, p), "another generation misses");
-    ok(ms_cache_get_range(c, 7, 2, 9, "pub/a.iso", &got, &out, p) && got && got->id == 42,
+    ok(ms_cache_get_range(c, 7, 2, 9, "pub/a.iso", &got, &out, NULL, p) && got && got->id == 42,
        "a range of generations holding the entry's hits");
-    ok(ms_cache_get_range(c, 7, 3, 3, "pub/a.iso", &got, &out, p),
+    ok(ms_cache_get_range(c, 7, 3, 3, "pub/a.iso", &got, &out, NULL, p),
        "so does one that starts and ends with it");
-    ok(!ms_cache_get_range(c, 7, 4, 9, "pub/a.iso", &got, &out, p),
+    ok(!ms_cache_get_range(c, 7, 4, 9, "pub/a.iso", &got, &out, NULL, p),
        "one starting after it misses (the file changed since)");
-    ok(!ms_cache_get_range(c, 7, 1, 2, "pub/a.iso", &got, &out, p),
+    ok(!ms_cache_get_range(c, 7, 1, 2, "pub/a.iso", &got, &out, NULL, p),
        "one ending before it misses");
+    {
+        int64_t at = -1;
+        uint64_t h0, m0, h1, m1;
+
+        ms_cache_stats(c, &h0, &m0);
+        ok(ms_cache_get_range(c, 7, 0, 9, "pub/a.iso", &got, &out, &at, p) && at == 3,
+           "the generation an entry was read at, for the caller to judge");
+        ms_cache_stats(c, &h1, &m1);
+        ok(h1 == h0 && m1 == m0, "and the caller counts it (ms_cache_count), not the lookup");
+    }
     ms_cache_put(c, 7, 5, "not-there", NULL, NULL);
-    ok(ms_cache_get_range(c, 7, 2, 8, "not-there", &got, &out, p) && !got,
+    ok(ms_cache_get_range(c, 7, 2, 8, "not-there", &got, &out, NULL, p) && !got,
        "\"not indexed\" within a range: remembered");
-    ok(!ms_cache_get_range(c, 7, 6, 8, "not-there", &got, &out, p),
+    ok(!ms_cache_get_range(c, 7, 6, 8, "not-there", &got, &out, NULL, p),
        "and not after its path's bucket moved");
     ok(!ms_cache_get(c, 8, 3, "pub/a.iso", &got, &out, p), "another database misses");
     ok(!ms_cache_get(c, 7, 3, "pub/b.iso", &got, &out, p), "another path misses");
