@@ -84,7 +84,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     /* Prepared once: sqlite3_exec would parse them anew on every request. */
     [ST_BEGIN_READ]     = "BEGIN",
     [ST_ROLLBACK]       = "ROLLBACK",
-    [ST_GENERATION]     = "SELECT mirrors, data FROM generation WHERE id = 1",
+    [ST_GENERATION]     = "SELECT mirrors, data, epoch FROM generation WHERE id = 1",
     [ST_MIRROR_SET]     = "SELECT mirror_set FROM generation WHERE id = 1",
     [ST_DATA_FLOOR]     = "SELECT data_floor FROM generation WHERE id = 1",
     [ST_DATA_BUCKETS]   = "SELECT bucket, gen FROM data_buckets WHERE gen > ?1",
@@ -195,6 +195,9 @@ struct ms_db {
      * then (see ms_db_generation). */
     int gen_known;
     int64_t gen_mirrors, gen_data;
+    /* generation.epoch as last read (schema 006), part of the identity;
+     * and the epoch the cached mirrors were read at. */
+    int64_t epoch, mirrors_epoch;
     time_t gen_checked;
     struct stat wal_seen;
     int wal_existed;
@@ -771,7 +774,8 @@ int ms_db_replaced(const ms_db_t *db)
 uint64_t ms_db_identity(const ms_db_t *db)
 {
     return ((uint64_t)db->dev << 40) ^ (uint64_t)db->ino
-           ^ (db->birth * UINT64_C(0x9e3779b97f4a7c15));
+           ^ (db->birth * UINT64_C(0x9e3779b97f4a7c15))
+           ^ ((uint64_t)db->epoch * UINT64_C(0xc2b2ae3d27d4eb4f));
 }
 
 /* Switch to WAL; SQLite answers with the mode it is in, which is not WAL
@@ -1066,6 +1070,7 @@ static int read_generation(ms_db_t *db, int64_t *mirrors, int64_t *data,
     if (rc == SQLITE_ROW) {
         *mirrors = sqlite3_column_int64(st, 0);
         *data = sqlite3_column_int64(st, 1);
+        db->epoch = sqlite3_column_int64(st, 2);
     }
     else
         set_error(db, "reading the generation");
@@ -1318,7 +1323,7 @@ int ms_db_mirrors_at(const ms_mirrors_t **out, ms_db_t *db, int64_t gen)
     apr_pool_t *pool;
     ms_mirrors_t *ms;
 
-    if (db->mirrors && db->mirrors->generation == gen) {
+    if (db->mirrors && db->mirrors->generation == gen && db->mirrors_epoch == db->epoch) {
         *out = db->mirrors;
         return MS_OK;
     }
@@ -1331,6 +1336,7 @@ int ms_db_mirrors_at(const ms_mirrors_t **out, ms_db_t *db, int64_t gen)
         apr_pool_destroy(db->mirrors_pool);
     db->mirrors_pool = pool;
     db->mirrors = ms;
+    db->mirrors_epoch = db->epoch;
     *out = ms;
     return MS_OK;
 }

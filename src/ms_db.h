@@ -189,10 +189,12 @@ const char *ms_db_errmsg(const ms_db_t *db);
  * (replaced by rename, or removed): the caller should open it anew. */
 int ms_db_replaced(const ms_db_t *db);
 
-/* The identity of the file the handle opened (device, inode and the
- * inode's birth time or generation), so caches can tell a database replaced
- * by rename from the one before, also when the new file is given an inode
- * number an earlier database had. */
+/* The identity of the database the handle reads: the file it opened
+ * (device, inode and the inode's birth time or generation), so caches can
+ * tell a database replaced by rename from the one before, also when the new
+ * file is given an inode number an earlier database had; and the epoch read
+ * with the generations (schema 006), so they can tell another database
+ * written over this one in place. */
 uint64_t ms_db_identity(const ms_db_t *db);
 
 int ms_db_schema_current(void);  /* the schema version this program writes */

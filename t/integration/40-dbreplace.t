@@ -1,6 +1,7 @@
 # The database replaced by rename while httpd runs: the new contents are
 # seen without a restart, by every child, and requests racing the
-# replacement never fail.
+# replacement never fail. Also written over in place, by the tool and by
+# `sqlite3 .restore` of another database.
 use strict;
 use warnings;
 use FindBin;
@@ -129,6 +130,25 @@ all_see('beta', 'and back: beta');
     ($rc, undef, $err) = $t->tool_run('mirror', 'enable', 'beta');
     is($rc, 0, 'mirrorsel mirror enable beta') or diag($err);
     all_see('beta', 'beta enabled in place: redirected again');
+}
+
+# Another database written over this one in place (`sqlite3 DB .restore`
+# keeps the file). alpha and gamma were made by the same steps, so their
+# generations are equal: only the epoch each drew when it was made (schema
+# 006) tells the children's caches that gamma is not alpha.
+{
+    my $gens = sub { scalar `sqlite3 '$_[0]' 'SELECT mirrors, data FROM generation'` };
+    is($gens->("$dir/a2.db"), $gens->("$dir/gamma.db"),
+       'alpha and gamma have the same generations (' . ($gens->("$dir/gamma.db") =~ s/\n//r) . ')');
+    my $ino = (stat $db)[1];
+    for my $case (['a2.db', 'alpha'], ['gamma.db', 'gamma']) {
+        my ($src, $want) = @$case;
+        is(system('sqlite3', $db, ".restore $dir/$src"), 0, "sqlite3 .restore $src in place");
+        all_see($want, "restored in place: every request sees $want");
+    }
+    is((stat $db)[1], $ino, 'the file was written in place (the same inode)');
+    $t->redirects_to($t->get($url, ip => $berlin), 'gamma', 'country', $file,
+                     'after the restore: gamma, as gamma has it');
 }
 
 $t->finish;

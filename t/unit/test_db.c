@@ -903,13 +903,87 @@ static void test_buckets_migration(apr_pool_t *p)
     sqlite3_finalize(st);
     sqlite3_close(raw);
     ok(ms_db_open(&rw, old, MS_DB_CREATE, p, NULL) == MS_OK
-       && ms_db_migrate(rw, &from, &to) == MS_OK && to == 5, "a schema-2 database migrated");
+       && ms_db_migrate(rw, &from, &to) == MS_OK && to == ms_db_schema_current(),
+       "a schema-2 database migrated");
     ok(ms_db_data_buckets(rw, -1, gens, &floor) == MS_OK && floor > before
        && floor == gen_data(rw), "its floor is the data generation after the migration");
     for (i = 0; i < MS_DATA_BUCKETS; i++)
         none &= gens[i] == 0;
     ok(none, "and no bucket has moved yet");
     ms_db_close(rw);
+}
+
+/* A database made by the same steps as another, mirror names aside: their
+ * generations are equal, only the epoch (schema 006) tells them apart. */
+static const char *twin_db(const char *name, int64_t *file_id, apr_pool_t *p)
+{
+    const char *path = apr_psprintf(p, "%s/twin-%s.db", dir, name);
+    ms_file_t f = { 0, "iso/twin.iso", 1000, 1700000000, NULL, NULL, 0 };
+    ms_copy_t c = { 0, 1000, 1700000000, 1, 1700000100 };
+    ms_mirror_t *m = new_mirror(p, name);
+    ms_db_t *rw;
+    int a, b;
+
+    if (ms_db_open(&rw, path, MS_DB_CREATE, p, NULL) != MS_OK)
+        return NULL;
+    if (ms_db_migrate(rw, &a, &b) != MS_OK || ms_db_begin(rw) != MS_OK
+        || ms_db_mirror_insert(rw, m) != MS_OK || ms_db_file_put(rw, &f) != MS_OK) {
+        ms_db_close(rw);
+        return NULL;
+    }
+    c.mirror_id = m->id;
+    if (ms_db_copy_put(rw, f.id, &c) != MS_OK || ms_db_commit(rw) != MS_OK)
+        path = NULL;
+    *file_id = f.id;
+    ms_db_close(rw);
+    return path;
+}
+
+/* Another database written over this one in place (`sqlite3 ... .restore`,
+ * here the same backup API) keeps the file and, made by the same steps, its
+ * generations: a reader must still see the new mirrors and give it another
+ * identity, so no cache of the module answers from the old content. */
+static void test_epoch_in_place(apr_pool_t *p)
+{
+    int64_t west_file = 0, east_file = 0, m1, d1, m2, d2;
+    const char *west = twin_db("west", &west_file, p), *east = twin_db("east", &east_file, p);
+    const ms_mirrors_t *ms;
+    ms_db_t *ro;
+    sqlite3 *dst = NULL, *src = NULL;
+    sqlite3_backup *bk;
+    struct stat before, after;
+    uint64_t ident;
+    int restored = 0;
+
+    if (!west || !east || ms_db_open(&ro, west, MS_DB_READONLY, p, NULL) != MS_OK) {
+        ok(0, "epoch: twin databases made");
+        return;
+    }
+    ok(ms_db_generation_now(ro, &m1, &d1) == MS_OK && ms_db_mirrors(&ms, ro) == MS_OK
+       && ms->count == 1 && strcmp(ms->mirror[0]->name, "west") == 0,
+       "a reader of the first twin sees its mirror");
+    ident = ms_db_identity(ro);
+    stat(west, &before);
+    if (sqlite3_open(west, &dst) == SQLITE_OK && sqlite3_open(east, &src) == SQLITE_OK
+        && (bk = sqlite3_backup_init(dst, "main", src, "main"))) {
+        restored = sqlite3_backup_step(bk, -1) == SQLITE_DONE;
+        restored &= sqlite3_backup_finish(bk) == SQLITE_OK;
+    }
+    sqlite3_close(src);
+    sqlite3_close(dst);
+    ok(restored && stat(west, &after) == 0 && after.st_ino == before.st_ino
+       && !ms_db_replaced(ro), "the other twin restored over it, in place");
+    m2 = d2 = -1;
+    if (ms_db_generation_now(ro, &m2, &d2) != MS_OK)
+        m2 = -1;
+    ok(m2 == m1 && d2 == d1 && east_file == west_file,
+       "its generations (%lld, %lld) and the file's id are the same", (long long)m2,
+       (long long)d2);
+    ok(ms_db_identity(ro) != ident, "but it is another database to the caches");
+    ok(ms_db_mirrors(&ms, ro) == MS_OK && ms->count == 1
+       && strcmp(ms->mirror[0]->name, "east") == 0,
+       "and the reader's mirrors are the new ones, read anew at the same generation");
+    ms_db_close(ro);
 }
 
 int main(void)
@@ -937,6 +1011,7 @@ int main(void)
     test_data_buckets(path, p);
     test_buckets_sound(p);
     test_buckets_migration(p);
+    test_epoch_in_place(p);
     if (system(apr_psprintf(p, "rm -rf '%s'", dir)) != 0)
         diag("could not remove %s", dir);
     apr_pool_destroy(p);
