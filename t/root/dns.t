@@ -7,7 +7,8 @@
 # (A: 127.0.0.1; other types: no data) and counts the queries; the probe
 # runs in a mount namespace of its own whose /etc/resolv.conf names that
 # server. The mirrors' port is closed, so a resolved host is "refused" and
-# an unresolved one says "cannot resolve". Needs root (port 53, the mount
+# an unresolved one says "cannot resolve". NAME.dual.test has both an A and
+# an AAAA record, at once, for the families' probes. Needs root (port 53, the mount
 # namespace); scripts/run-tests.sh runs t/root/*.t as root.
 use strict;
 use warnings;
@@ -86,6 +87,12 @@ sub answer {
     my ($name, $type, $qend) = question($q);
     my $id = substr $q, 0, 2;
     my $qd = substr $q, 12, $qend - 12;
+    if ($name =~ /\.dual\.test$/) {              # at once: A 127.0.0.1, AAAA ::1
+        my $rr = $type == 1 ? pack('nnnNn', 0xc00c, 1, 1, 60, 4) . pack('C4', 127, 0, 0, 1)
+               : $type == 28 ? pack('nnnNn', 0xc00c, 28, 1, 60, 16) . pack('n8', 0, 0, 0, 0, 0, 0, 0, 1)
+               : '';
+        return ($id . pack('nnnnn', 0x8180, 1, $rr ? 1 : 0, 0, 0) . $qd . $rr, 0);
+    }
     if ($name !~ /\.slow\.test$/) {
         return ($id . pack('nnnnn', 0x8183, 1, 0, 0, 0) . $qd, 0);       # NXDOMAIN
     }
@@ -128,8 +135,6 @@ my $t0 = time;
 $out = `unshare -m sh -c 'mount --bind "$top/resolv.conf" /etc/resolv.conf && exec "$tool" --db "$db" probe --timeout 5' 2>&1`;
 $rc = $? >> 8;
 my $took = time - $t0;
-kill 'TERM', $dns_pid;
-waitpid $dns_pid, 0;
 
 is($rc, 0, 'probe ran') or diag($out);
 like($out, qr/^probed @{[$N + 1]}: 0 up, @{[$N + 1]} down/m, 'every probe made and recorded')
@@ -153,5 +158,36 @@ is(scalar @a, $N, "an A query for each of the $N names");
 is_deeply([ grep { $asked{$_} > 1 } sort keys %asked ], [],
           'no name asked for twice (curl is handed the addresses, it does not resolve again)')
     or diag(explain \%asked);
+
+# --- each family probed over its own addresses only ----------------------------------
+# dual.dual.test has 127.0.0.1 and ::1; the server listens on 127.0.0.1
+# only. Each probe is handed all the host's addresses (CURLOPT_RESOLVE), so
+# it is CURLOPT_IPRESOLVE that keeps the IPv6 probe on ::1, refused there,
+# instead of reaching the server over IPv4 and recording IPv6 up.
+my $srv = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => 0, Listen => 8,
+                              ReuseAddr => 1) or die "listen: $!";
+my $port4 = $srv->sockport;
+my $http_pid = fork // die "fork: $!";
+if (!$http_pid) {
+    while (my $c = $srv->accept) {
+        my $req = '';
+        while ($req !~ /\r\n\r\n/ && defined(my $line = <$c>)) { $req .= $line }
+        print $c "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        close $c;
+    }
+    _exit(0);
+}
+close $srv;
+($rc, $out) = tool('mirror', 'add', 'dual', '--url', "http://dual.dual.test:$port4/",
+                   '--country', 'DE', '--lat', '52.5', '--lon', '13.4', '--asn', '64501');
+is($rc, 0, 'a mirror on a name with an IPv4 and an IPv6 address, added') or diag($out);
+$out = `unshare -m sh -c 'mount --bind "$top/resolv.conf" /etc/resolv.conf && exec "$tool" --db "$db" probe dual --timeout 5 --verbose' 2>&1`;
+is($? >> 8, 0, 'dual probed') or diag($out);
+like($out, qr/^dual http IPv4: up \(\d+ ms, 127\.0\.0\.1\)$/m,
+     'over IPv4: up, at 127.0.0.1') or diag($out);
+like($out, qr/^dual http IPv6: down: .*\(\d+ ms, ::1\)$/m,
+     'over IPv6: down, refused at ::1 (not reached over IPv4)') or diag($out);
+kill 'TERM', $http_pid, $dns_pid;
+waitpid $_, 0 for $http_pid, $dns_pid;
 
 done_testing;
