@@ -234,6 +234,26 @@ static void raw_bucket(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_int(ctx, s ? (int)ms_path_bucket(s, strlen(s)) : 0);
 }
 
+/* The length of the holders blob stored for path, as SQLite has it: -1 for
+ * NULL, -2 when it cannot be read. */
+static int raw_holders_len(const char *db, const char *path)
+{
+    sqlite3 *raw;
+    sqlite3_stmt *st;
+    int n = -2;
+
+    if (sqlite3_open_v2(db, &raw, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
+        && sqlite3_prepare_v2(raw, "SELECT length(holders) FROM files WHERE path = ?1", -1,
+                              &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(raw);
+    return n;
+}
+
 static void test_holders_kept(const char *path, apr_pool_t *p)
 {
     ms_db_t *rw;
@@ -273,6 +293,30 @@ static void test_holders_kept(const char *path, apr_pool_t *p)
     is_int(holders_agree(rw, f.path, p), 2, "and back: both again");
     ok(ms_db_copy_remove(rw, a->id, f.id) == MS_OK, "a copy removed");
     is_int(holders_agree(rw, f.path, p), 1, "its bit goes");
+
+    /* The stored bitmap is as long as its highest holder needs: a mirror
+     * whose bit is in a later byte, fresh and then gone, leaves it as it
+     * was (no trailing zero byte, which a recount from the copies would not
+     * write, and so would move the file's generation for nothing). */
+    {
+        ms_mirror_t *fill[10];
+        int i, before = raw_holders_len(path, f.path), fresh, gone;
+
+        for (i = 0; i < 10; i++) {
+            fill[i] = new_mirror(p, apr_psprintf(p, "k-fill%d", i));
+            ms_db_mirror_insert(rw, fill[i]);
+        }
+        c.mirror_id = fill[9]->id;
+        ms_db_copy_put(rw, f.id, &c);
+        fresh = raw_holders_len(path, f.path);
+        ms_db_copy_remove(rw, fill[9]->id, f.id);
+        gone = raw_holders_len(path, f.path);
+        ok(before > 0 && fresh == (int)(fill[9]->id / 8) + 1 && fresh > before && gone == before,
+           "mirror %lld fresh, then gone: the bitmap grows to %d bytes and back to %d (from %d)",
+           (long long)fill[9]->id, fresh, gone, before);
+        for (i = 0; i < 10; i++)
+            ms_db_mirror_remove(rw, fill[i]->id);
+    }
 
     /* The largest id removed and a new mirror given the same id: the copies
      * went with the old mirror, and so did its bits. */
