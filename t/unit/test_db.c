@@ -1030,6 +1030,64 @@ static void test_epoch_in_place(apr_pool_t *p)
     ms_db_close(ro);
 }
 
+/* The path of the file ms_db_probe_file gives, or what it said instead. */
+static const char *probe_pick(ms_db_t *db, int64_t mirror_id, apr_pool_t *p)
+{
+    ms_file_t *pf = NULL;
+    int rc = ms_db_probe_file(&pf, db, mirror_id, p);
+
+    return rc == MS_OK && pf ? pf->path : rc == MS_NOTFOUND ? "(none)" : "(error)";
+}
+
+/* The file a probe asks a mirror for: the one the scan remembered while
+ * the mirror holds it fresh, else the smallest non-empty file it holds
+ * fresh (by size, then path), never a stale or empty one. */
+static void test_probe_file(apr_pool_t *p)
+{
+    const char *path = apr_pstrcat(p, dir, "/probe.db", NULL);
+    static const struct { const char *path; int64_t size; int fresh; } F[] = {
+        { "empty", 0, 1 }, { "a-big", 50, 1 }, { "n-ten", 10, 1 }, { "m-ten", 10, 1 },
+        { "stale-five", 5, 0 },
+    };
+    int64_t id[5];
+    ms_mirror_t *m = new_mirror(p, "prober"), *other = new_mirror(p, "other");
+    ms_db_t *rw;
+    int i, a, b;
+
+    if (ms_db_open(&rw, path, MS_DB_CREATE, p, NULL) != MS_OK
+        || ms_db_migrate(rw, &a, &b) != MS_OK) {
+        ok(0, "probe file: database made");
+        return;
+    }
+    ms_db_mirror_insert(rw, m);
+    ms_db_mirror_insert(rw, other);
+    is_str(probe_pick(rw, m->id, p), "(none)", "no copy: no file to probe");
+    for (i = 0; i < 5; i++) {
+        ms_file_t f = { 0, F[i].path, F[i].size, 1700000000, NULL, NULL, 0 };
+        ms_copy_t c = { m->id, F[i].size + !F[i].fresh, 1700000000, 1, 1700000100 };
+        ms_copy_t o = { other->id, 1, 1700000000, 1, 1700000100 };
+
+        ms_db_file_put(rw, &f);
+        id[i] = f.id;
+        ms_db_copy_put(rw, f.id, &c);
+        ms_db_copy_put(rw, f.id, &o);          /* stale: no file has size 1 */
+    }
+    is_str(probe_pick(rw, m->id, p), "m-ten",
+           "none remembered: the smallest non-empty fresh file, by path among equals");
+    ok(ms_db_probe_file_set(rw, m->id, id[1]) == MS_OK, "a-big remembered");
+    is_str(probe_pick(rw, m->id, p), "a-big", "the file remembered, while it is fresh");
+    {
+        ms_copy_t c = { m->id, 49, 1700000000, 1, 1700000200 };
+
+        ms_db_copy_put(rw, id[1], &c);
+    }
+    is_str(probe_pick(rw, m->id, p), "m-ten",
+           "the remembered file gone stale: the smallest fresh one again");
+    is_str(probe_pick(rw, other->id, p), "(none)",
+           "a mirror whose copies are all stale has no file to probe");
+    ms_db_close(rw);
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -1056,6 +1114,7 @@ int main(void)
     test_buckets_sound(p);
     test_buckets_migration(p);
     test_epoch_in_place(p);
+    test_probe_file(p);
     if (system(apr_psprintf(p, "rm -rf '%s'", dir)) != 0)
         diag("could not remove %s", dir);
     apr_pool_destroy(p);
