@@ -91,6 +91,7 @@
 #define MS_ORDER_SLOTS       32768           /* client locations remembered */
 #define MS_GEO_SLOTS         32768           /* client addresses remembered */
 #define MS_LOG_INTERVAL      60              /* seconds between repeats of one kind */
+#define MS_PROBES_LOG_INTERVAL 600           /* ... of MS00022, a lasting condition */
 #define MS_ACQUIRE_TIMEOUT   apr_time_from_sec(10)
 #define MS_MAX_HANDLES       8               /* database handles per process */
 
@@ -108,6 +109,7 @@ typedef struct ms_srv_conf {
     const char *geoip_path;     /* NULL: unset */
     const char *asn_path;       /* NULL: unset */
     int cache_files;            /* MirrorSelCacheFiles (main server); MS_UNSET */
+    int probe_warn_age;         /* MirrorSelProbeWarnAge (main server); MS_UNSET */
     ms_proc_t *proc;            /* per process, not merged */
 } ms_srv_conf_t;
 
@@ -133,6 +135,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     ms_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
 
     c->cache_files = MS_UNSET;
+    c->probe_warn_age = MS_UNSET;
     return c;
 }
 
@@ -145,6 +148,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->geoip_path = add->geoip_path ? add->geoip_path : base->geoip_path;
     c->asn_path   = add->asn_path   ? add->asn_path   : base->asn_path;
     c->cache_files = base->cache_files;
+    c->probe_warn_age = base->probe_warn_age;
     return c;
 }
 
@@ -243,6 +247,24 @@ static const char *set_cache_files(cmd_parms *cmd, void *mconfig, const char *ar
     if (errno || end == arg || *end || n < 0 || n > 64L * 1024 * 1024)
         return "MirrorSelCacheFiles: a number of files from 0 to 67108864";
     sc->cache_files = (int)n;
+    return NULL;
+}
+
+static const char *set_probe_warn_age(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    ms_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config,
+                                             &mirrorsel_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    char *end;
+    long n;
+
+    if (err)
+        return err;
+    errno = 0;
+    n = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || n < 0 || n > 366L * 86400)
+        return "MirrorSelProbeWarnAge: a number of seconds from 0 (off) to 31622400";
+    sc->probe_warn_age = (int)n;
     return NULL;
 }
 
@@ -431,6 +453,9 @@ static const command_rec ms_cmds[] = {
     AP_INIT_TAKE1("MirrorSelCacheFiles", set_cache_files, NULL, RSRC_CONF,
                   "N: files whose mirrors are remembered in memory shared by "
                   "all children, 256 bytes each (default 131072; 0: none)"),
+    AP_INIT_TAKE1("MirrorSelProbeWarnAge", set_probe_warn_age, NULL, RSRC_CONF,
+                  "SECONDS: warn when no enabled mirror was probed for this long "
+                  "(default 0: off)"),
     AP_INIT_TAKE1("MirrorSelMinSize", set_min_size, NULL, DIR_CTX,
                   "BYTES: smaller files are served locally (default 4096)"),
     AP_INIT_TAKE1("MirrorSelExcludeFileMask", set_regex,
@@ -464,6 +489,7 @@ enum {
     MS_LOG_GEO,                 /* a configured mmdb is unusable */
     MS_LOG_CONFIG,              /* engine on, but no database or root */
     MS_LOG_BAD_VALUE,           /* a database value unfit for a header */
+    MS_LOG_PROBES,              /* no probe for MirrorSelProbeWarnAge */
     MS_LOG_KINDS
 };
 
@@ -489,15 +515,21 @@ typedef struct ms_handle {
     ms_db_t *db;
 } ms_handle_t;
 
-/* 1 when a message of this kind may be logged now (and claims the slot). */
-static int log_allowed(ms_proc_t *proc, int kind)
+/* 1 when a message of this kind may be logged now, interval seconds after
+ * the last (and claims the slot). */
+static int log_allowed_every(ms_proc_t *proc, int kind, apr_uint32_t interval)
 {
     apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
     apr_uint32_t last = apr_atomic_read32(&proc->logged[kind]);
 
-    if (last && now - last < MS_LOG_INTERVAL)
+    if (last && now - last < interval)
         return 0;
     return apr_atomic_cas32(&proc->logged[kind], now, last) == last;
+}
+
+static int log_allowed(ms_proc_t *proc, int kind)
+{
+    return log_allowed_every(proc, kind, MS_LOG_INTERVAL);
 }
 
 /* Reslist constructor: runs under the reslist's own lock. */
@@ -601,11 +633,13 @@ static void proc_create_dbs(ms_proc_t *proc, apr_pool_t *p)
  * cache_files entries, or none for 0). */
 static ms_cache_t *shared_cache;
 static int cache_files;
+static int probe_warn_age;      /* MirrorSelProbeWarnAge; 0: off */
 
 static int ms_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     shared_cache = NULL;
     cache_files = 0;
+    probe_warn_age = 0;
     return OK;
 }
 
@@ -620,6 +654,7 @@ static int ms_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     size_t bytes;
 
     cache_files = msc->cache_files == MS_UNSET ? MS_DEFAULT_CACHE_FILES : msc->cache_files;
+    probe_warn_age = msc->probe_warn_age == MS_UNSET ? 0 : msc->probe_warn_age;
     for (s = main_s; s; s = s->next) {
         const ms_srv_conf_t *sc = ap_get_module_config(s->module_config, &mirrorsel_module);
         if (sc->db_path)
@@ -1234,6 +1269,36 @@ typedef struct ms_hold {
     ms_handle_t *h;
 } ms_hold_t;
 
+/* MirrorSelProbeWarnAge: say (rate-limited) when no enabled mirror was
+ * probed for that long. Every mirror is up or down as its latest probe left
+ * it, so a probe timer that stopped leaves mirrors up that may have died. */
+static void warn_probes(request_rec *r, ms_proc_t *proc)
+{
+    apr_int64_t now = apr_time_sec(r->request_time), latest;
+    int enabled;
+
+    if (ms_view_probes(proc->view, &enabled, &latest) != 0 || enabled == 0
+        || now - latest <= probe_warn_age
+        || !log_allowed_every(proc, MS_LOG_PROBES, MS_PROBES_LOG_INTERVAL))
+        return;
+    if (latest == 0)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, MSLOGNO(00022)
+                      "none of the %d enabled mirrors in %s was ever probed: "
+                      "each counts as down, so files are served locally; run "
+                      "'mirrorsel probe' (mirrorsel-probe.timer) (repeats are not "
+                      "logged for %d s)",
+                      enabled, proc->db_path, MS_PROBES_LOG_INTERVAL);
+    else
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, MSLOGNO(00022)
+                      "the latest probe of the %d enabled mirrors in %s is %"
+                      APR_INT64_T_FMT " s old (MirrorSelProbeWarnAge %d): each "
+                      "stays up or down as it left it; is 'mirrorsel probe' "
+                      "running (mirrorsel-probe.timer)? (repeats are not logged "
+                      "for %d s)", enabled,
+                      proc->db_path, now - latest, probe_warn_age,
+                      MS_PROBES_LOG_INTERVAL);
+}
+
 /* The core's answer to req: from the process's view and caches when they
  * hold the file, else from a database handle; what it came from stays held
  * in *hold until give_back. NULL when no handle could be had. */
@@ -1246,6 +1311,8 @@ static ms_answer_t *ask(ms_request_t *req, request_rec *r, ms_proc_t *proc,
     hold->snap = NULL;
     hold->h = NULL;
     req->missed = 0;
+    if (probe_warn_age && proc->view)
+        warn_probes(r, proc);
     if (req->cache && proc->view && (snap = ms_view_acquire(proc->view)) != NULL) {
         int done = ms_lookup_cached(&a, &snap->data, proc->geo, req, r->pool);
 

@@ -76,7 +76,7 @@ typedef enum {
     ST_HEALTH_UPSERT,
     ST_SCAN_RUN_START, ST_SCAN_RUN_FINISH, ST_SCAN_RUNS_PRUNE, ST_SCAN_RUN_LAST, ST_SCAN_TARGETS,
     ST_SCAN_CONF_GET, ST_SCAN_CONF_PUT, ST_PROBE_FILE_SET, ST_PROBE_FILE_REMEMBERED,
-    ST_PROBE_FILE_PICK,
+    ST_PROBE_FILE_PICK, ST_PROBES_LATEST,
     ST_COUNT
 } stmt_id;
 
@@ -176,6 +176,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PROBE_FILE_PICK] = "SELECT " FRESH_FILE_COLS " FROM mirror_files c "
                           "JOIN files f ON f.id = c.file_id WHERE c.mirror_id = ?1 AND "
                           FRESH_WHERE " AND f.size > 0 ORDER BY f.size, f.path LIMIT 1",
+    [ST_PROBES_LATEST]  = "SELECT (SELECT count(*) FROM mirrors WHERE enabled), "
+                          "coalesce((SELECT max(h.checked) FROM mirror_health h "
+                          "JOIN mirrors m ON m.id = h.mirror_id WHERE m.enabled), 0)",
 };
 
 struct ms_db {
@@ -1915,4 +1918,21 @@ int ms_db_probe_file(ms_file_t **out, ms_db_t *db, int64_t mirror_id, apr_pool_t
     if (rc != MS_NOTFOUND)
         return rc;
     return fresh_file(out, db, ST_PROBE_FILE_PICK, mirror_id, p);
+}
+
+int ms_db_probes_latest(ms_db_t *db, int *enabled, int64_t *latest)
+{
+    sqlite3_stmt *st = stmt(db, ST_PROBES_LATEST);
+    int rc;
+
+    if (!st)
+        return MS_ERR;
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *enabled = sqlite3_column_int(st, 0);
+        *latest = sqlite3_column_int64(st, 1);
+    }
+    else
+        set_error(db, "reading the latest probe");
+    done(st);
+    return rc == SQLITE_ROW ? MS_OK : MS_ERR;
 }

@@ -348,5 +348,8 @@ int ms_db_probe_file_set(ms_db_t *db, int64_t mirror_id, int64_t file_id);
  * still holds it fresh, else the smallest non-empty file it holds fresh.
  * MS_NOTFOUND when it holds none. */
 int ms_db_probe_file(ms_file_t **out, ms_db_t *db, int64_t mirror_id, apr_pool_t *p);
+/* How many mirrors are enabled, and when the latest probe of any of them
+ * was made (unix time; 0 when none of them was ever probed). */
+int ms_db_probes_latest(ms_db_t *db, int *enabled, int64_t *latest);
 
 #endif

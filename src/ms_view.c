@@ -30,6 +30,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <apr_strings.h>
@@ -39,6 +40,7 @@
 
 #define MS_VIEW_RECHECK_MS  1000   /* read the generations at least this often */
 #define MS_VIEW_SETTLE_MS   5      /* after a check, before the next one */
+#define MS_VIEW_PROBES_S    10     /* read the latest probe's time this often */
 
 #define LOAD(x)      __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
 #define STORE(x, v)  __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
@@ -55,7 +57,11 @@ struct ms_view {
     apr_uint32_t checking;          /* atomic; 1 while events are handled */
     uint64_t published, pending;    /* atomic counters */
     apr_uint32_t retained;          /* atomic: replaced, not yet freed */
+    /* atomic: ms_view_probes' answer; probes_known 0 until first read */
+    int64_t probes_latest;
+    apr_uint32_t probes_enabled, probes_known;
     /* the watcher's own */
+    time_t probes_read;             /* when the above were read */
     ms_snap_t *retired;
     apr_pool_t *db_pool;
     ms_db_t *db;
@@ -253,6 +259,27 @@ static ms_snap_t *snap_read(ms_view_t *v, const ms_snap_t *cur, int64_t mirrors_
     return s;
 }
 
+/* The latest probe's time, inside refresh's transaction: every
+ * MS_VIEW_PROBES_S, or now (force) when the mirrors changed. A probe that
+ * finds a mirror as it was moves no generation, so the snapshot does not
+ * tell how recent the probes are. */
+static void read_probes(ms_view_t *v, int force)
+{
+    time_t now = time(NULL);
+    int64_t latest;
+    int enabled;
+
+    if (!force && v->probes_read && now >= v->probes_read
+        && now - v->probes_read < MS_VIEW_PROBES_S)
+        return;
+    if (ms_db_probes_latest(v->db, &enabled, &latest) != MS_OK)
+        return;
+    STORE(v->probes_latest, latest);
+    STORE(v->probes_enabled, (apr_uint32_t)enabled);
+    STORE(v->probes_known, 1);
+    v->probes_read = now;
+}
+
 /* Read the generations; publish a new snapshot when they (or the file)
  * changed, none when the database is unusable. */
 static void refresh(ms_view_t *v)
@@ -280,9 +307,11 @@ static void refresh(ms_view_t *v)
     }
     if (cur && cur->data.ident == ms_db_identity(v->db) && cur->data.data_gen == data_gen
         && cur->data.mirrors->generation == mirrors_gen) {
+        read_probes(v, 0);
         ms_db_rollback(v->db);
         return;
     }
+    read_probes(v, 1);
     s = snap_read(v, cur, mirrors_gen, data_gen);
     ms_db_rollback(v->db);
     if (!s)
@@ -438,6 +467,15 @@ void ms_view_release(ms_view_t *v, ms_snap_t *s)
 {
     if (s)
         __atomic_sub_fetch(&s->refs, 1, __ATOMIC_SEQ_CST);
+}
+
+int ms_view_probes(ms_view_t *v, int *enabled, int64_t *latest)
+{
+    if (!LOAD(v->probes_known))
+        return -1;
+    *enabled = (int)LOAD(v->probes_enabled);
+    *latest = LOAD(v->probes_latest);
+    return 0;
 }
 
 unsigned ms_view_retained(ms_view_t *v)

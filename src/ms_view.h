@@ -63,6 +63,12 @@ void ms_view_release(ms_view_t *v, ms_snap_t *s);
  * found a change pending (and asked the database). */
 void ms_view_stats(ms_view_t *v, uint64_t *published, uint64_t *pending);
 
+/* How many mirrors are enabled and when the latest probe of any of them was
+ * made (unix time, 0: never), as the watcher read them at most
+ * MS_VIEW_PROBES_S (10 s) ago or when the mirrors last changed. -1 before the
+ * watcher first read them. */
+int ms_view_probes(ms_view_t *v, int *enabled, int64_t *latest);
+
 /* How many replaced snapshots are not freed yet: those a request still
  * holds, and those replaced since the watcher's last turn. */
 unsigned ms_view_retained(ms_view_t *v);

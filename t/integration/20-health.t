@@ -3,6 +3,7 @@
 # freshness (the origin changed after the scan; mtime precision), max-size,
 # fallback. Each file is held by its own set of mirrors, so each case is
 # decided by one rule. Changes made while httpd runs are seen without restart.
+# MirrorSelProbeWarnAge warns when the probes stopped.
 use strict;
 use warnings;
 use FindBin;
@@ -298,6 +299,56 @@ sub u { MSTest::url($file{ $_[0] }) }
                      'https request, only an http-only holder: the fallback over https', scheme => 'https');
     $r = $t->get(u('maxsize'), ip => $berlin);
     $t->redirects_to($r, 'far-both', 'world', $file{maxsize}, 'fallback not used while a holder qualifies');
+}
+
+# --- MirrorSelProbeWarnAge (the shipped configuration: 3600 s) ----------------------------
+# A probe that finds a mirror as it was moves no generation, so the watcher
+# reads the latest probe's time itself; at start, then every 10 s.
+{
+    my $db = $t->db;
+    my $sql = sub { system('sqlite3', $db, @_) == 0 or die "sqlite3 @_ failed" };
+    my $enabled = `sqlite3 '$db' 'SELECT count(*) FROM mirrors WHERE enabled'` + 0;
+    # (log offset, configuration added): MS00022 lines after 20 requests
+    my $run = sub {
+        my (%o) = @_;
+        $t->stop;
+        my $from = length $t->error_log;
+        $t->start(%o);
+        my @st = map { $t->get(u('maxsize'), ip => $berlin)->{status} } 1 .. 20;
+        $t->stop;
+        return ([ substr($t->error_log, $from) =~ /(MS00022: [^\n]*)/g ], \@st);
+    };
+    my ($w, $st) = $run->();
+    is(scalar @$w, 0, 'MirrorSelProbeWarnAge 3600, probes made just now: nothing logged')
+        or diag(join "\n", @$w);
+    $sql->('UPDATE mirror_health SET checked = checked - 7200');
+    ($w, $st) = $run->();
+    ok(@$w >= 1 && @$w <= 2, 'probes two hours old: MS00022, once per child ('
+       . scalar(@$w) . ')') or diag(join "\n", @$w);
+    like($w->[0] // '', qr/the latest probe of the $enabled enabled mirrors in \S*mirrorsel\.db is 72\d\d s old \(MirrorSelProbeWarnAge 3600\): each stays up or down as it left it; is 'mirrorsel probe' running \(mirrorsel-probe\.timer\)\?/,
+         '  saying how old, and what to look at');
+    is(join(',', grep { $_ != 302 } @$st), '', '  and the mirrors are used as the probes left them');
+    ($w) = $run->(extra => "MirrorSelProbeWarnAge 0\n");
+    is(scalar @$w, 0, 'MirrorSelProbeWarnAge 0: off');
+    ($w) = $run->(extra => "MirrorSelProbeWarnAge 86400\n");
+    is(scalar @$w, 0, 'MirrorSelProbeWarnAge 86400: two hours is within it');
+    $sql->('DELETE FROM mirror_health');
+    ($w, $st) = $run->();
+    like($w->[0] // '', qr/none of the $enabled enabled mirrors in \S*mirrorsel\.db was ever probed: each counts as down, so files are served locally/,
+         'no probe at all: MS00022 says every mirror counts as down');
+    is(join(',', grep { $_ != 200 } @$st), '', '  and files are served locally');
+    for my $case (['soon', 'not a number'], ['-5', 'negative'], ['99999999999', 'too large']) {
+        my $out_before = -s $t->dir . '/logs/httpd.out' // 0;
+        is($t->start(extra => "MirrorSelProbeWarnAge $case->[0]\n", expect_fail => 1), 0,
+           "MirrorSelProbeWarnAge $case->[0] ($case->[1]): httpd refuses to start");
+        open my $fh, '<', $t->dir . '/logs/httpd.out' or die $!;
+        seek $fh, $out_before, 0;
+        my $out = do { local $/; <$fh> };
+        like($out, qr/MirrorSelProbeWarnAge: a number of seconds/, '  and says why');
+    }
+    is($t->start(extra => "<VirtualHost 127.0.0.1:1>\n    MirrorSelProbeWarnAge 60\n</VirtualHost>\n",
+                 expect_fail => 1), 0, 'MirrorSelProbeWarnAge inside <VirtualHost>: refused');
+    $t->start;
 }
 
 $t->finish;

@@ -364,6 +364,49 @@ int main(void)
         ms_view_release(v, s);
     }
 
+    /* The latest probe (MirrorSelProbeWarnAge): read again when the
+     * mirrors change, and every MS_VIEW_PROBES_S (10 s) otherwise, since a
+     * probe that finds a mirror as it was moves no generation. */
+    {
+        ms_db_t *rw;
+        ms_health_t h = { 1, 1, 1700000000, 5, 0, 200, "" };
+        int64_t id, latest = -1, mg, dg, mg2 = -1, dg2;
+        int enabled = -1, before = -1;
+
+        if (ms_db_open(&rw, path, MS_DB_READWRITE, p, NULL) != MS_OK)
+            bail_out("open: %s", path);
+        for (i = 0; i < 400 && ms_view_probes(v, &before, &latest) != 0; i++)
+            usleep(5000);
+        id = add_mirror(rw, "probed", p);
+        for (i = 0; i < 400; i++) {
+            if (ms_view_probes(v, &enabled, &latest) == 0 && enabled == before + 1)
+                break;
+            usleep(5000);
+        }
+        ok(enabled == before + 1 && latest == 0,
+           "a mirror added: %d enabled, none probed (latest %lld)", enabled, (long long)latest);
+        if (ms_db_begin(rw) != MS_OK || ms_db_health_put(rw, id, MS_HTTP, 4, &h) != MS_OK
+            || ms_db_commit(rw) != MS_OK)
+            bail_out("health: %s", ms_db_errmsg(rw));
+        for (i = 0; i < 400 && !(ms_view_probes(v, &enabled, &latest) == 0
+                                 && latest == h.checked); i++)
+            usleep(5000);
+        is_int(latest, h.checked, "its first probe (a new verdict) is seen at once");
+        ms_db_generation_now(rw, &mg, &dg);
+        h.checked += 100;
+        if (ms_db_begin(rw) != MS_OK || ms_db_health_put(rw, id, MS_HTTP, 4, &h) != MS_OK
+            || ms_db_commit(rw) != MS_OK)
+            bail_out("health: %s", ms_db_errmsg(rw));
+        ms_db_generation_now(rw, &mg2, &dg2);
+        ok(mg2 == mg, "a probe that finds it up again moves no generation");
+        for (i = 0; i < 1400 && !(ms_view_probes(v, &enabled, &latest) == 0
+                                  && latest == h.checked); i++)
+            usleep(10000);
+        ok(latest == h.checked && i > 0, "and is seen by the watcher's own reading, "
+           "%.1f s later (every 10 s)", i / 100.0);
+        ms_db_close(rw);
+    }
+
     /* Gone: no snapshot, requests ask the database (and serve locally). */
     unlink(path);
     for (i = 0; i < 400 && (s = ms_view_acquire(v)) != NULL; i++) {
