@@ -232,8 +232,26 @@ static const char *set_srv_path(cmd_parms *cmd, void *mconfig, const char *arg)
     return NULL;
 }
 
-static const char *set_cache_files(cmd_parms *cmd, void *mconfig, const char *arg)
+/* A main-server number directive: where it goes, its largest value, and
+ * what a bad value is told. */
+typedef struct ms_count_directive {
+    size_t offset;              /* in ms_srv_conf_t */
+    long max;
+    const char *usage;
+} ms_count_directive_t;
+
+static const ms_count_directive_t cache_files_directive = {
+    APR_OFFSETOF(ms_srv_conf_t, cache_files), 64L * 1024 * 1024,
+    "MirrorSelCacheFiles: a number of files from 0 to 67108864"
+};
+static const ms_count_directive_t probe_warn_age_directive = {
+    APR_OFFSETOF(ms_srv_conf_t, probe_warn_age), 366L * 86400,
+    "MirrorSelProbeWarnAge: a number of seconds from 0 (off) to 31622400"
+};
+
+static const char *set_global_count(cmd_parms *cmd, void *mconfig, const char *arg)
 {
+    const ms_count_directive_t *d = cmd->info;
     ms_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config,
                                              &mirrorsel_module);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -244,27 +262,9 @@ static const char *set_cache_files(cmd_parms *cmd, void *mconfig, const char *ar
         return err;
     errno = 0;
     n = strtol(arg, &end, 10);
-    if (errno || end == arg || *end || n < 0 || n > 64L * 1024 * 1024)
-        return "MirrorSelCacheFiles: a number of files from 0 to 67108864";
-    sc->cache_files = (int)n;
-    return NULL;
-}
-
-static const char *set_probe_warn_age(cmd_parms *cmd, void *mconfig, const char *arg)
-{
-    ms_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config,
-                                             &mirrorsel_module);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    char *end;
-    long n;
-
-    if (err)
-        return err;
-    errno = 0;
-    n = strtol(arg, &end, 10);
-    if (errno || end == arg || *end || n < 0 || n > 366L * 86400)
-        return "MirrorSelProbeWarnAge: a number of seconds from 0 (off) to 31622400";
-    sc->probe_warn_age = (int)n;
+    if (errno || end == arg || *end || n < 0 || n > d->max)
+        return d->usage;
+    *(int *)((char *)sc + d->offset) = (int)n;
     return NULL;
 }
 
@@ -450,10 +450,12 @@ static const command_rec ms_cmds[] = {
     AP_INIT_TAKE1("MirrorSelASNDatabase", set_srv_path,
                   (void *)APR_OFFSETOF(ms_srv_conf_t, asn_path), RSRC_CONF,
                   "PATH of a MaxMind ASN database (.mmdb), optional"),
-    AP_INIT_TAKE1("MirrorSelCacheFiles", set_cache_files, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("MirrorSelCacheFiles", set_global_count, (void *)&cache_files_directive,
+                  RSRC_CONF,
                   "N: files whose mirrors are remembered in memory shared by "
                   "all children, 256 bytes each (default 131072; 0: none)"),
-    AP_INIT_TAKE1("MirrorSelProbeWarnAge", set_probe_warn_age, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("MirrorSelProbeWarnAge", set_global_count,
+                  (void *)&probe_warn_age_directive, RSRC_CONF,
                   "SECONDS: warn when no enabled mirror was probed for this long "
                   "(default 0: off)"),
     AP_INIT_TAKE1("MirrorSelMinSize", set_min_size, NULL, DIR_CTX,

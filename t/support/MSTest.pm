@@ -440,6 +440,19 @@ sub start {
     }
 }
 
+# A configuration httpd must refuse: starting with $extra added fails, and
+# what httpd printed meanwhile matches $why. Two assertions named $name.
+sub start_refused {
+    my ($self, $extra, $why, $name) = @_;
+    my $out = "$self->{dir}/logs/httpd.out";
+    my $before = -s $out // 0;
+    is($self->start(extra => $extra, expect_fail => 1), 0, "$name: httpd refuses to start");
+    open my $fh, '<', $out or croak "MSTest: $out: $!";
+    seek $fh, $before, 0;
+    my $said = do { local $/; <$fh> } // '';
+    like($said, $why, '  and says why');
+}
+
 sub _start_once {
     my ($self, %o) = @_;
     croak 'MSTest: httpd already running' if $self->{pid};
