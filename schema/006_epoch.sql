@@ -3,8 +3,8 @@
 -- mirrors) key what they remember by the database's identity and a
 -- generation. The identity was the file's (device, inode, the inode's birth
 -- time): a database replaced by rename is another file, but one written
--- over in place (`cp` over it, `sqlite3 ... .restore` from another
--- database) keeps the file, and its generations count from its own start,
+-- over in place (`sqlite3 ... .restore` from another database) keeps the
+-- file, and its generations count from its own start,
 -- so an entry of the old content could be taken for one of the new at an
 -- equal generation, and a mirror the new one does not have could be drawn.
 --

@@ -83,6 +83,11 @@ static void publish(ms_view_t *v, ms_snap_t *s)
 {
     ms_snap_t *old = __atomic_exchange_n(&v->cur, s, __ATOMIC_SEQ_CST);
 
+    if (!s) {                       /* no usable database: no probe times */
+        STORE(v->probes_known, 0);
+        v->probes_read = 0;
+    }
+
     if (s)
         __atomic_add_fetch(&v->published, 1, __ATOMIC_RELAXED);
     if (!old)

@@ -414,6 +414,15 @@ int main(void)
         usleep(5000);
     }
     ok(s == NULL, "a removed database: no snapshot");
+    {
+        int enabled, known = 1;
+        int64_t latest;
+
+        for (i = 0; i < 400 && (known = ms_view_probes(v, &enabled, &latest) == 0); i++)
+            usleep(5000);
+        ok(!known,
+           "and no probe times (MirrorSelProbeWarnAge says nothing of a database it lacks)");
+    }
 
     ms_view_stats(v, &published, &pending);
     ok(published >= 2, "snapshots published: %llu; requests that found a change pending: %llu",
