@@ -1299,6 +1299,28 @@ static int read_mirror_set(ms_db_t *db, int64_t *out)
     return step_int64(db, st, out, "reading the generation");
 }
 
+/* In a transaction of ms_db_mirrors_load's own: MS_OK when the database
+ * is still at mirrors generation gen and the epoch read last, so what it
+ * reads may be labelled with them; MS_ERR (the caller reads again) when a
+ * commit or another database came in between. */
+static int still_at(ms_db_t *db, int64_t gen)
+{
+    sqlite3_stmt *st = stmt(db, ST_GENERATION);
+    int rc, same = 0;
+
+    if (!st)
+        return MS_ERR;
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        same = sqlite3_column_int64(st, 0) == gen && sqlite3_column_int64(st, 2) == db->epoch;
+    done(st);
+    if (rc != SQLITE_ROW)
+        set_error(db, "reading the generation");
+    else if (!same)
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s: the mirrors changed while they "
+                 "were read", db->path);
+    return same ? MS_OK : MS_ERR;
+}
+
 int ms_db_mirrors_load(ms_mirrors_t **out, ms_db_t *db, int64_t gen, apr_pool_t *pool)
 {
     ms_mirrors_t *ms = apr_pcalloc(pool, sizeof(*ms));
@@ -1308,11 +1330,13 @@ int ms_db_mirrors_load(ms_mirrors_t **out, ms_db_t *db, int64_t gen, apr_pool_t 
     ms->pool = pool;
     ms->generation = gen;
     /* Mirrors, prefixes, health and mirror_set from one snapshot: a read
-     * transaction of its own when the caller has none open. */
+     * transaction of its own when the caller has none open, in which the
+     * generation and epoch the caller read before must still hold. */
     if (own && (!(begin = stmt(db, ST_BEGIN_READ))
                 || step_done(db, begin, "starting a transaction") != MS_OK))
         return MS_ERR;
-    rc = read_mirror_set(db, &ms->order_gen) == MS_OK ? load_mirrors(ms, db) : MS_ERR;
+    rc = (!own || still_at(db, gen) == MS_OK) && read_mirror_set(db, &ms->order_gen) == MS_OK
+         ? load_mirrors(ms, db) : MS_ERR;
     if (own)
         ms_db_rollback(db);
     if (rc != MS_OK)
@@ -1347,10 +1371,19 @@ int ms_db_mirrors_at(const ms_mirrors_t **out, ms_db_t *db, int64_t gen)
 int ms_db_mirrors(const ms_mirrors_t **out, ms_db_t *db)
 {
     int64_t gen, data;
+    int own = sqlite3_get_autocommit(db->sql), rc;
+    sqlite3_stmt *begin;
 
-    if (ms_db_generation(db, &gen, &data) != MS_OK)
+    /* The generation and the mirrors from one snapshot (a deferred BEGIN:
+     * a writer's handle takes no write lock to read). */
+    if (own && (!(begin = stmt(db, ST_BEGIN_READ))
+                || step_done(db, begin, "starting a transaction") != MS_OK))
         return MS_ERR;
-    return ms_db_mirrors_at(out, db, gen);
+    rc = ms_db_generation_now(db, &gen, &data) == MS_OK ? ms_db_mirrors_at(out, db, gen)
+                                                        : MS_ERR;
+    if (own)
+        ms_db_rollback(db);
+    return rc;
 }
 
 int ms_db_mirror_get(ms_mirror_t **out, ms_db_t *db, const char *name, apr_pool_t *p)

@@ -81,7 +81,9 @@ static int read_file(ms_answer_t *a, const ms_mirrors_t **mirrors,
 
     if (ms_db_begin(db) != MS_OK)
         return MS_ERR;
-    if (ms_db_generation(db, &mirrors_gen, data_gen) != MS_OK
+    /* read in this transaction (not the -wal shortcut's last reading): it
+     * labels what the transaction reads, in the file cache too */
+    if (ms_db_generation_now(db, &mirrors_gen, data_gen) != MS_OK
         || ms_db_mirrors_at(mirrors, db, mirrors_gen) != MS_OK)
         goto fail;
     if (copies) {

@@ -265,7 +265,8 @@ static ms_snap_t *snap_read(ms_view_t *v, const ms_snap_t *cur, int64_t mirrors_
 }
 
 /* The latest probe's time, inside refresh's transaction: every
- * MS_VIEW_PROBES_S, or now (force) when the mirrors changed. A probe that
+ * MS_VIEW_PROBES_S, or now (force) when the mirrors (or the database)
+ * changed. A probe that
  * finds a mirror as it was moves no generation, so the snapshot does not
  * tell how recent the probes are. */
 static void read_probes(ms_view_t *v, int force)
@@ -316,7 +317,8 @@ static void refresh(ms_view_t *v)
         ms_db_rollback(v->db);
         return;
     }
-    read_probes(v, 1);
+    read_probes(v, !cur || cur->data.ident != ms_db_identity(v->db)
+                   || cur->data.mirrors->generation != mirrors_gen);
     s = snap_read(v, cur, mirrors_gen, data_gen);
     ms_db_rollback(v->db);
     if (!s)

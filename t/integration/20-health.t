@@ -342,8 +342,9 @@ sub u { MSTest::url($file{ $_[0] }) }
                           qr/MirrorSelProbeWarnAge: a number of seconds/,
                           "MirrorSelProbeWarnAge $case->[0] ($case->[1])");
     }
-    is($t->start(extra => "<VirtualHost 127.0.0.1:1>\n    MirrorSelProbeWarnAge 60\n</VirtualHost>\n",
-                 expect_fail => 1), 0, 'MirrorSelProbeWarnAge inside <VirtualHost>: refused');
+    $t->start_refused("<VirtualHost 127.0.0.1:1>\n    MirrorSelProbeWarnAge 60\n</VirtualHost>\n",
+                      qr/MirrorSelProbeWarnAge cannot occur within <VirtualHost> section/,
+                      'MirrorSelProbeWarnAge inside <VirtualHost> (one value for the server)');
     $t->start;
 }
 

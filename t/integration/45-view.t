@@ -140,9 +140,9 @@ for my $case (['lots', 'not a number'], ['-1', 'negative'], ['99999999999', 'too
     $t->start_refused("MirrorSelCacheFiles $case->[0]\n", qr/MirrorSelCacheFiles: a number of files/,
                       "MirrorSelCacheFiles $case->[0] ($case->[1])");
 }
-my $vhost = "<VirtualHost 127.0.0.1:1>\n    MirrorSelCacheFiles 10\n</VirtualHost>\n";
-is($t->start(extra => $vhost, expect_fail => 1), 0,
-   'MirrorSelCacheFiles inside <VirtualHost>: refused (one cache for the whole server)');
+$t->start_refused("<VirtualHost 127.0.0.1:1>\n    MirrorSelCacheFiles 10\n</VirtualHost>\n",
+                  qr/MirrorSelCacheFiles cannot occur within <VirtualHost> section/,
+                  'MirrorSelCacheFiles inside <VirtualHost> (one cache for the whole server)');
 
 $t->start;
 is(mirror_now(), 'near', 'a normal start after the refusals');
