@@ -11,11 +11,9 @@
 -- epoch: a random number drawn when the database is made (or migrated
 -- here), copied with it by any backup. The module reads it with the
 -- generations and folds it into the identity, so another database restored
--- in place starts every cache anew. A backup of this same database put back
--- shares its epoch: its generations are lower, and what it holds at each of
--- them is what this one held then, so entries read since are refused (they
--- were read at generations above its own) and earlier ones are still true.
--- A copy written apart from this one since it was taken is the one case
--- left: put it in place by rename (README).
+-- in place starts every cache anew. A backup of this same database shares
+-- its epoch, and the writes after it is put back use again generations of
+-- the history it lost, with other contents: `mirrorsel restore` therefore
+-- draws a new epoch for the database it restores (README).
 ALTER TABLE generation ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
 UPDATE generation SET epoch = random() WHERE id = 1;

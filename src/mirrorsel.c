@@ -15,6 +15,7 @@ static const struct {
     ms_cmd_fn *fn;
 } commands[] = {
     { "init",    ms_cmd_init },
+    { "restore", ms_cmd_restore },
     { "mirror",  ms_cmd_mirror },
     { "index",   ms_cmd_index },
     { "scan",    ms_cmd_scan },
@@ -32,6 +33,8 @@ static void usage(FILE *out)
 "commands (each explains its options with COMMAND --help):\n"
 " init                          create the database, or migrate it to the current\n"
 "                               schema\n"
+" restore BACKUP                write a backup over the database, in place, with\n"
+"                               a new epoch for the module's caches\n"
 " mirror add NAME --url URL [--url URL] [--scan-url URL] [--country CC]\n"
 "            [--continent CC] [--lat DEG --lon DEG] [--asn N] [--prefix CIDR]...\n"
 "            [--weight N] [--max-size BYTES]\n"

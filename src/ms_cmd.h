@@ -37,6 +37,7 @@ typedef struct ms_cmd_ctx {
 typedef int ms_cmd_fn(ms_cmd_ctx_t *ctx, int argc, char **argv);
 
 ms_cmd_fn ms_cmd_init;
+ms_cmd_fn ms_cmd_restore;            /* ms_cmd_init.c */
 ms_cmd_fn ms_cmd_mirror;
 ms_cmd_fn ms_cmd_index;
 ms_cmd_fn ms_cmd_explain;

@@ -1,6 +1,7 @@
 /* ms_cmd_init.c — `mirrorsel init`: create the database, or migrate it. */
 #include <getopt.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <apr_file_info.h>
 #include <apr_file_io.h>
@@ -82,5 +83,80 @@ int ms_cmd_init(ms_cmd_ctx_t *ctx, int argc, char **argv)
     rc = MS_EXIT_OK;
 leave:
     ms_db_close(db);
+    return rc;
+}
+
+static void restore_usage(FILE *out)
+{
+    fputs("usage: mirrorsel [--db PATH] restore BACKUP\n"
+          "  Writes the database BACKUP (a copy made with sqlite3's .backup, or a\n"
+          "  file of another host) over the database, in place: httpd may go on\n"
+          "  reading it, and sees the old or the new one whole. The restored\n"
+          "  database is given a new epoch, so the module's caches drop what they\n"
+          "  read from the old one. Both must be mirrorsel databases at the current\n"
+          "  schema (run init on a copy of an older backup first). Prints\n"
+          "  \"restored BACKUP: N mirrors, M files\".\n",
+          out);
+}
+
+int ms_cmd_restore(ms_cmd_ctx_t *ctx, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        MS_GLOBAL_LONGOPTS,
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    ms_db_t *db = NULL, *from = NULL;
+    const ms_mirrors_t *ms;
+    const char *err = NULL, *backup;
+    int64_t files = 0;
+    int c, rc;
+
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (ms_cmd_global_opt(ctx, c, optarg))
+            continue;
+        if (c == 'h') {
+            restore_usage(stdout);
+            return MS_EXIT_OK;
+        }
+        return ms_cmd_bad_opt("restore", c, argv);
+    }
+    if (optind >= argc)
+        return ms_cmd_fail(MS_EXIT_USAGE, "restore: which backup? (restore BACKUP)");
+    if (optind + 1 < argc)
+        return ms_cmd_fail(MS_EXIT_USAGE, "restore: unexpected argument '%s'",
+                           argv[optind + 1]);
+    backup = argv[optind];
+    {
+        struct stat a, b;
+
+        if (stat(backup, &a) == 0 && stat(ctx->db_path, &b) == 0 && a.st_dev == b.st_dev
+            && a.st_ino == b.st_ino)
+            return ms_cmd_fail(MS_EXIT_USAGE, "restore: %s is the database itself", backup);
+    }
+
+    /* Both opened as the module and the tool open them: each must be a
+     * mirrorsel database at this program's schema. */
+    if (ms_db_open(&from, backup, MS_DB_READONLY, ctx->pool, &err) != MS_OK)
+        return ms_cmd_fail(MS_EXIT_FAIL, "restore: %s", err ? err : backup);
+    if (ms_db_open(&db, ctx->db_path, MS_DB_READWRITE, ctx->pool, &err) != MS_OK) {
+        rc = ms_cmd_fail(MS_EXIT_FAIL, "restore: %s", err ? err : ctx->db_path);
+        goto leave;
+    }
+    if (ms_db_restore(db, from) != MS_OK) {
+        rc = ms_cmd_fail(MS_EXIT_FAIL, "restore: %s", ms_db_errmsg(db));
+        goto leave;
+    }
+    if (ms_db_mirrors(&ms, db) != MS_OK || ms_db_file_count(db, &files) != MS_OK) {
+        rc = ms_cmd_fail(MS_EXIT_FAIL, "restore: reading the restored database: %s",
+                         ms_db_errmsg(db));
+        goto leave;
+    }
+    printf("restored %s: %d mirrors, %lld files\n", backup, ms->count, (long long)files);
+    rc = MS_EXIT_OK;
+leave:
+    if (db)
+        ms_db_close(db);
+    ms_db_close(from);
     return rc;
 }

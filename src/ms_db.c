@@ -863,6 +863,29 @@ int ms_db_begin(ms_db_t *db)
     return step_done(db, st, "starting a transaction");
 }
 
+int ms_db_restore(ms_db_t *db, ms_db_t *from)
+{
+    sqlite3_backup *bk = sqlite3_backup_init(db->sql, "main", from->sql, "main");
+    int rc;
+
+    if (!bk) {
+        set_error(db, "restoring %s", from->path);
+        return MS_ERR;
+    }
+    rc = sqlite3_backup_step(bk, -1);
+    sqlite3_backup_finish(bk);          /* its error, if any, is rc's */
+    if (rc != SQLITE_DONE) {
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s: restoring %s: %s; the database is as "
+                 "it was", db->path, from->path, sqlite3_errstr(rc));
+        return MS_ERR;
+    }
+    /* A new epoch (schema 006): the same database's backup shares the old
+     * one, and its generations will be used again by the next writes with
+     * other contents; the module's caches must not take them for the old. */
+    return exec(db, "UPDATE generation SET epoch = random() WHERE id = 1",
+                "drawing a new epoch after the restore");
+}
+
 int ms_db_commit(ms_db_t *db)
 {
     return exec(db, "COMMIT", "committing");

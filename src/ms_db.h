@@ -198,6 +198,10 @@ int ms_db_replaced(const ms_db_t *db);
 uint64_t ms_db_identity(const ms_db_t *db);
 
 int ms_db_schema_current(void);  /* the schema version this program writes */
+/* Write the database from is over db's, in place and in one transaction
+ * (SQLite's backup API: readers see the old or the new), then give it a new
+ * epoch. On MS_ERR db is as it was, unless only the new epoch failed. */
+int ms_db_restore(ms_db_t *db, ms_db_t *from);
 /* Create or migrate (MS_DB_CREATE handles only). Sets *from and *to. */
 int ms_db_migrate(ms_db_t *db, int *from, int *to);
 

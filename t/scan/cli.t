@@ -803,7 +803,7 @@ sub bare {
     # the parsers, file by file, in order; and the command(s) each one serves
     my %serves = (
         'mirrorsel.c'         => [ 'GLOBAL' ],
-        'ms_cmd_init.c'       => [ 'init' ],
+        'ms_cmd_init.c'       => [ 'init', 'restore' ],
         'ms_cmd_mirror.c'     => [ 'mirror add+edit', 'mirror enable|disable|remove' ],
         'ms_cmd_mirror_show.c'=> [ 'mirror list+show' ],
         'ms_cmd_index.c'      => [ 'index' ],
@@ -832,7 +832,7 @@ sub bare {
 
     # Split a synopsis into its commands' entries (continuation lines are
     # indented deeper; two commands may share a line, split at 3+ spaces).
-    my $cmd_re = qr/init|mirror (?:add|edit|enable\|disable\|remove|list|show)|index|scan|probe|explain/;
+    my $cmd_re = qr/init|restore|mirror (?:add|edit|enable\|disable\|remove|list|show)|index|scan|probe|explain/;
     my $entries = sub {
         my (%e, $cur);
         for my $line (split /\n/, $_[0]) {
@@ -861,6 +861,7 @@ sub bare {
     # which entries show a parser's options, and how the tool is called for it
     my %where = (
         'init'                         => [ ['init'],                 ['init'] ],
+        'restore'                      => [ ['restore'],              ['restore'] ],
         'mirror add+edit'              => [ ['mirror add', 'mirror edit'], ['mirror', 'add'] ],
         'mirror enable|disable|remove' => [ ['mirror enable|disable|remove'], ['mirror', 'remove'] ],
         'mirror list+show'             => [ ['mirror list', 'mirror show'], ['mirror', 'show'] ],
@@ -897,7 +898,7 @@ sub bare {
         is("@missing", '', "mirrorsel @$call --help: every option of $p");
     }
     # every --help fits a terminal of 80 columns
-    for my $call ([], ['init'], ['mirror', 'add'], ['mirror', 'show'], ['index'], ['scan'],
+    for my $call ([], ['init'], ['restore'], ['mirror', 'add'], ['mirror', 'show'], ['index'], ['scan'],
                   ['probe'], ['explain']) {
         my (undef, $help) = bare({}, @$call, '--help');
         my @wide = grep { length($_) > 80 } split /\n/, $help;

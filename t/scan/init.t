@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # `mirrorsel init`: creates the database (in WAL mode, which the module
 # relies on) or migrates it, and refuses what is not a mirrorsel database,
-# leaving that file exactly as it was.
+# leaving that file exactly as it was. `mirrorsel restore`: a backup written
+# over the database in place, with a new epoch.
 use strict;
 use warnings;
 use Digest::SHA qw(sha256_hex);
@@ -156,6 +157,43 @@ SKIP: {
        . 'fails, without that hint') or diag($err);
     like($err, qr/this user may not write the database file/, 'but saying what is wrong');
     chmod 0755, "$d/ro";
+}
+
+# --- restore: a backup written over the live database, with a new epoch ---------------
+{
+    my ($live, $bk) = ("$d/live.db", "$d/live-backup.db");
+    my $add = sub { tool('--db', $live, 'mirror', 'add', $_[0], '--url', "http://$_[0].example/pub/",
+                         '--country', 'DE', '--continent', 'EU', '--lat', 1, '--lon', 1,
+                         '--asn', 1) };
+    init($live);
+    $add->('before');
+    system('sqlite3', $live, ".backup $bk") == 0 or die "sqlite3 .backup failed";
+    $add->('after');
+    my $epoch = sqlite($live, 'SELECT epoch FROM generation');
+    my $ino = (stat $live)[1];
+    my ($rc, $out, $err) = tool('--db', $live, 'restore', $bk);
+    is($rc, 0, 'restore BACKUP: exit 0') or diag($err);
+    is($out, "restored $bk: 1 mirrors, 0 files\n", '  saying what it restored');
+    is(sqlite($live, 'SELECT group_concat(name) FROM mirrors'), 'before', '  the backup\'s content');
+    is((stat $live)[1], $ino, '  written in place (the same inode)');
+    isnt(sqlite($live, 'SELECT epoch FROM generation'), $epoch, '  with a new epoch');
+    isnt(sqlite($live, 'SELECT epoch FROM generation'), sqlite($bk, 'SELECT epoch FROM generation'),
+         '  which is not the backup\'s either');
+    my $sum = sha256_hex(ScanTest::_slurp($live));
+    for my $case ([[$live], 2, qr/restore: \Q$live\E is the database itself/, 'the database itself'],
+                  [["$d/nosuch.db"], 1, qr/restore: \Q$d\E\/nosuch\.db: No such file/, 'a missing backup'],
+                  [["$d/newer.db"], 1, qr/schema version 999 is newer/, 'a backup of a newer schema'],
+                  [[], 2, qr/restore: which backup\?/, 'no backup named'],
+                  [[$bk, 'more'], 2, qr/unexpected argument 'more'/, 'two of them']) {
+        my ($args, $code, $why, $name) = @$case;
+        ($rc, $out, $err) = tool('--db', $live, 'restore', @$args);
+        is($rc, $code, "restore, $name: exit $code");
+        like($err, $why, '  saying why') or diag($err);
+    }
+    is(sha256_hex(ScanTest::_slurp($live)), $sum, 'and the database was left as it was');
+    ($rc, $out, $err) = tool('--db', "$d/not-there.db", 'restore', $bk);
+    ok($rc == 1 && !-e "$d/not-there.db", 'restore onto no database: exit 1, nothing made')
+        or diag($err);
 }
 
 done_testing;
