@@ -266,9 +266,8 @@ static ms_snap_t *snap_read(ms_view_t *v, const ms_snap_t *cur, int64_t mirrors_
 
 /* The latest probe's time, inside refresh's transaction: every
  * MS_VIEW_PROBES_S, or now (force) when the mirrors (or the database)
- * changed. A probe that
- * finds a mirror as it was moves no generation, so the snapshot does not
- * tell how recent the probes are. */
+ * changed. A probe that finds a mirror as it was moves no generation, so
+ * the snapshot does not tell how recent the probes are. */
 static void read_probes(ms_view_t *v, int force)
 {
     time_t now = time(NULL);

@@ -121,8 +121,12 @@ EOF
     my ($rss2, $maps2) = parent_memory($pid);
     ok($all_ok, "$mpm: fourteen more restarts, each a new generation");
     ok($rss1 > 0 && $maps1 > 0, "$mpm: the parent's memory is readable ($rss1 kB, $maps1 maps)");
-    cmp_ok($maps2, '<=', $maps1, "$mpm: the parent holds no more mappings after 12 restarts"
-                                 . " ($maps1, then $maps2)");
+    # AddressSanitizer's allocator maps regions of its own as it goes: one
+    # more was seen once in three runs under it, never without it.
+    my $slack = $t->sanitized ? 2 : 0;
+    cmp_ok($maps2, '<=', $maps1 + $slack, "$mpm: the parent holds no more mappings after 12 "
+                                          . "restarts ($maps1, then $maps2"
+                                          . ($slack ? "; $slack more allowed under ASan)" : ')'));
     SKIP: {
         skip "$mpm: RSS under AddressSanitizer is its quarantine", 1 if $t->sanitized;
         cmp_ok($rss2 - $rss1, '<', 1024, "$mpm: the parent's RSS grew by less than 1 MB over"
