@@ -306,8 +306,10 @@ sub u { MSTest::url($file{ $_[0] }) }
 # reads the latest probe's time itself; at start, then every 10 s.
 {
     my $db = $t->db;
-    my $sql = sub { system('sqlite3', $db, @_) == 0 or die "sqlite3 @_ failed" };
-    my $enabled = `sqlite3 '$db' 'SELECT count(*) FROM mirrors WHERE enabled'` + 0;
+    my $sql = sub { system('sqlite3', '-cmd', '.timeout 10000', $db, @_) == 0
+                        or die "sqlite3 @_ failed" };
+    my $enabled = `sqlite3 -cmd '.timeout 10000' '$db' 'SELECT count(*) FROM mirrors WHERE enabled'` + 0;
+    cmp_ok($enabled, '>', 0, "the enabled mirrors counted ($enabled)");
     # (log offset, configuration added): MS00022 lines after 20 requests
     my $run = sub {
         my (%o) = @_;

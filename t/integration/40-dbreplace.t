@@ -34,6 +34,9 @@ sub build_db {
 }
 
 my $dir = $t->dir;
+# The sqlite3 shell waits for a lock as the tool does (a writer's last close
+# checkpoints the -wal, and a reader opening meanwhile is told "busy").
+my $SQLITE = "-cmd '.timeout 10000'";
 build_db($t->db, 'alpha');
 build_db("$dir/beta.db", 'beta');
 build_db("$dir/gamma.db", 'gamma');
@@ -137,13 +140,13 @@ all_see('beta', 'and back: beta');
 # generations are equal: only the epoch each drew when it was made (schema
 # 006) tells the children's caches that gamma is not alpha.
 {
-    my $gens = sub { scalar `sqlite3 '$_[0]' 'SELECT mirrors, data FROM generation'` };
+    my $gens = sub { scalar `sqlite3 $SQLITE '$_[0]' 'SELECT mirrors, data FROM generation'` };
     is($gens->("$dir/a2.db"), $gens->("$dir/gamma.db"),
        'alpha and gamma have the same generations (' . ($gens->("$dir/gamma.db") =~ s/\n//r) . ')');
     my $ino = (stat $db)[1];
     for my $case (['a2.db', 'alpha'], ['gamma.db', 'gamma']) {
         my ($src, $want) = @$case;
-        is(system('sqlite3', $db, ".restore $dir/$src"), 0, "sqlite3 .restore $src in place");
+        is(system("sqlite3 $SQLITE '$db' '.restore $dir/$src'"), 0, "sqlite3 .restore $src in place");
         all_see($want, "restored in place: every request sees $want");
     }
     is((stat $db)[1], $ino, 'the file was written in place (the same inode)');
@@ -156,8 +159,9 @@ all_see('beta', 'and back: beta');
 # contents. `mirrorsel restore` gives the restored database a new epoch, so
 # what the children cached from the lost history is not taken for the new.
 {
-    my $gen = sub { 0 + `sqlite3 '$db' 'SELECT data FROM generation'` };
-    is(system('sqlite3', $db, ".backup $dir/gamma-backup.db"), 0, 'a backup of the live database');
+    my $gen = sub { 0 + `sqlite3 $SQLITE '$db' 'SELECT data FROM generation'` };
+    is(system("sqlite3 $SQLITE '$db' '.backup $dir/gamma-backup.db'"), 0,
+       'a backup of the live database');
     $t->fixture('uncopy', 'gamma', $file);
     MSTest::eventually(10, sub { $t->get($url, ip => $berlin)->{status} == 200 });
     $t->served_locally($t->get($url, ip => $berlin), $file,
