@@ -79,14 +79,10 @@ static void snap_free(ms_snap_t *s)
         apr_pool_destroy(s->pool);
 }
 
-static void publish(ms_view_t *v, ms_snap_t *s)
+/* Make s (NULL: none, requests ask the database) the current snapshot. */
+static void swap_in(ms_view_t *v, ms_snap_t *s)
 {
     ms_snap_t *old = __atomic_exchange_n(&v->cur, s, __ATOMIC_SEQ_CST);
-
-    if (!s) {                       /* no usable database: no probe times */
-        STORE(v->probes_known, 0);
-        v->probes_read = 0;
-    }
 
     if (s)
         __atomic_add_fetch(&v->published, 1, __ATOMIC_RELAXED);
@@ -96,6 +92,17 @@ static void publish(ms_view_t *v, ms_snap_t *s)
     old->next = v->retired;
     v->retired = old;
     __atomic_add_fetch(&v->retained, 1, __ATOMIC_RELAXED);
+}
+
+/* The same, and with no snapshot (no usable database) no probe times
+ * either. */
+static void publish(ms_view_t *v, ms_snap_t *s)
+{
+    if (!s) {
+        STORE(v->probes_known, 0);
+        v->probes_read = 0;
+    }
+    swap_in(v, s);
 }
 
 /* Free the retired snapshots nobody holds any more and nobody can still take
@@ -299,8 +306,15 @@ static void refresh(ms_view_t *v)
                                   | IN_DELETE_SELF | IN_MOVE_SELF);
         v->watch_errno = v->wd < 0 ? errno : 0;
     }
-    if (v->wd < 0 || db_ready(v) != 0) {
-        publish(v, NULL);           /* unwatched or unusable: ask the database */
+    if (db_ready(v) != 0) {
+        publish(v, NULL);           /* unusable: ask the database */
+        return;
+    }
+    if (v->wd < 0) {                /* unwatched: ask the database, but the */
+        swap_in(v, NULL);           /* latest probe is still read here */
+        if (ms_db_begin(v->db) == MS_OK)
+            read_probes(v, 0);
+        ms_db_rollback(v->db);
         return;
     }
     if (ms_db_begin(v->db) != MS_OK

@@ -172,6 +172,30 @@ is($ok, 20, 'without the watcher: 20 requests for one file, all to near');
 cmp_ok($hits, '>=', 15, "without the watcher: the file cache still answers "
        . "(files hits/misses over the children: $hits/$misses)");
 
+# MirrorSelProbeWarnAge (3600 s, as shipped) without the watcher: the
+# view still reads the latest probe (its thread retries the watch each
+# second and reads the database meanwhile).
+{
+    my $sql = sub { system('sqlite3', '-cmd', '.timeout 10000', $t->db, $_[0]) == 0
+                        or die "sqlite3 $_[0] failed" };
+    $sql->('UPDATE mirror_health SET checked = checked - 7200');
+    my $from = length $t->error_log;
+    chmod 0300, $t->dir or die "chmod: $!";
+    my $ran = eval {
+        $t->start;
+        mirror_now() for 1 .. 10;
+        $t->stop;
+        1;
+    };
+    chmod 0755, $t->dir or die "chmod: $!";
+    ok($ran, 'without the watcher, probes two hours old: the requests ran') or diag($@);
+    my $log = substr($t->error_log, $from);
+    like($log, qr/MS00018: cannot watch/, '  (the watcher is off)');
+    like($log, qr/MS00022: the latest probe of the \d+ enabled mirrors in \S+ is 72\d\d s old/,
+         '  and MS00022 still says how old the probes are');
+    $sql->("UPDATE mirror_health SET checked = CAST(strftime('%s', 'now') AS INTEGER)");
+}
+
 chmod 0300, $t->dir or die "chmod: $!";
 $t->start;
 my $noview_changes = eval { other_file_changes('without the watcher: '); 1 };
