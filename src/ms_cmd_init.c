@@ -30,6 +30,32 @@ static int make_parent(const char *path, apr_pool_t *p)
     return MS_EXIT_OK;
 }
 
+/* The options of a command that has none of its own (init, restore): the
+ * global ones and --help. Returns -1 when the command goes on (its
+ * arguments from optind), else the exit code (help printed, or a bad
+ * option). */
+static int help_only(ms_cmd_ctx_t *ctx, const char *cmd, void (*usage)(FILE *), int argc,
+                     char **argv)
+{
+    static const struct option longopts[] = {
+        MS_GLOBAL_LONGOPTS,
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    int c;
+
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (ms_cmd_global_opt(ctx, c, optarg))
+            continue;
+        if (c == 'h') {
+            usage(stdout);
+            return MS_EXIT_OK;
+        }
+        return ms_cmd_bad_opt(cmd, c, argv);
+    }
+    return -1;
+}
+
 static void init_usage(FILE *out)
 {
     fputs("usage: mirrorsel [--db PATH] init\n"
@@ -40,24 +66,12 @@ static void init_usage(FILE *out)
 
 int ms_cmd_init(ms_cmd_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        MS_GLOBAL_LONGOPTS,
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
     ms_db_t *db = NULL;
     const char *err = NULL;
-    int c, from = 0, to = 0, rc;
+    int from = 0, to = 0, rc;
 
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        if (ms_cmd_global_opt(ctx, c, optarg))
-            continue;
-        if (c == 'h') {
-            init_usage(stdout);
-            return MS_EXIT_OK;
-        }
-        return ms_cmd_bad_opt("init", c, argv);
-    }
+    if ((rc = help_only(ctx, "init", init_usage, argc, argv)) >= 0)
+        return rc;
     if (optind < argc)
         return ms_cmd_fail(MS_EXIT_USAGE, "init: unexpected argument '%s'", argv[optind]);
 
@@ -101,26 +115,14 @@ static void restore_usage(FILE *out)
 
 int ms_cmd_restore(ms_cmd_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        MS_GLOBAL_LONGOPTS,
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
     ms_db_t *db = NULL, *from = NULL;
     const ms_mirrors_t *ms;
     const char *err = NULL, *backup;
     int64_t files = 0;
-    int c, rc;
+    int rc;
 
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        if (ms_cmd_global_opt(ctx, c, optarg))
-            continue;
-        if (c == 'h') {
-            restore_usage(stdout);
-            return MS_EXIT_OK;
-        }
-        return ms_cmd_bad_opt("restore", c, argv);
-    }
+    if ((rc = help_only(ctx, "restore", restore_usage, argc, argv)) >= 0)
+        return rc;
     if (optind >= argc)
         return ms_cmd_fail(MS_EXIT_USAGE, "restore: which backup? (restore BACKUP)");
     if (optind + 1 < argc)

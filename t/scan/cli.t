@@ -803,7 +803,7 @@ sub bare {
     # the parsers, file by file, in order; and the command(s) each one serves
     my %serves = (
         'mirrorsel.c'         => [ 'GLOBAL' ],
-        'ms_cmd_init.c'       => [ 'init', 'restore' ],
+        'ms_cmd_init.c'       => [ 'init+restore' ],
         'ms_cmd_mirror.c'     => [ 'mirror add+edit', 'mirror enable|disable|remove' ],
         'ms_cmd_mirror_show.c'=> [ 'mirror list+show' ],
         'ms_cmd_index.c'      => [ 'index' ],
@@ -827,6 +827,8 @@ sub bare {
            "parsers: $file has the option tables this test knows of") or next;
         @parser{ @{ $serves{$file} } } = @blocks;
     }
+    # init and restore share one table (neither has options of its own)
+    $parser{init} = $parser{restore} = $parser{'init+restore'};
     my %global = map { $_ => 1 } @{ $macro{MS_GLOBAL_LONGOPTS} }, 'help';
     my %edit_only = map { $_ => 1 } qw(no-fallback enabled clear-prefixes no-coords);
 
