@@ -275,14 +275,18 @@ static ms_snap_t *snap_read(ms_view_t *v, const ms_snap_t *cur, int64_t mirrors_
  * MS_VIEW_PROBES_S, or now (force) when the mirrors (or the database)
  * changed. A probe that finds a mirror as it was moves no generation, so
  * the snapshot does not tell how recent the probes are. */
+static int probes_due(const ms_view_t *v, time_t now)
+{
+    return !v->probes_read || now < v->probes_read || now - v->probes_read >= MS_VIEW_PROBES_S;
+}
+
 static void read_probes(ms_view_t *v, int force)
 {
     time_t now = time(NULL);
     int64_t latest;
     int enabled;
 
-    if (!force && v->probes_read && now >= v->probes_read
-        && now - v->probes_read < MS_VIEW_PROBES_S)
+    if (!force && !probes_due(v, now))
         return;
     if (ms_db_probes_latest(v->db, &enabled, &latest) != MS_OK)
         return;
@@ -312,9 +316,10 @@ static void refresh(ms_view_t *v)
     }
     if (v->wd < 0) {                /* unwatched: ask the database, but the */
         swap_in(v, NULL);           /* latest probe is still read here */
-        if (ms_db_begin(v->db) == MS_OK)
-            read_probes(v, 0);
-        ms_db_rollback(v->db);
+        if (probes_due(v, time(NULL)) && ms_db_begin(v->db) == MS_OK) {
+            read_probes(v, 1);
+            ms_db_rollback(v->db);
+        }
         return;
     }
     if (ms_db_begin(v->db) != MS_OK
